@@ -1,0 +1,204 @@
+//! The commands: each runs the pipeline up to its stage and prints the result.
+//! `validate` stops after validate, `compile` after compile, `run` goes through publish.
+
+use crate::cli::{Cli, Command, Format, GenerateArgs, RunArgs, SelectArgs};
+use crate::compile::{compile, Plan};
+use crate::diagnostics::{Diagnostic, Severity};
+use crate::error::{exit, Error, Result};
+use crate::execute::{self, EngineSettings};
+use crate::project::{load_project, resolve, Project};
+use crate::report::RunSummary;
+use crate::validate::{self, ResolveOptions, Resolved};
+use std::io::IsTerminal;
+use std::time::Instant;
+
+/// Run the parsed command line; returns the process exit code. Output goes to stdout/stderr.
+pub fn main_with(cli: Cli) -> i32 {
+    let result = match &cli.command {
+        Command::Run(args) => cmd_run(&cli, args),
+        Command::Compile(args) => cmd_compile(&cli, args),
+        Command::Validate(args) => cmd_validate(&cli, args),
+        Command::Generate(args) => cmd_generate(&cli, args),
+        Command::Init { dir } => cmd_init(&cli, dir),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            print_error(&cli, &e);
+            e.exit_code()
+        }
+    }
+}
+
+fn print_error(cli: &Cli, e: &Error) {
+    let diags = match e {
+        Error::Definitions(d) => d.clone(),
+        _ => Vec::new(),
+    };
+    if cli.format == Format::Json {
+        let v = serde_json::json!({ "status": "error", "exit_code": e.exit_code(), "message": e.to_string(), "diagnostics": diags });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return;
+    }
+    for d in &diags {
+        eprintln!("{d}");
+    }
+    eprintln!("error: {e}");
+}
+
+fn print_warnings(cli: &Cli, diags: &[Diagnostic]) {
+    if cli.format == Format::Text {
+        for d in diags.iter().filter(|d| d.severity == Severity::Warning) {
+            eprintln!("{d}");
+        }
+    }
+}
+
+/// Load and validate; `describe` reads source schemas through DuckDB (column checks).
+pub fn load_and_resolve(cli: &Cli, args: &SelectArgs, describe: bool) -> Result<(Project, Resolved, Vec<Diagnostic>)> {
+    let loaded = load_project(&cli.project);
+    let mut diags = loaded.diagnostics;
+    let Some(project) = loaded.project else { return Err(Error::Definitions(diags)) };
+    if diags.iter().any(Diagnostic::is_error) {
+        crate::diagnostics::sort(&mut diags);
+        return Err(Error::Definitions(diags));
+    }
+    let schemas = if describe {
+        let conn = execute::open(None, &EngineSettings::default())?;
+        Some(execute::describe_sources(&conn, &project))
+    } else {
+        None
+    };
+    let opts = ResolveOptions { as_of: args.as_of.clone(), vars: args.vars.clone(), select: args.select.clone(), schemas };
+    let outcome = validate::resolve(&project, &opts);
+    diags.extend(outcome.diagnostics);
+    match outcome.resolved {
+        Some(r) => Ok((project, r, diags)),
+        None => Err(Error::Definitions(diags)),
+    }
+}
+
+fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
+    let (_, resolved, diags) = load_and_resolve(cli, args, true)?;
+    let plan = compile(&resolved);
+    if cli.format == Format::Json {
+        let v = serde_json::json!({
+            "status": "ok",
+            "segments": resolved.segments.len(),
+            "tiers": resolved.tiers.len(),
+            "scores": resolved.scores.len(),
+            "features": resolved.features.len(),
+            "steps": plan.steps.len(),
+            "diagnostics": diags,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print_warnings(cli, &diags);
+        if !cli.quiet {
+            println!(
+                "ok: {} features, {} segments, {} tier ladders, {} scores ({} warnings)",
+                resolved.features.len(),
+                resolved.segments.len(),
+                resolved.tiers.len(),
+                resolved.scores.len(),
+                diags.len()
+            );
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
+    let (_, resolved, diags) = load_and_resolve(cli, args, false)?;
+    print_warnings(cli, &diags);
+    let plan = compile(&resolved);
+    if cli.format == Format::Json {
+        let steps: Vec<_> = plan.steps.iter().map(|s| serde_json::json!({ "label": s.label, "target": s.target, "sql": s.sql })).collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "as_of": plan.as_of, "steps": steps })).unwrap_or_default());
+    } else {
+        print!("-- segmenter plan for '{}' as of {}\n\n{}", resolved.name, plan.as_of, plan.script());
+    }
+    Ok(exit::OK)
+}
+
+fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
+    let started = Instant::now();
+    let (project, resolved, diags) = load_and_resolve(cli, &args.select, true)?;
+    print_warnings(cli, &diags);
+    let plan = compile(&resolved);
+    let settings = EngineSettings {
+        threads: args.threads.or(project.config.settings.threads),
+        memory_limit: args.memory_limit.clone().or_else(|| project.config.settings.memory_limit.clone()),
+    };
+    let db_path = resolve(&project.root, &project.config.output.database);
+    let conn = execute::open(Some(&db_path), &settings)?;
+    run_with_progress(cli, &conn, &plan)?;
+    let (customers, segments, tiers) = crate::report::read_sizes(&conn)?;
+    let summary = RunSummary {
+        status: "ok",
+        project: resolved.name.clone(),
+        as_of: resolved.as_of.clone(),
+        database: project.config.output.database.clone(),
+        customers,
+        segments,
+        tiers,
+        warnings: diags,
+        elapsed_ms: started.elapsed().as_millis(),
+    };
+    match cli.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default()),
+        Format::Text if !cli.quiet => print!("{}", summary.to_text()),
+        Format::Text => {}
+    }
+    Ok(exit::OK)
+}
+
+fn run_with_progress(cli: &Cli, conn: &duckdb::Connection, plan: &Plan) -> Result<()> {
+    let show = !cli.quiet && cli.format == Format::Text && std::io::stderr().is_terminal();
+    if !show {
+        return execute::run_plan(conn, plan, &mut |_, _, _| {});
+    }
+    let bar = indicatif::ProgressBar::new(plan.steps.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let result = execute::run_plan(conn, plan, &mut |i, _, label| {
+        bar.set_position(i as u64);
+        bar.set_message(label.to_string());
+    });
+    bar.finish_and_clear();
+    result
+}
+
+fn cmd_generate(cli: &Cli, args: &GenerateArgs) -> Result<i32> {
+    if !validate::is_iso_date(&args.as_of) {
+        return Err(Error::Usage(format!("--as-of '{}' is not a date (YYYY-MM-DD)", args.as_of)));
+    }
+    let out = if args.out.is_absolute() { args.out.clone() } else { cli.project.join(&args.out) };
+    let opts = crate::generate::GenerateOptions { seed: args.seed, customers: args.customers, as_of: args.as_of.clone() };
+    let counts = crate::generate::generate(&out, &opts)?;
+    if !cli.quiet {
+        match cli.format {
+            Format::Json => println!("{}", serde_json::to_string_pretty(&counts).unwrap_or_default()),
+            Format::Text => {
+                for (file, rows) in &counts {
+                    println!("{file}: {rows} rows");
+                }
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn cmd_init(cli: &Cli, dir: &std::path::Path) -> Result<i32> {
+    let written = crate::init::init_project(dir)?;
+    if !cli.quiet {
+        for f in &written {
+            println!("created {}", dir.join(f).display());
+        }
+        println!("\nnext: segmenter --project {} run", dir.display());
+    }
+    Ok(exit::OK)
+}

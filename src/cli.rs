@@ -1,0 +1,105 @@
+//! Command-line definitions (clap). Behaviour lives in [`crate::app`].
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Customer segments and loyalty tiers as code.
+///
+/// Define features, segments, tier ladders and scores in YAML under segments/, and segmenter
+/// compiles them to DuckDB SQL and runs them over your Parquet/CSV data.
+///
+/// Exit codes: 0 success, 1 tests failed, 2 definition or usage error, 3 data or runtime error.
+#[derive(Debug, Parser)]
+#[command(name = "segmenter", version, propagate_version = true)]
+pub struct Cli {
+    /// Project folder (the one with segmenter.yaml).
+    #[arg(long, short = 'p', global = true, default_value = ".")]
+    pub project: PathBuf,
+    /// Output format for results and errors.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Print nothing but errors (no progress bar, no summary).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute features, segments, tiers and scores into the output database.
+    ///
+    /// Everything is validated first; the tables are replaced in one transaction, so a failed
+    /// run leaves the previous results untouched.
+    ///
+    /// Example: segmenter run --as-of 2026-06-30 --select tag:value
+    Run(RunArgs),
+    /// Print the SQL a run would execute (reads no data).
+    Compile(SelectArgs),
+    /// Check definitions, data files and their columns; report every problem with file:line.
+    Validate(SelectArgs),
+    /// Write the deterministic synthetic sample data set (same seed, same bytes).
+    Generate(GenerateArgs),
+    /// Create a starter project (project file, segments, tiny data) in DIR.
+    ///
+    /// Example: segmenter init my-shop && segmenter --project my-shop run
+    Init {
+        /// Folder to create the project in.
+        dir: std::path::PathBuf,
+    },
+}
+
+/// Options shared by the commands that resolve definitions.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SelectArgs {
+    /// Run date (YYYY-MM-DD); every time window ends on it. Default: vars.as_of.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Only these definitions: names or tag:NAME (repeat or separate with commas).
+    #[arg(long, short = 's', value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Override a project var: --var name=value (value parsed as YAML).
+    #[arg(long = "var", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// DuckDB worker threads (default: all cores, or settings.threads).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// DuckDB memory limit such as 4GB; larger work spills to disk.
+    #[arg(long)]
+    pub memory_limit: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Folder to write the data files into.
+    #[arg(long, default_value = "sample-data")]
+    pub out: PathBuf,
+    /// Random seed; the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of customers (orders are about ten times that).
+    #[arg(long, default_value_t = 3000)]
+    pub customers: u64,
+    /// Last day of the generated history.
+    #[arg(long, default_value = "2026-06-30")]
+    pub as_of: String,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected name=value, got '{s}'")),
+    }
+}

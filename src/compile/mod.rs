@@ -1,0 +1,248 @@
+//! Stage 3, compile: turn the checked [`Resolved`] model into a [`Plan`] of SQL statements.
+//!
+//! Pure: no I/O and no DuckDB, so it is fast and tested by comparing SQL text. Each source is
+//! scanned exactly once (all of its features are computed in one grouped query) and every
+//! later step reads the materialized `customer_features` table.
+
+pub mod dialect;
+mod outputs;
+pub mod sqlscan;
+pub mod template;
+
+use crate::validate::{FeatureBody, Resolved, ResolvedFeature};
+use dialect::Dialect;
+use template::StatFunc;
+
+/// Table with one row per customer and one column per feature.
+pub const FEATURES_TABLE: &str = "customer_features";
+
+/// One statement of the plan, creating or replacing `target`.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Short label for progress output.
+    pub label: String,
+    /// Table the statement writes.
+    pub target: String,
+    pub sql: String,
+}
+
+/// The SQL of a run, in execution order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub as_of: String,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// The whole plan as one script, statements separated by `;`.
+    pub fn script(&self) -> String {
+        let mut out = String::new();
+        for s in &self.steps {
+            out.push_str(&format!("-- step: {}\n{};\n\n", s.label, s.sql));
+        }
+        out
+    }
+
+    /// Names of all tables the plan writes, in order.
+    pub fn targets(&self) -> Vec<&str> {
+        self.steps.iter().map(|s| s.target.as_str()).collect()
+    }
+}
+
+/// Compile with the given dialect.
+pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
+    let mut steps = vec![Step {
+        label: "features".into(),
+        target: FEATURES_TABLE.into(),
+        sql: d.create_table_as(FEATURES_TABLE, &features_select(model, d)),
+    }];
+    steps.extend(outputs::steps(model, d));
+    Plan { as_of: model.as_of.clone(), steps }
+}
+
+/// Compile for DuckDB.
+pub fn compile(model: &Resolved) -> Plan {
+    compile_with(model, &dialect::DuckDb)
+}
+
+/// Replace `__stat_N__` placeholders with scalar subqueries over `relation`.
+pub fn substitute_stats(sql: &str, model: &Resolved, d: &dyn Dialect, relation: &dyn Fn(&str) -> String) -> String {
+    let mut out = sql.to_string();
+    for (i, s) in model.stats.iter().enumerate().rev() {
+        let placeholder = format!("__stat_{i}__");
+        if !out.contains(&placeholder) {
+            continue;
+        }
+        let col = d.ident(&s.feature);
+        let agg = match s.func {
+            StatFunc::Avg => format!("avg({col})"),
+            StatFunc::Min => format!("min({col})"),
+            StatFunc::Max => format!("max({col})"),
+            StatFunc::Median => d.quantile(&col, 0.5),
+            StatFunc::Sum => format!("sum({col})"),
+            StatFunc::Stddev => format!("stddev_samp({col})"),
+            StatFunc::Count => format!("count({col})"),
+            StatFunc::Quantile(q) => d.quantile(&col, q),
+        };
+        out = out.replace(&placeholder, &format!("(SELECT {agg} FROM {})", relation(&s.feature)));
+    }
+    out
+}
+
+fn comment(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
+}
+
+fn indent(sql: &str, n: usize) -> String {
+    let pad = " ".repeat(n);
+    sql.lines().collect::<Vec<_>>().join(&format!("\n{pad}"))
+}
+
+/// A source as a relation: read, renamed to canonical names, cast to declared types.
+fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> String {
+    let renamed = format!("(SELECT {} FROM {})", d.star_renaming(&src.rename), d.read_source(src.format, &src.path));
+    d.select_casting(&renamed, &src.types)
+}
+
+/// The SELECT computing `customer_features`: one CTE per source scan, a join on the customer
+/// key, then one CTE per layer of derived features.
+fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
+    let mut ctes: Vec<String> = Vec::new();
+    let Some(customers) = model.sources.first() else {
+        return "SELECT NULL AS customer_id WHERE FALSE".into();
+    };
+    let key = d.ident("customer_id");
+    // Population: customers, with their row-level features.
+    let mut cols = vec![format!("{} AS {key}", d.ident(&customers.key))];
+    for f in &model.features {
+        if let FeatureBody::Column { sql } = &f.body {
+            cols.push(format!("{} AS {}  -- {}", indent(sql, 4), d.ident(&f.name), comment(&f.origin)));
+        }
+    }
+    let mut from = source_relation(customers, d);
+    if let Some(t) = &customers.time {
+        from = format!("{from}\n  WHERE {} < {}", d.ident(t), d.day_after(&model.as_of));
+    }
+    ctes.push(format!(
+        "{} AS (\n  -- source 'customers': the population, one row per customer\n  SELECT\n    {}\n  FROM {from}\n)",
+        d.ident("population"),
+        cols.join(",\n    ")
+    ));
+    // One grouped scan per other source.
+    let mut joined: Vec<(String, Vec<&ResolvedFeature>)> = Vec::new();
+    for src in model.sources.iter().skip(1) {
+        let feats: Vec<&ResolvedFeature> = model
+            .features
+            .iter()
+            .filter(|f| matches!(&f.body, FeatureBody::Aggregate { source, .. } if source == &src.name))
+            .collect();
+        if feats.is_empty() {
+            continue;
+        }
+        let mut aggs = vec![format!("{} AS {key}", d.ident(&src.key))];
+        for f in &feats {
+            if let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body {
+                let mut conds = Vec::new();
+                if let (Some(w), Some(t)) = (window, &src.time) {
+                    conds.push(format!("{} >= {}", d.ident(t), d.window_start(&model.as_of, *w)));
+                }
+                if let Some(fl) = filter {
+                    conds.push(format!("({fl})"));
+                }
+                let expr = if conds.is_empty() { sql.clone() } else { format!("{sql} FILTER (WHERE {})", conds.join(" AND ")) };
+                aggs.push(format!("{} AS {}  -- {}", indent(&expr, 4), d.ident(&f.name), comment(&f.origin)));
+            }
+        }
+        let mut scan = source_relation(src, d);
+        if let Some(t) = &src.time {
+            scan = format!("{scan}\n  WHERE {} < {}", d.ident(t), d.day_after(&model.as_of));
+        }
+        let cte = format!("agg_{}", src.name);
+        ctes.push(format!(
+            "{} AS (\n  -- source '{}': one scan computing {} feature(s)\n  SELECT\n    {}\n  FROM {scan}\n  GROUP BY 1\n)",
+            d.ident(&cte),
+            src.name,
+            feats.len(),
+            aggs.join(",\n    ")
+        ));
+        joined.push((cte, feats));
+    }
+    // Join every source's aggregates to the population.
+    let mut select = vec![format!("p.{key}")];
+    for f in &model.features {
+        if matches!(f.body, FeatureBody::Column { .. }) {
+            select.push(format!("p.{}", d.ident(&f.name)));
+        }
+    }
+    let mut joins = String::new();
+    for (i, (cte, feats)) in joined.iter().enumerate() {
+        let alias = format!("a{i}");
+        for f in feats {
+            let col = format!("{alias}.{}", d.ident(&f.name));
+            let v = match &f.default_sql {
+                Some(def) => format!("coalesce({col}, {def})"),
+                None => col,
+            };
+            select.push(format!("{v} AS {}", d.ident(&f.name)));
+        }
+        joins.push_str(&format!("\n  LEFT JOIN {} AS {alias} ON {alias}.{key} = p.{key}", d.ident(cte)));
+    }
+    let uses_stats = |depth: usize| {
+        model.features.iter().any(|f| matches!(&f.body, FeatureBody::Derived { sql, depth: fd } if *fd > depth && sql.contains("__stat_")))
+    };
+    let materialized = |depth: usize| if uses_stats(depth) { d.materialized() } else { "AS" };
+    ctes.push(format!(
+        "{} {} (\n  SELECT\n    {}\n  FROM {} AS p{joins}\n)",
+        d.ident("layer_0"),
+        materialized(0),
+        select.join(",\n    "),
+        d.ident("population")
+    ));
+    // Derived features, one layer per dependency depth.
+    let max_depth = model.features.iter().filter_map(|f| match f.body {
+        FeatureBody::Derived { depth, .. } => Some(depth),
+        _ => None,
+    });
+    let max_depth = max_depth.max().unwrap_or(0);
+    let layer_of = |feature: &str| -> String {
+        let depth = model.features.iter().find(|f| f.name == feature).map_or(0, |f| match f.body {
+            FeatureBody::Derived { depth, .. } => depth,
+            _ => 0,
+        });
+        d.ident(&format!("layer_{depth}"))
+    };
+    for depth in 1..=max_depth {
+        let mut cols = Vec::new();
+        for f in &model.features {
+            if let FeatureBody::Derived { sql, depth: fd } = &f.body {
+                if *fd == depth {
+                    let sql = substitute_stats(sql, model, d, &layer_of);
+                    let v = match &f.default_sql {
+                        Some(def) => format!("coalesce({sql}, {def})"),
+                        None => sql,
+                    };
+                    cols.push(format!("{} AS {}  -- {}", indent(&v, 4), d.ident(&f.name), comment(&f.origin)));
+                }
+            }
+        }
+        ctes.push(format!(
+            "{} {} (\n  SELECT\n    *,\n    {}\n  FROM {}\n)",
+            d.ident(&format!("layer_{depth}")),
+            materialized(depth),
+            cols.join(",\n    "),
+            d.ident(&format!("layer_{}", depth - 1))
+        ));
+    }
+    // Final column order: customer_id, then features in definition order.
+    let mut names = vec![key.clone()];
+    names.extend(model.features.iter().map(|f| d.ident(&f.name)));
+    format!(
+        "WITH\n{}\nSELECT {}\nFROM {}\nORDER BY {key}",
+        ctes.join(",\n"),
+        names.join(", "),
+        d.ident(&format!("layer_{max_depth}"))
+    )
+}
+
+#[cfg(test)]
+mod tests;

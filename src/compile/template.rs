@@ -1,0 +1,250 @@
+//! minijinja rendering of the SQL snippets in definitions.
+//!
+//! Every `{{ value }}` prints as a SQL literal (strings quoted and escaped, numbers as numbers,
+//! lists as `(a, b)`), so vars can never inject SQL; output marked safe (macro results, `as_of`,
+//! `| safe`) is pasted as is. Undefined names are errors (strict mode). `stat()` and `segment()`
+//! render placeholders (`__ref_N__`) that the compiler later replaces with real SQL, so
+//! validation can see what each expression depends on.
+
+use crate::project::MacroFile;
+use minijinja::value::{Value, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Something a template asked for through a function, resolved by the compiler.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplateRef {
+    /// A population statistic over a feature: `stat('avg', 'order_count')`.
+    Stat { func: StatFunc, feature: String },
+    /// Another segment's rule, inlined: `segment('loyal')`.
+    Segment(String),
+}
+
+/// Population statistics available to `stat()`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StatFunc {
+    Avg,
+    Min,
+    Max,
+    Median,
+    Sum,
+    Stddev,
+    Count,
+    /// `quantile_cont(x, q)`.
+    Quantile(f64),
+}
+
+impl StatFunc {
+    /// Parse `avg`, `median`, `p90`, or `quantile` with an explicit q.
+    pub fn parse(name: &str, q: Option<f64>) -> Result<StatFunc, String> {
+        let f = match name.to_ascii_lowercase().as_str() {
+            "avg" | "mean" => StatFunc::Avg,
+            "min" => StatFunc::Min,
+            "max" => StatFunc::Max,
+            "median" => StatFunc::Median,
+            "sum" => StatFunc::Sum,
+            "stddev" => StatFunc::Stddev,
+            "count" => StatFunc::Count,
+            "quantile" => match q {
+                Some(q) if (0.0..=1.0).contains(&q) => StatFunc::Quantile(q),
+                _ => return Err("quantile needs a third argument between 0 and 1, e.g. stat('quantile', 'total_spent', 0.9)".into()),
+            },
+            p if p.starts_with('p') && p.len() > 1 && p[1..].chars().all(|c| c.is_ascii_digit()) => {
+                let n: f64 = p[1..].parse().map_err(|_| format!("bad percentile '{p}'"))?;
+                if n > 100.0 {
+                    return Err(format!("percentile '{p}' is above p100"));
+                }
+                StatFunc::Quantile(n / 100.0)
+            }
+            other => {
+                return Err(format!(
+                    "unknown statistic '{other}'; use avg, min, max, median, sum, stddev, count, p90 or quantile"
+                ))
+            }
+        };
+        Ok(f)
+    }
+}
+
+/// A rendered snippet: SQL text with `__ref_N__` placeholders indexing `refs`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub sql: String,
+    pub refs: Vec<TemplateRef>,
+}
+
+/// A template failure mapped to a line of the snippet (1-based) when minijinja knows it.
+#[derive(Debug, Clone)]
+pub struct RenderError {
+    pub line: Option<usize>,
+    pub message: String,
+    pub hint: String,
+}
+
+/// The environment all snippets of a project render in.
+pub struct Templates {
+    env: Environment<'static>,
+    refs: Arc<Mutex<Vec<TemplateRef>>>,
+    /// `{% import %}` lines for every macro file, prepended (on the same line) to each template.
+    prelude: String,
+}
+
+/// Render `v` as a SQL literal.
+pub fn sql_literal(v: &Value) -> Result<String, Error> {
+    Ok(match v.kind() {
+        ValueKind::None | ValueKind::Undefined => "NULL".to_string(),
+        ValueKind::Bool => if v.is_true() { "TRUE" } else { "FALSE" }.to_string(),
+        ValueKind::Number => v.to_string(),
+        ValueKind::String => {
+            if v.is_safe() {
+                v.as_str().unwrap_or_default().to_string()
+            } else {
+                quote_string(v.as_str().unwrap_or_default())
+            }
+        }
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Result<Vec<String>, Error> = v.try_iter()?.map(|x| sql_literal(&x)).collect();
+            format!("({})", items?.join(", "))
+        }
+        other => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("a {other} cannot be printed into SQL; print its fields one by one"),
+            ))
+        }
+    })
+}
+
+/// A SQL string literal with single quotes doubled.
+pub fn quote_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl Templates {
+    /// Build the environment: project vars for `var()`, `as_of` as a DATE literal, macro files.
+    pub fn new(vars: &BTreeMap<String, serde_yaml::Value>, as_of: &str, macros: &[MacroFile]) -> Result<Templates, (String, String)> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        env.set_formatter(|out, _state, value| {
+            let s = sql_literal(value)?;
+            out.write_str(&s).map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
+        });
+        env.add_global("as_of", Value::from_safe_string(format!("DATE '{as_of}'")));
+        let vars: BTreeMap<String, Value> = vars.iter().map(|(k, v)| (k.clone(), Value::from_serialize(v))).collect();
+        let names: Vec<String> = vars.keys().cloned().collect();
+        env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
+            match (vars.get(&name), default) {
+                (Some(v), _) => Ok(v.clone()),
+                (None, Some(d)) => Ok(d),
+                (None, None) => {
+                    let hint = crate::diagnostics::did_you_mean(&name, names.iter().map(String::as_str))
+                        .unwrap_or_else(|| "define it under `vars:` in segmenter.yaml or give a default: var('name', 10)".into());
+                    Err(Error::new(ErrorKind::UndefinedError, format!("unknown var '{name}' ({hint})")))
+                }
+            }
+        });
+        let refs: Arc<Mutex<Vec<TemplateRef>>> = Arc::default();
+        let r = refs.clone();
+        env.add_function("stat", move |func: String, feature: String, q: Option<f64>| -> Result<Value, Error> {
+            let func = StatFunc::parse(&func, q).map_err(|m| Error::new(ErrorKind::InvalidOperation, m))?;
+            Ok(push_ref(&r, TemplateRef::Stat { func, feature }))
+        });
+        let r = refs.clone();
+        env.add_function("segment", move |name: String| -> Result<Value, Error> {
+            Ok(push_ref(&r, TemplateRef::Segment(name)))
+        });
+        let mut prelude = String::new();
+        for m in macros {
+            let stem = std::path::Path::new(&m.path).file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+            if !crate::validate::is_valid_name(stem) {
+                return Err((m.path.clone(), format!("macro file name '{stem}' is not a valid identifier")));
+            }
+            env.add_template_owned(m.path.clone(), m.text.clone()).map_err(|e| (m.path.clone(), describe(&e)))?;
+            prelude.push_str(&format!("{{% import {:?} as {stem} %}}", m.path));
+        }
+        Ok(Templates { env, refs, prelude })
+    }
+
+    /// Render one snippet. `name` appears in minijinja's own messages (use `file:line`).
+    pub fn render(&self, name: &str, text: &str) -> Result<Rendered, RenderError> {
+        if !(text.contains("{{") || text.contains("{%") || text.contains("{#")) {
+            return Ok(Rendered { sql: text.to_string(), refs: Vec::new() });
+        }
+        let refs = {
+            let mut guard = self.refs.lock().unwrap_or_else(|p| p.into_inner());
+            guard.clear();
+            let source = format!("{}{}", self.prelude, text);
+            let out = self.env.render_named_str(name, &source, ());
+            let refs = std::mem::take(&mut *guard);
+            match out {
+                Ok(sql) => return Ok(Rendered { sql, refs }),
+                Err(e) => e,
+            }
+        };
+        Err(RenderError { line: refs.line(), message: describe(&refs), hint: hint_for(&refs) })
+    }
+}
+
+fn push_ref(refs: &Arc<Mutex<Vec<TemplateRef>>>, r: TemplateRef) -> Value {
+    let mut g = refs.lock().unwrap_or_else(|p| p.into_inner());
+    g.push(r);
+    Value::from_safe_string(format!("__ref_{}__", g.len() - 1))
+}
+
+fn describe(e: &Error) -> String {
+    match e.detail() {
+        Some(d) => format!("template error: {}: {d}", e.kind()),
+        None => format!("template error: {}", e.kind()),
+    }
+}
+
+fn hint_for(e: &Error) -> String {
+    match e.kind() {
+        ErrorKind::UndefinedError => {
+            "names in {{ }} must be defined: use var('name', default) for project vars, as_of for the run date".into()
+        }
+        ErrorKind::UnknownFunction => "available functions: var, stat, segment, and macros from macros/".into(),
+        ErrorKind::SyntaxError => "check the {{ }} and {% %} delimiters".into(),
+        _ => "see docs/language.md, section Templates".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn templates() -> Templates {
+        let mut vars = BTreeMap::new();
+        vars.insert("threshold".to_string(), serde_yaml::Value::from(1000));
+        vars.insert("country".to_string(), serde_yaml::Value::from("O'Hare"));
+        Templates::new(&vars, "2026-06-30", &[]).unwrap()
+    }
+
+    #[test]
+    fn vars_render_as_literals() {
+        let t = templates();
+        let r = t.render("x", "a > {{ var('threshold') }} AND c = {{ var('country') }} AND d <= {{ as_of }}").unwrap();
+        assert_eq!(r.sql, "a > 1000 AND c = 'O''Hare' AND d <= DATE '2026-06-30'");
+        assert_eq!(t.render("x", "{{ var('missing', [1, 2]) }}").unwrap().sql, "(1, 2)");
+    }
+
+    #[test]
+    fn stat_and_segment_become_placeholders() {
+        let t = templates();
+        let r = t.render("x", "n > {{ stat('avg', 'order_count') }} AND {{ segment('loyal') }}").unwrap();
+        assert_eq!(r.sql, "n > __ref_0__ AND __ref_1__");
+        assert_eq!(r.refs[1], TemplateRef::Segment("loyal".into()));
+    }
+
+    #[test]
+    fn undefined_names_are_errors() {
+        let t = templates();
+        let e = t.render("x", "a > {{ treshold }}").unwrap_err();
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.starts_with("template error: undefined value"), "{}", e.message);
+        let e = t.render("x", "a > {{ var('treshold') }}").unwrap_err();
+        assert!(e.message.contains("unknown var 'treshold' (did you mean 'threshold'?)"), "{}", e.message);
+    }
+}

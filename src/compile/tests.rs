@@ -1,0 +1,59 @@
+//! Compiler tests without DuckDB: the generated SQL of the tiny fixture, and one scan per source.
+
+use super::*;
+use crate::project::load_project;
+use crate::validate::{resolve, ResolveOptions};
+use std::path::Path;
+
+fn compile_fixture(select: &[&str]) -> Plan {
+    // Relative root: paths in the SQL stay machine-independent.
+    let loaded = load_project(Path::new("tests/fixtures/tiny"));
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let project = loaded.project.expect("project");
+    let opts = ResolveOptions { select: select.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+    let outcome = resolve(&project, &opts);
+    assert!(outcome.diagnostics.is_empty(), "{:?}", outcome.diagnostics);
+    compile(&outcome.resolved.expect("resolved"))
+}
+
+#[test]
+fn every_source_is_scanned_exactly_once() {
+    let script = compile_fixture(&[]).script();
+    for file in ["customers.csv", "orders.csv", "sessions.csv"] {
+        let n = script.matches(&format!("read_csv('tests/fixtures/tiny/data/{file}')")).count();
+        assert_eq!(n, 1, "{file} is read {n} times");
+    }
+    // Only the features step reads files; the rest reads customer_features.
+    let plan = compile_fixture(&[]);
+    for step in &plan.steps[1..] {
+        assert!(!step.sql.contains("read_csv"), "step {} reads a file", step.target);
+    }
+}
+
+#[test]
+fn plan_writes_the_documented_tables_in_order() {
+    let plan = compile_fixture(&[]);
+    assert_eq!(
+        plan.targets(),
+        vec!["customer_features", "rf_scores", "segment_members", "tier_assignments", "segment_catalog", "tier_catalog", "feature_catalog"]
+    );
+}
+
+#[test]
+fn selecting_prunes_unneeded_sources() {
+    let script = compile_fixture(&["clv_low"]).script();
+    assert!(script.contains("orders.csv"));
+    assert!(!script.contains("sessions.csv"), "sessions is not needed by clv_low");
+}
+
+/// The full SQL of the tiny fixture; `UPDATE_SNAPSHOTS=1 cargo test --release` rewrites it.
+#[test]
+fn compiled_sql_matches_the_snapshot() {
+    let script = compile_fixture(&[]).script();
+    let path = Path::new("tests/snapshots/tiny.sql");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, &script).expect("write snapshot");
+    }
+    let expected = std::fs::read_to_string(path).expect("snapshot file; run with UPDATE_SNAPSHOTS=1 to create it");
+    assert!(script == expected, "compiled SQL changed; review `git diff` after UPDATE_SNAPSHOTS=1\n{script}");
+}

@@ -1,0 +1,135 @@
+//! User-facing problems in definitions, with a location, a code and a hint.
+//!
+//! Every stage that finds something wrong in what the user wrote produces a [`Diagnostic`];
+//! stages collect them all instead of stopping at the first, and the CLI renders them as
+//! `file:line:col: error[E201]: message` lines (or JSON).
+
+use serde::Serialize;
+use std::fmt;
+
+/// How bad a diagnostic is: errors stop the pipeline, warnings are reported and the run goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A place in a project file: a path relative to the project root, 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default, PartialOrd, Ord)]
+pub struct Loc {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+}
+
+impl Loc {
+    pub fn new(file: impl Into<String>, line: usize, col: usize) -> Self {
+        Loc { file: file.into(), line, col }
+    }
+
+    /// A location that names only the file (line 1, column 1).
+    pub fn file(file: impl Into<String>) -> Self {
+        Loc::new(file, 1, 1)
+    }
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.col)
+    }
+}
+
+/// One problem found in the project, pointing at where it is and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Stable code explained in docs/errors.md, e.g. `E201`.
+    pub code: &'static str,
+    #[serde(flatten)]
+    pub loc: Loc,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, loc: Loc, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Error, code, loc, message: message.into(), hint: None }
+    }
+
+    pub fn warning(code: &'static str, loc: Loc, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, code, loc, message: message.into(), hint: None }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_hint_opt(mut self, hint: Option<String>) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    /// One line: `file:line:col: error[E201]: message; hint: ...`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{}: {}[{}]: {}", self.loc, sev, self.code, self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, "; hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The closest candidate to `name` by edit distance, if it is close enough to be a likely typo.
+pub fn did_you_mean<'a, I>(name: &str, candidates: I) -> Option<String>
+where
+    I: IntoIterator<Item = &'a str>,
+{
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(name, c);
+        if score > best.map_or(0.0, |b| b.0) {
+            best = Some((score, c));
+        }
+    }
+    best.filter(|(s, _)| *s >= 0.8).map(|(_, c)| format!("did you mean '{c}'?"))
+}
+
+/// Sort diagnostics by file and position, errors first within a place.
+pub fn sort(diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| (&a.loc, a.severity, a.code).cmp(&(&b.loc, b.severity, b.code)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_one_line_with_hint() {
+        let d = Diagnostic::error("E201", Loc::new("segments/value.yaml", 14, 9), "unknown feature 'totl_spent'")
+            .with_hint("did you mean 'total_spent'?");
+        assert_eq!(
+            d.to_string(),
+            "segments/value.yaml:14:9: error[E201]: unknown feature 'totl_spent'; hint: did you mean 'total_spent'?"
+        );
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        let c = ["total_spent", "order_count"];
+        assert_eq!(did_you_mean("totl_spent", c).as_deref(), Some("did you mean 'total_spent'?"));
+        assert_eq!(did_you_mean("zzz", c), None);
+    }
+}

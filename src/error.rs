@@ -1,0 +1,40 @@
+//! Library error type; the binary maps each variant to an exit code.
+
+use crate::diagnostics::Diagnostic;
+
+/// Exit codes (SPEC §7): 0 ok, 1 tests failed, 2 definition or usage error, 3 data or runtime error.
+pub mod exit {
+    pub const OK: i32 = 0;
+    pub const TESTS_FAILED: i32 = 1;
+    pub const DEFINITION: i32 = 2;
+    pub const RUNTIME: i32 = 3;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Problems in what the user wrote; each diagnostic says where.
+    #[error("{} error(s) in the project definitions", .0.iter().filter(|d| d.is_error()).count())]
+    Definitions(Vec<Diagnostic>),
+    /// DuckDB failed while running a step of the plan.
+    #[error("step '{step}' failed in DuckDB: {message}")]
+    Step { step: String, message: String },
+    /// The output database could not be opened or written.
+    #[error("output database {path}: {message}")]
+    Database { path: String, message: String },
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+    /// Bad command-line usage the parser could not catch.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Definitions(_) | Error::Usage(_) => exit::DEFINITION,
+            Error::Step { .. } | Error::Database { .. } | Error::Io { .. } => exit::RUNTIME,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

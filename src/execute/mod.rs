@@ -1,0 +1,110 @@
+//! Stage 4, execute: a DuckDB session that reads source schemas and runs a [`Plan`].
+//!
+//! The whole plan runs inside one transaction: either every output table is replaced, or
+//! (on any error, or if the process dies) the database keeps the previous tables unchanged.
+
+use crate::compile::dialect::{Dialect, DuckDb};
+use crate::compile::Plan;
+use crate::error::{Error, Result};
+use crate::project::model::SourceFormat;
+use crate::project::Project;
+use crate::validate::SourceSchema;
+use duckdb::Connection;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Engine settings for a session.
+#[derive(Debug, Clone, Default)]
+pub struct EngineSettings {
+    pub threads: Option<u32>,
+    pub memory_limit: Option<String>,
+}
+
+/// Open (creating if needed) a DuckDB database file, or an in-memory one for `None`.
+pub fn open(path: Option<&Path>, settings: &EngineSettings) -> Result<Connection> {
+    let display = path.map_or(":memory:".to_string(), |p| p.display().to_string());
+    let db_err = |e: duckdb::Error| Error::Database { path: display.clone(), message: first_line(&e.to_string()) };
+    let conn = match path {
+        Some(p) => {
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| Error::Io { context: format!("creating {}", dir.display()), source: e })?;
+            }
+            Connection::open(p).map_err(db_err)?
+        }
+        None => Connection::open_in_memory().map_err(db_err)?,
+    };
+    apply_settings(&conn, settings).map_err(|e| Error::Usage(format!("invalid engine setting: {e}")))?;
+    Ok(conn)
+}
+
+fn apply_settings(conn: &Connection, s: &EngineSettings) -> std::result::Result<(), String> {
+    if let Some(t) = s.threads {
+        if t == 0 {
+            return Err("threads must be at least 1".into());
+        }
+        conn.execute_batch(&format!("SET threads = {t}")).map_err(|e| first_line(&e.to_string()))?;
+    }
+    if let Some(m) = &s.memory_limit {
+        let ok = !m.is_empty() && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == ' ');
+        if !ok {
+            return Err(format!("memory limit '{m}' should look like 4GB or 500MB"));
+        }
+        conn.execute_batch(&format!("SET memory_limit = {}", DuckDb.string(m))).map_err(|e| first_line(&e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// First line of a DuckDB message (the rest is often a long hint or stack).
+pub fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_string()
+}
+
+/// Read each source's column names without scanning its data.
+pub fn describe_sources(conn: &Connection, project: &Project) -> BTreeMap<String, SourceSchema> {
+    let mut out = BTreeMap::new();
+    for (name, def) in &project.config.sources {
+        let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
+        let format = def.format.or_else(|| SourceFormat::from_path(&def.path)).unwrap_or(SourceFormat::Csv);
+        out.insert(name.clone(), describe_one(conn, &path, format));
+    }
+    out
+}
+
+fn describe_one(conn: &Connection, path: &str, format: SourceFormat) -> SourceSchema {
+    let d = DuckDb;
+    let matches: std::result::Result<i64, _> =
+        conn.query_row(&format!("SELECT count(*) FROM glob({})", d.string(path)), [], |r| r.get(0));
+    match matches {
+        Ok(0) => return SourceSchema::Missing,
+        Ok(_) => {}
+        Err(e) => return SourceSchema::Unreadable(first_line(&e.to_string())),
+    }
+    let sql = format!("DESCRIBE SELECT * FROM {}", d.read_source(format, path));
+    let result = conn.prepare(&sql).and_then(|mut stmt| {
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect::<std::result::Result<Vec<String>, _>>()
+    });
+    match result {
+        Ok(cols) => SourceSchema::Columns(cols),
+        Err(e) => SourceSchema::Unreadable(first_line(&e.to_string())),
+    }
+}
+
+/// Called before each step with (index, total, label).
+pub type Progress<'a> = dyn FnMut(usize, usize, &str) + 'a;
+
+/// Run every step of `plan` in one transaction; on error roll back and name the step.
+pub fn run_plan(conn: &Connection, plan: &Plan, progress: &mut Progress) -> Result<()> {
+    let fail = |step: &str, e: duckdb::Error| Error::Step { step: step.to_string(), message: first_line(&e.to_string()) };
+    conn.execute_batch("BEGIN TRANSACTION").map_err(|e| fail("begin", e))?;
+    for (i, step) in plan.steps.iter().enumerate() {
+        progress(i, plan.steps.len(), &step.label);
+        if let Err(e) = conn.execute_batch(&step.sql) {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(fail(&step.target, e));
+        }
+    }
+    progress(plan.steps.len(), plan.steps.len(), "commit");
+    conn.execute_batch("COMMIT").map_err(|e| fail("commit", e))?;
+    Ok(())
+}

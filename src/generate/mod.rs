@@ -1,0 +1,91 @@
+//! The deterministic synthetic data generator behind `segmenter generate` and the committed
+//! `sample-data/`.
+//!
+//! Each table is one DuckDB SELECT (in `sql/`) whose randomness comes from `hash(seed, row,
+//! salt)`, never from `random()`, and which ends in an ORDER BY on a unique key; with one
+//! thread the same seed gives byte-identical files. The selects are streamed by `COPY`, so
+//! memory stays bounded at any scale.
+
+use crate::compile::dialect::{Dialect, DuckDb};
+use crate::error::{Error, Result};
+use crate::execute::{first_line, open, EngineSettings};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Parameters of a generated data set.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    pub seed: u64,
+    pub customers: u64,
+    /// Last day of the history, `YYYY-MM-DD` (already validated).
+    pub as_of: String,
+}
+
+/// How a table is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    Parquet,
+}
+
+/// (table, file format, SELECT) for every generated table, in writing order.
+pub const TABLES: &[(&str, FileFormat, &str)] = &[
+    ("customers", FileFormat::Csv, include_str!("sql/customers.sql")),
+    ("orders", FileFormat::Parquet, include_str!("sql/orders.sql")),
+    ("order_items", FileFormat::Parquet, include_str!("sql/order_items.sql")),
+    ("sessions", FileFormat::Parquet, include_str!("sql/sessions.sql")),
+    ("carts", FileFormat::Csv, include_str!("sql/carts.sql")),
+    ("campaign_events", FileFormat::Csv, include_str!("sql/campaign_events.sql")),
+    ("consent", FileFormat::Csv, include_str!("sql/consent.sql")),
+    ("survey", FileFormat::Csv, include_str!("sql/survey.sql")),
+];
+
+/// File name of a generated table.
+pub fn file_name(table: &str, format: FileFormat) -> String {
+    match format {
+        FileFormat::Csv => format!("{table}.csv"),
+        FileFormat::Parquet => format!("{table}.parquet"),
+    }
+}
+
+/// Write every table into `out_dir`; returns rows written per file name.
+pub fn generate(out_dir: &Path, opts: &GenerateOptions) -> Result<BTreeMap<String, i64>> {
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::Io { context: format!("creating {}", out_dir.display()), source: e })?;
+    let conn = open(None, &EngineSettings { threads: Some(1), memory_limit: None })?;
+    let d = DuckDb;
+    let step = |what: &str, e: duckdb::Error| Error::Step { step: format!("generate {what}"), message: first_line(&e.to_string()) };
+    conn.execute_batch(&format!(
+        "SET preserve_insertion_order = true; SET VARIABLE seed = {}; SET VARIABLE customers = {}; SET VARIABLE as_of = {};",
+        opts.seed,
+        opts.customers,
+        d.date(&opts.as_of)
+    ))
+    .map_err(|e| step("settings", e))?;
+    let mut counts = BTreeMap::new();
+    for (table, format, select) in TABLES {
+        let name = file_name(table, *format);
+        let final_path = out_dir.join(&name);
+        // Write to a temporary name and rename, so a failure never leaves half a file.
+        let tmp_path = out_dir.join(format!(".{name}.tmp"));
+        let options = match format {
+            FileFormat::Csv => "FORMAT csv, HEADER true",
+            FileFormat::Parquet => "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880",
+        };
+        let path_sql = d.string(&tmp_path.to_string_lossy());
+        let select = select.trim().trim_end_matches(';');
+        conn.execute_batch(&format!("COPY ({select}) TO {path_sql} ({options})")).map_err(|e| step(table, e))?;
+        let rows: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {}", reader(*format, &path_sql)), [], |r| r.get(0))
+            .map_err(|e| step(table, e))?;
+        std::fs::rename(&tmp_path, &final_path).map_err(|e| Error::Io { context: format!("writing {}", final_path.display()), source: e })?;
+        counts.insert(name, rows);
+    }
+    Ok(counts)
+}
+
+fn reader(format: FileFormat, path_sql: &str) -> String {
+    match format {
+        FileFormat::Csv => format!("read_csv({path_sql})"),
+        FileFormat::Parquet => format!("read_parquet({path_sql})"),
+    }
+}

@@ -1,0 +1,19 @@
+//! segmenter: customer segments and loyalty tiers as code.
+//!
+//! The pipeline runs one way, one module per stage:
+//! [`project`] (load) → [`validate`] → [`compile`] (pure) → [`execute`] → publish → [`report`].
+//! See ARCHITECTURE.md for the stage table.
+
+pub mod app;
+pub mod cli;
+pub mod compile;
+pub mod diagnostics;
+pub mod error;
+pub mod execute;
+pub mod generate;
+pub mod init;
+pub mod project;
+pub mod report;
+pub mod validate;
+
+pub use error::{Error, Result};

@@ -1,0 +1,305 @@
+//! The typed model of a project: the project file and the definition files.
+//!
+//! Every struct denies unknown fields, so a misspelled key is an error with a location
+//! (and a did-you-mean hint added by the loader) instead of being silently ignored.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// `segmenter.yaml`: sources, vars, output and engine settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectConfig {
+    pub name: String,
+    pub sources: BTreeMap<String, SourceDef>,
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    pub output: OutputConfig,
+    #[serde(default)]
+    pub settings: Settings,
+}
+
+/// One input table: a file or glob read by DuckDB.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceDef {
+    /// File path or glob, relative to the project root.
+    pub path: String,
+    /// `csv`, `parquet` or `json`; inferred from the extension when absent.
+    #[serde(default)]
+    pub format: Option<SourceFormat>,
+    /// Column linking each row to a customer.
+    #[serde(default = "default_key")]
+    pub key: String,
+    /// Event-time column: rows after `as_of` are ignored, and feature windows count back from `as_of` on it.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// Renames from the file's column names to canonical names: `{ amt: amount }`.
+    #[serde(default)]
+    pub rename: BTreeMap<String, String>,
+    /// Column types to cast to after renaming: `{ amount: "DECIMAL(12,2)" }` (money is DECIMAL).
+    #[serde(default)]
+    pub types: BTreeMap<String, String>,
+    /// An optional source may be absent; definitions needing it are skipped with a warning.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+fn default_key() -> String {
+    "customer_id".to_string()
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceFormat {
+    Csv,
+    Parquet,
+    Json,
+}
+
+impl SourceFormat {
+    /// Format by file extension (`.csv`, `.tsv`, `.parquet`, `.json`, `.jsonl`, `.ndjson`, optionally `.gz`).
+    pub fn from_path(path: &str) -> Option<SourceFormat> {
+        let p = path.to_ascii_lowercase();
+        let p = p.strip_suffix(".gz").unwrap_or(&p);
+        if p.ends_with(".csv") || p.ends_with(".tsv") || p.ends_with(".txt") {
+            Some(SourceFormat::Csv)
+        } else if p.ends_with(".parquet") || p.ends_with(".pq") {
+            Some(SourceFormat::Parquet)
+        } else if p.ends_with(".json") || p.ends_with(".jsonl") || p.ends_with(".ndjson") {
+            Some(SourceFormat::Json)
+        } else {
+            None
+        }
+    }
+}
+
+/// Where results go.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// DuckDB database file, relative to the project root.
+    #[serde(default = "default_database")]
+    pub database: String,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig { database: default_database() }
+    }
+}
+
+fn default_database() -> String {
+    "out/segments.duckdb".to_string()
+}
+
+/// Engine settings; command-line flags override them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub threads: Option<u32>,
+    /// DuckDB memory limit such as `4GB`.
+    #[serde(default)]
+    pub memory_limit: Option<String>,
+}
+
+/// A file under `segments/`: any mix of features, segments, tiers and scores.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefinitionFile {
+    #[serde(default)]
+    pub features: Vec<FeatureDef>,
+    #[serde(default)]
+    pub segments: Vec<SegmentDef>,
+    #[serde(default)]
+    pub tiers: Vec<TierLadder>,
+    #[serde(default)]
+    pub scores: Vec<ScoreDef>,
+}
+
+/// How a feature's value is known (seed 001's data types); reports show it.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FeatureKind {
+    /// Stated by the customer or recorded as-is (age, country).
+    Declared,
+    /// Computed from behaviour (order count, spend).
+    #[default]
+    Derived,
+    /// Estimated or predicted (churn risk, interests from behaviour).
+    Inferred,
+}
+
+impl FeatureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeatureKind::Declared => "declared",
+            FeatureKind::Derived => "derived",
+            FeatureKind::Inferred => "inferred",
+        }
+    }
+}
+
+/// A per-customer metric: an aggregate over a source, a customer column, or an expression over
+/// other features (no `source`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Source to aggregate; absent for a feature computed from other features.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// SQL expression (minijinja allowed). Defaults to the column of the same name.
+    #[serde(default)]
+    pub expr: Option<String>,
+    /// Row filter applied to this feature's aggregate only.
+    #[serde(default)]
+    pub filter: Option<String>,
+    /// Time window ending at `as_of`, such as `365d`, `12m`, `2y`.
+    #[serde(default)]
+    pub window: Option<String>,
+    /// Value for customers without rows in the source (count features default to 0).
+    #[serde(default)]
+    pub default: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub kind: FeatureKind,
+}
+
+/// A named boolean rule over features.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// SQL boolean expression over features (minijinja allowed). NULL counts as false.
+    #[serde(rename = "where")]
+    pub rule: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub campaign: Option<String>,
+    /// Another segment whose rule is AND-ed with this one.
+    #[serde(default)]
+    pub extends: Option<String>,
+    #[serde(default)]
+    pub priority: Option<i64>,
+}
+
+/// An ordered ladder of levels, best first; every customer gets exactly one level.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierLadder {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub levels: Vec<TierLevel>,
+}
+
+/// A threshold value: a number, or a template string rendering to a number (`"{{ var('x', 5) }}"`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Threshold {
+    Number(f64),
+    Template(String),
+}
+
+/// Thresholds on features, all of which must hold.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    /// `feature >= value` for each entry.
+    #[serde(default)]
+    pub min: BTreeMap<String, Threshold>,
+    /// `feature <= value` for each entry.
+    #[serde(default)]
+    pub max: BTreeMap<String, Threshold>,
+}
+
+/// One level of a ladder.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierLevel {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// All-of thresholds: `feature >= value`.
+    #[serde(default)]
+    pub min: BTreeMap<String, Threshold>,
+    /// All-of thresholds: `feature <= value`.
+    #[serde(default)]
+    pub max: BTreeMap<String, Threshold>,
+    /// Alternatives: the level matches when any one group holds (together with `min`/`max`).
+    #[serde(default)]
+    pub any_of: Vec<Bounds>,
+    /// Free SQL condition, AND-ed with the thresholds.
+    #[serde(default)]
+    pub when: Option<String>,
+    /// The catch-all level; must be the last one.
+    #[serde(default, rename = "else")]
+    pub is_else: bool,
+    #[serde(default)]
+    pub benefits: Vec<String>,
+}
+
+/// Direction of a score part: which end of the feature earns the top score.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    #[default]
+    HigherIsBetter,
+    LowerIsBetter,
+}
+
+/// A quantile score such as RFM: each part scores customers 1..buckets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default = "default_buckets")]
+    pub buckets: u32,
+    /// Which customers are scored (SQL over features); others get NULL scores.
+    #[serde(default)]
+    pub population: Option<String>,
+    pub parts: Vec<ScorePart>,
+    /// Named patterns, first match wins; each label also becomes segment `<score>_<label>`.
+    #[serde(default)]
+    pub map: Vec<ScoreLabel>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+fn default_buckets() -> u32 {
+    5
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScorePart {
+    pub name: String,
+    pub feature: String,
+    #[serde(default)]
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreLabel {
+    pub name: String,
+    /// SQL over the part names, e.g. `r >= 4 AND f >= 4`.
+    pub when: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub campaign: Option<String>,
+}

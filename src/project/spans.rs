@@ -1,0 +1,133 @@
+//! Where each node of a YAML file starts, by path (`segments.3.where`).
+//!
+//! serde_yaml gives typed values but no positions; this index is built from yaml-rust2's event
+//! parser over the same text so later stages can point at the exact line and column of a field.
+
+use std::collections::{HashMap, HashSet};
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::TScalarStyle;
+
+/// Start positions (1-based line, 1-based column) of every node, keyed by dotted path.
+#[derive(Debug, Default, Clone)]
+pub struct SpanIndex {
+    starts: HashMap<String, (usize, usize)>,
+    /// Paths whose value is a block scalar (`|` or `>`): its text starts on the next line.
+    block: HashSet<String>,
+    /// Paths whose value is a quoted scalar: its text starts one column after the quote.
+    quoted: HashSet<String>,
+}
+
+enum Frame {
+    /// A mapping; `key` holds the pending key when the next scalar/node is its value.
+    Map { path: String, key: Option<String> },
+    Seq { path: String, next: usize },
+}
+
+fn join(base: &str, part: &str) -> String {
+    if base.is_empty() {
+        part.to_string()
+    } else {
+        format!("{base}.{part}")
+    }
+}
+
+impl SpanIndex {
+    /// Index `text`. A text that fails to parse yields the part indexed before the error;
+    /// the syntax error itself is reported by serde_yaml with its own location.
+    pub fn build(text: &str) -> SpanIndex {
+        let mut index = SpanIndex::default();
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut parser = Parser::new_from_str(text);
+        while let Ok((event, mark)) = parser.next_token() {
+            let pos = (mark.line().max(1), mark.col() + 1);
+            // Path of the node this event starts (if it starts one) and whether it is a map key.
+            let node_path = match stack.last_mut() {
+                None => Some(String::new()),
+                Some(Frame::Map { path, key }) => match key.take() {
+                    Some(k) => Some(join(path, &k)),
+                    None => None, // this node is a key
+                },
+                Some(Frame::Seq { path, next }) => {
+                    let p = join(path, &next.to_string());
+                    if !matches!(event, Event::SequenceEnd) {
+                        *next += 1;
+                    }
+                    Some(p)
+                }
+            };
+            match event {
+                Event::Scalar(value, style, ..) => match node_path {
+                    Some(p) => {
+                        match style {
+                            TScalarStyle::Literal | TScalarStyle::Folded => {
+                                index.block.insert(p.clone());
+                            }
+                            TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
+                                index.quoted.insert(p.clone());
+                            }
+                            _ => {}
+                        }
+                        index.starts.entry(p).or_insert(pos);
+                    }
+                    None => {
+                        if let Some(Frame::Map { path, key }) = stack.last_mut() {
+                            index.starts.entry(format!("{}#key", join(path, &value))).or_insert(pos);
+                            *key = Some(value);
+                        }
+                    }
+                },
+                Event::MappingStart(..) => {
+                    let p = node_path.unwrap_or_default();
+                    index.starts.entry(p.clone()).or_insert(pos);
+                    stack.push(Frame::Map { path: p, key: None });
+                }
+                Event::SequenceStart(..) => {
+                    let p = node_path.unwrap_or_default();
+                    index.starts.entry(p.clone()).or_insert(pos);
+                    stack.push(Frame::Seq { path: p, next: 0 });
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    stack.pop();
+                }
+                Event::StreamEnd => break,
+                _ => {}
+            }
+        }
+        index
+    }
+
+    /// Position of the value at `path`, e.g. `segments.3.where`.
+    pub fn value(&self, path: &str) -> Option<(usize, usize)> {
+        self.starts.get(path).copied()
+    }
+
+    /// True when the value at `path` is a block scalar, whose first text line follows the key.
+    pub fn is_block(&self, path: &str) -> bool {
+        self.block.contains(path)
+    }
+
+    /// True when the value at `path` is a quoted scalar.
+    pub fn is_quoted(&self, path: &str) -> bool {
+        self.quoted.contains(path)
+    }
+
+    /// Position of the key at `path` (where `where:` is written), falling back to the value.
+    pub fn key(&self, path: &str) -> Option<(usize, usize)> {
+        self.starts.get(&format!("{path}#key")).copied().or_else(|| self.value(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_nested_paths() {
+        let text = "segments:\n  - name: a\n    where: x > 1\n  - name: b\n    where: |\n      y > 2\n";
+        let idx = SpanIndex::build(text);
+        assert_eq!(idx.value("segments.0"), Some((2, 5)));
+        assert_eq!(idx.value("segments.0.where"), Some((3, 12)));
+        assert_eq!(idx.key("segments.1.where"), Some((5, 5)));
+        assert_eq!(idx.value("segments.1.name"), Some((4, 11)));
+    }
+}

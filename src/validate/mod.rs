@@ -1,0 +1,967 @@
+//! Stage 2, validate: check every reference in the loaded project and render its templates,
+//! producing the engine-neutral [`Resolved`] model that the compiler turns into SQL.
+//!
+//! All problems are collected in one pass. Source schemas (read by the execute stage through
+//! DuckDB) are optional: without them, column references are not checked.
+
+pub mod resolved;
+mod refs;
+
+use crate::compile::sqlscan;
+use crate::compile::template::{quote_string, Rendered, TemplateRef, Templates};
+use crate::diagnostics::{did_you_mean, Diagnostic, Loc};
+use crate::project::model::*;
+use crate::project::{merged_vars, Item, Project};
+use refs::Graph;
+pub use resolved::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The source every run is about: one row per customer.
+pub const POPULATION_SOURCE: &str = "customers";
+
+/// What a source's file looked like when DuckDB described it.
+#[derive(Debug, Clone)]
+pub enum SourceSchema {
+    /// Column names as in the file (before renames).
+    Columns(Vec<String>),
+    /// No file matched the path or glob.
+    Missing,
+    /// DuckDB could not read it (message from DuckDB).
+    Unreadable(String),
+}
+
+/// Inputs to validation besides the project.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    /// `--as-of`; defaults to the project var `as_of`.
+    pub as_of: Option<String>,
+    /// `--var name=value` overrides.
+    pub vars: Vec<(String, String)>,
+    /// `--select` entries: names or `tag:x`.
+    pub select: Vec<String>,
+    /// Schemas per source; `None` skips column checks (pure compile).
+    pub schemas: Option<BTreeMap<String, SourceSchema>>,
+}
+
+/// Result of validation: the model when there were no errors, and all diagnostics.
+pub struct Outcome {
+    pub resolved: Option<Resolved>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Names of definitions: lowercase letters, digits and underscores, starting with a letter.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 63
+}
+
+/// Column names from files may be anything DuckDB accepts; we only refuse control characters.
+fn is_valid_column(name: &str) -> bool {
+    !name.is_empty() && !name.chars().any(|c| c.is_control())
+}
+
+/// A SQL type name: letters, digits, spaces, parentheses and commas only (never pasted raw otherwise).
+fn is_valid_type(ty: &str) -> bool {
+    !ty.trim().is_empty() && ty.chars().all(|c| c.is_ascii_alphanumeric() || " (),_[]".contains(c))
+}
+
+/// Check and resolve the project.
+pub fn resolve(project: &Project, opts: &ResolveOptions) -> Outcome {
+    let mut v = Validator { project, diags: Vec::new(), stats: Vec::new() };
+    let resolved = v.run(opts);
+    let mut diagnostics = v.diags;
+    crate::diagnostics::sort(&mut diagnostics);
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    Outcome { resolved: if has_errors { None } else { resolved }, diagnostics }
+}
+
+struct Validator<'a> {
+    project: &'a Project,
+    diags: Vec<Diagnostic>,
+    stats: Vec<StatUse>,
+}
+
+/// A source as validation sees it: its columns (when known) and whether its data exists.
+struct SourceInfo {
+    columns: Option<BTreeSet<String>>,
+    available: bool,
+}
+
+/// Per-definition dependencies found while resolving.
+#[derive(Default, Clone)]
+struct Deps {
+    features: BTreeSet<String>,
+    segments: BTreeSet<String>,
+}
+
+impl<'a> Validator<'a> {
+    fn err(&mut self, code: &'static str, loc: Loc, msg: impl Into<String>, hint: Option<String>) {
+        self.diags.push(Diagnostic::error(code, loc, msg).with_hint_opt(hint));
+    }
+
+    fn run(&mut self, opts: &ResolveOptions) -> Option<Resolved> {
+        let p = self.project;
+        let as_of = self.as_of(opts)?;
+        let vars = merged_vars(&p.config, &opts.vars);
+        let templates = match Templates::new(&vars, &as_of, &p.macros) {
+            Ok(t) => t,
+            Err((file, msg)) => {
+                self.err("E030", Loc::file(file), msg, Some("fix the macro file".into()));
+                return None;
+            }
+        };
+        let sources = self.check_sources(opts);
+        self.check_duplicates();
+        let feature_names: BTreeSet<String> = p.features.iter().map(|f| f.def.name.clone()).collect();
+
+        let mut features = Vec::new();
+        let mut feature_deps: BTreeMap<String, Deps> = BTreeMap::new();
+        for item in &p.features {
+            if let Some((f, deps)) = self.feature(item, &templates, &sources, &feature_names) {
+                feature_deps.insert(f.name.clone(), deps);
+                features.push(f);
+            }
+        }
+        let order = self.order_features(&mut features, &feature_deps);
+
+        let segment_names: BTreeSet<String> = p.segments.iter().map(|s| s.def.name.clone()).collect();
+        let mut seg_rules = BTreeMap::new();
+        for item in &p.segments {
+            if let Some(r) = self.segment_rule(item, &templates, &feature_names, &segment_names) {
+                seg_rules.insert(item.def.name.clone(), (item, r));
+            }
+        }
+        let segments = self.expand_segments(&seg_rules);
+        let tiers: Vec<(ResolvedTier, Deps, Vec<String>)> =
+            p.tiers.iter().filter_map(|t| self.tier(t, &templates, &feature_names)).collect();
+        let scores: Vec<(ResolvedScore, Deps)> =
+            p.scores.iter().filter_map(|s| self.score(s, &templates, &feature_names)).collect();
+        if self.diags.iter().any(Diagnostic::is_error) {
+            return None;
+        }
+
+        // Which features can be computed: those whose sources have data.
+        let graph = Graph::new(&features, &feature_deps);
+        let unavailable: BTreeSet<String> = features
+            .iter()
+            .filter(|f| graph.sources_of(&f.name).iter().any(|s| !sources.get(s).is_some_and(|i| i.available)))
+            .map(|f| f.name.clone())
+            .collect();
+
+        let mut out = Resolved {
+            name: p.config.name.clone(),
+            as_of,
+            sources: Vec::new(),
+            features: Vec::new(),
+            segments: Vec::new(),
+            tiers: Vec::new(),
+            scores: Vec::new(),
+            stats: std::mem::take(&mut self.stats),
+        };
+        let selector = refs::Selector::new(&opts.select);
+        let mut needed: BTreeSet<String> = BTreeSet::new();
+        let mut keep = |name: &str, tags: &[String], deps: &Deps, at: Loc, what: &str, diags: &mut Vec<Diagnostic>| -> bool {
+            if !selector.matches(name, tags) {
+                return false;
+            }
+            let closure = graph.closure(&deps.features);
+            if let Some(missing) = closure.iter().find(|f| unavailable.contains(*f)) {
+                let srcs = graph.sources_of(missing).into_iter().filter(|s| !sources.get(s).is_some_and(|i| i.available));
+                let srcs: Vec<String> = srcs.collect();
+                diags.push(
+                    Diagnostic::warning("W010", at, format!("{what} '{name}' skipped: source '{}' has no data", srcs.join("', '")))
+                        .with_hint("provide the source's files, or remove the definition"),
+                );
+                return false;
+            }
+            needed.extend(closure);
+            true
+        };
+        for (s, deps) in segments {
+            let at = self.find_loc(&p.segments, &s.name);
+            if keep(&s.name, &s.tags, &deps, at, "segment", &mut self.diags) {
+                out.segments.push(s);
+            }
+        }
+        for (t, deps, tags) in tiers {
+            let at = self.find_loc(&p.tiers, &t.name);
+            if keep(&t.name, &tags, &deps, at, "tier ladder", &mut self.diags) {
+                out.tiers.push(t);
+            }
+        }
+        for (s, deps) in scores {
+            let at = self.find_loc(&p.scores, &s.name);
+            if keep(&s.name, &s.tags.clone(), &deps, at, "score", &mut self.diags) {
+                out.scores.push(s);
+            }
+        }
+        for sel in selector.unmatched() {
+            self.err("E040", Loc::file(crate::project::PROJECT_FILE), format!("--select '{sel}' matches no definition"),
+                Some("use a segment, tier or score name, or tag:NAME".into()));
+        }
+        // Without --select every computable feature is published; with it, only what is needed.
+        let include_all = opts.select.is_empty();
+        for name in order {
+            if let Some(f) = features.iter().find(|f| f.name == name) {
+                if !unavailable.contains(&f.name) && (include_all || needed.contains(&f.name)) {
+                    out.features.push(f.clone());
+                }
+            }
+        }
+        for f in &p.features {
+            if unavailable.contains(&f.def.name) && include_all {
+                let src = f.def.source.clone().unwrap_or_default();
+                let at = p.loc(f, "");
+                self.diags.push(Diagnostic::warning("W010", at, format!("feature '{}' skipped: source '{}' has no data", f.def.name, if src.is_empty() { "(derived)".into() } else { src }))
+                    .with_hint("provide the source's files, or remove the definition"));
+            }
+        }
+        let used_sources: BTreeSet<&str> = out
+            .features
+            .iter()
+            .filter_map(|f| match &f.body {
+                FeatureBody::Aggregate { source, .. } => Some(source.as_str()),
+                _ => None,
+            })
+            .collect();
+        for (name, def) in &p.config.sources {
+            if name == POPULATION_SOURCE || used_sources.contains(name.as_str()) {
+                let rs = ResolvedSource {
+                    name: name.clone(),
+                    path: crate::project::resolve(&p.root, &def.path).to_string_lossy().replace('\\', "/"),
+                    format: def.format.or_else(|| SourceFormat::from_path(&def.path)).unwrap_or(SourceFormat::Csv),
+                    key: def.key.clone(),
+                    time: def.time.clone(),
+                    rename: def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+                    types: def.types.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+                };
+                if name == POPULATION_SOURCE {
+                    out.sources.insert(0, rs);
+                } else {
+                    out.sources.push(rs);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    fn find_loc<T>(&self, items: &[Item<T>], name: &str) -> Loc
+    where
+        T: Named,
+    {
+        items.iter().find(|i| i.def.name() == name).map(|i| self.project.loc(i, "")).unwrap_or_default()
+    }
+
+    fn as_of(&mut self, opts: &ResolveOptions) -> Option<String> {
+        let from_vars = self.project.config.vars.get("as_of").and_then(|v| v.as_str().map(str::to_string));
+        let (value, loc) = match (&opts.as_of, from_vars) {
+            (Some(a), _) => (a.clone(), Loc::new("--as-of", 1, 1)),
+            (None, Some(v)) => (v, self.project.config_loc("vars.as_of")),
+            (None, None) => {
+                self.err("E005", Loc::file(crate::project::PROJECT_FILE), "no as_of date",
+                    Some("set `vars: { as_of: \"2026-06-30\" }` in segmenter.yaml or pass --as-of 2026-06-30".into()));
+                return None;
+            }
+        };
+        if !is_iso_date(&value) {
+            self.err("E005", loc, format!("as_of '{value}' is not a date"), Some("write it as YYYY-MM-DD, e.g. 2026-06-30".into()));
+            return None;
+        }
+        Some(value)
+    }
+
+    fn check_sources(&mut self, opts: &ResolveOptions) -> BTreeMap<String, SourceInfo> {
+        let p = self.project;
+        let mut out = BTreeMap::new();
+        if !p.config.sources.contains_key(POPULATION_SOURCE) {
+            let hint = did_you_mean(POPULATION_SOURCE, p.config.sources.keys().map(String::as_str))
+                .unwrap_or_else(|| "declare `customers: { path: data/customers.csv, key: customer_id }` under sources".into());
+            self.err("E020", p.config_loc("sources"), "the project has no 'customers' source (one row per customer)", Some(hint));
+        }
+        for (name, def) in &p.config.sources {
+            let at = |field: &str| p.config_loc(&format!("sources.{name}.{field}"));
+            if !is_valid_name(name) {
+                self.err("E011", p.config_loc(&format!("sources.{name}")), format!("invalid source name '{name}'"),
+                    Some("use lowercase letters, digits and underscores, starting with a letter".into()));
+            }
+            if def.format.is_none() && SourceFormat::from_path(&def.path).is_none() {
+                self.err("E026", at("path"), format!("cannot tell the format of '{}'", def.path),
+                    Some("use a .csv, .parquet or .json file, or set `format: csv|parquet|json`".into()));
+            }
+            for (field, col) in [("key", Some(&def.key)), ("time", def.time.as_ref())] {
+                if let Some(c) = col {
+                    if !is_valid_column(c) {
+                        self.err("E011", at(field), format!("invalid column name '{c}'"), None);
+                    }
+                }
+            }
+            for (col, ty) in &def.types {
+                if !is_valid_type(ty) {
+                    self.err("E027", at(&format!("types.{col}")), format!("invalid SQL type '{ty}' for column '{col}'"),
+                        Some("use a type name such as DECIMAL(12,2), BIGINT, DATE, TIMESTAMP or VARCHAR".into()));
+                }
+            }
+            let full = crate::project::resolve(&p.root, &def.path);
+            let is_glob = def.path.contains(['*', '?', '[']);
+            let schema = opts.schemas.as_ref().and_then(|s| s.get(name).cloned());
+            let missing = match &schema {
+                Some(SourceSchema::Missing) => true,
+                Some(_) => false,
+                None => !is_glob && !full.exists(),
+            };
+            let mut info = SourceInfo { columns: None, available: !missing };
+            if missing {
+                if def.optional {
+                    self.diags.push(
+                        Diagnostic::warning("W010", at("path"), format!("optional source '{name}' has no data file '{}'", def.path))
+                            .with_hint("definitions that need it are skipped"),
+                    );
+                } else {
+                    self.err("E024", at("path"), format!("data file '{}' for source '{name}' not found", def.path),
+                        Some("check the path (relative to the project root), or mark the source `optional: true`".into()));
+                }
+            }
+            match schema {
+                Some(SourceSchema::Unreadable(msg)) => {
+                    self.err("E025", at("path"), format!("cannot read source '{name}': {msg}"),
+                        Some("check the file's format and that DuckDB can open it".into()));
+                    info.available = false;
+                }
+                Some(SourceSchema::Columns(cols)) => {
+                    let mut set: BTreeSet<String> = cols.iter().cloned().collect();
+                    for (from, to) in &def.rename {
+                        if !set.remove(from) {
+                            let hint = did_you_mean(from, cols.iter().map(String::as_str));
+                            self.err("E025", at(&format!("rename.{from}")), format!("source '{name}' has no column '{from}' to rename"), hint);
+                        }
+                        set.insert(to.clone());
+                    }
+                    let typed = def.types.keys().map(|k| ("types", k));
+                    for (field, c) in [("key", &def.key)].into_iter().chain(def.time.as_ref().map(|t| ("time", t))).chain(typed) {
+                        {
+                            if !set.contains(c) {
+                                let hint = did_you_mean(c, set.iter().map(String::as_str))
+                                    .unwrap_or_else(|| format!("columns are: {}", join_names(&set)));
+                                let loc = if field == "types" { p.config_loc(&format!("sources.{name}.types.{c}")) } else { at(field) };
+                                self.err("E025", loc, format!("source '{name}' has no column '{c}'"), Some(hint));
+                            }
+                        }
+                    }
+                    info.columns = Some(set);
+                }
+                _ => {}
+            }
+            out.insert(name.clone(), info);
+        }
+        out
+    }
+
+    fn check_duplicates(&mut self) {
+        let p = self.project;
+        let mut names: Vec<(String, &str, Loc)> = Vec::new();
+        names.extend(p.features.iter().map(|i| (i.def.name.clone(), "feature", p.loc(i, "name"))));
+        names.extend(p.segments.iter().map(|i| (i.def.name.clone(), "segment", p.loc(i, "name"))));
+        for s in &p.scores {
+            for (j, l) in s.def.map.iter().enumerate() {
+                names.push((format!("{}_{}", s.def.name, l.name), "segment", p.loc(s, &format!("map.{j}.name"))));
+            }
+        }
+        names.extend(p.tiers.iter().map(|i| (i.def.name.clone(), "tier ladder", p.loc(i, "name"))));
+        names.extend(p.scores.iter().map(|i| (i.def.name.clone(), "score", p.loc(i, "name"))));
+        let mut seen: BTreeMap<(String, &str), Loc> = BTreeMap::new();
+        for (name, kind, loc) in names {
+            if !is_valid_name(&name) {
+                self.err("E011", loc.clone(), format!("invalid {kind} name '{name}'"),
+                    Some("use lowercase letters, digits and underscores, starting with a letter (at most 63)".into()));
+            }
+            let class = if kind == "feature" { "feature" } else { "output" };
+            if let Some(first) = seen.get(&(name.clone(), class)) {
+                self.err("E010", loc, format!("duplicate {kind} name '{name}'"), Some(format!("first defined at {first}; rename one of them")));
+            } else {
+                seen.insert((name, class), loc);
+            }
+        }
+    }
+
+    /// Render a snippet; report template errors at the field's location.
+    fn render<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, text: &str) -> Option<Rendered> {
+        let loc = self.project.loc(item, field);
+        match t.render(&format!("{}:{}", loc.file, loc.line), text) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let block = self.project.files[item.file].spans.is_block(&format!("{}.{field}", item.path));
+                let line = loc.line + e.line.unwrap_or(1) - 1 + usize::from(block);
+                let col = if line == loc.line { loc.col } else { 1 };
+                self.err("E030", Loc::new(loc.file, line, col), e.message, Some(e.hint));
+                None
+            }
+        }
+    }
+
+    /// Check identifiers and template refs of a rendered snippet; returns its SQL with stat
+    /// placeholders numbered globally, and its dependencies.
+    #[allow(clippy::too_many_arguments)]
+    fn check_refs<T>(
+        &mut self,
+        item: &Item<T>,
+        field: &str,
+        raw: &str,
+        r: &Rendered,
+        allowed: &BTreeSet<String>,
+        what: &str,
+        owner: &str,
+        segments: Option<&BTreeSet<String>>,
+        features: &BTreeSet<String>,
+    ) -> (String, Deps) {
+        let mut deps = Deps::default();
+        for id in sqlscan::column_refs(&r.sql) {
+            if allowed.contains(&id.name) {
+                deps.features.insert(id.name);
+                continue;
+            }
+            let loc = self.ident_loc(item, field, raw, &id.name);
+            let hint = did_you_mean(&id.name, allowed.iter().map(String::as_str))
+                .unwrap_or_else(|| format!("known {what}s: {}", join_names(allowed)));
+            self.err("E201", loc, format!("unknown {what} '{}' in {owner}", id.name), Some(hint));
+        }
+        let mut sql = r.sql.clone();
+        for (i, tr) in r.refs.iter().enumerate() {
+            let placeholder = format!("__ref_{i}__");
+            let replacement = match tr {
+                TemplateRef::Stat { func, feature } => {
+                    if !features.contains(feature) {
+                        let hint = did_you_mean(feature, features.iter().map(String::as_str));
+                        self.err("E201", self.project.loc(item, field), format!("unknown feature '{feature}' in stat() in {owner}"), hint);
+                    }
+                    deps.features.insert(feature.clone());
+                    self.stats.push(StatUse { func: *func, feature: feature.clone() });
+                    format!("__stat_{}__", self.stats.len() - 1)
+                }
+                TemplateRef::Segment(name) => match segments {
+                    Some(known) if known.contains(name) => {
+                        deps.segments.insert(name.clone());
+                        format!("__segment_{name}__")
+                    }
+                    Some(known) => {
+                        let hint = did_you_mean(name, known.iter().map(String::as_str));
+                        self.err("E202", self.project.loc(item, field), format!("unknown segment '{name}' in segment() in {owner}"), hint);
+                        "FALSE".into()
+                    }
+                    None => {
+                        self.err("E203", self.project.loc(item, field), format!("segment() is only allowed in segment rules, not in {owner}"),
+                            Some("copy the condition, or move it into a derived feature".into()));
+                        "FALSE".into()
+                    }
+                },
+            };
+            sql = sql.replace(&placeholder, &replacement);
+        }
+        (sql, deps)
+    }
+
+    /// Best location of `ident` inside the field's raw text.
+    fn ident_loc<T>(&self, item: &Item<T>, field: &str, raw: &str, ident: &str) -> Loc {
+        let loc = self.project.loc(item, field);
+        let block = self.project.files[item.file].spans.is_block(&format!("{}.{field}", item.path));
+        for (n, line) in raw.lines().enumerate() {
+            if let Some(c) = find_word(line, ident) {
+                return match (n, block) {
+                    (0, false) => {
+                        let quoted = self.project.files[item.file].spans.is_quoted(&format!("{}.{field}", item.path));
+                        Loc::new(loc.file, loc.line, loc.col + c + usize::from(quoted))
+                    }
+                    _ => Loc::new(loc.file, loc.line + n + usize::from(block), 1),
+                };
+            }
+        }
+        loc
+    }
+
+    fn feature(
+        &mut self,
+        item: &Item<FeatureDef>,
+        t: &Templates,
+        sources: &BTreeMap<String, SourceInfo>,
+        feature_names: &BTreeSet<String>,
+    ) -> Option<(ResolvedFeature, Deps)> {
+        let p = self.project;
+        let f = &item.def;
+        let owner = format!("feature '{}'", f.name);
+        let origin = origin(&p.loc(item, ""));
+        let default_sql = match &f.default {
+            None => None,
+            Some(v) => match yaml_literal(v) {
+                Some(s) => Some(s),
+                None => {
+                    self.err("E003", p.loc(item, "default"), format!("default of {owner} must be a number, string, boolean or null"), None);
+                    None
+                }
+            },
+        };
+        let Some(source) = &f.source else {
+            let Some(expr) = &f.expr else {
+                self.err("E003", p.loc(item, ""), format!("{owner} has neither `source` nor `expr`"),
+                    Some("add `source:` to aggregate a source, or `expr:` over other features".into()));
+                return None;
+            };
+            for field in ["filter", "window"] {
+                if (field == "filter" && f.filter.is_some()) || (field == "window" && f.window.is_some()) {
+                    self.err("E051", p.key_loc(item, field), format!("`{field}` needs a source; {owner} is computed from other features"),
+                        Some("add `source:` or remove the key".into()));
+                }
+            }
+            let r = self.render(t, item, "expr", expr)?;
+            let mut allowed = feature_names.clone();
+            allowed.remove(&f.name);
+            let (sql, deps) = self.check_refs(item, "expr", expr, &r, &allowed, "feature", &owner, None, feature_names);
+            let body = FeatureBody::Derived { sql, depth: 0 };
+            return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, origin }, deps));
+        };
+        let Some(info) = sources.get(source) else {
+            let hint = did_you_mean(source, sources.keys().map(String::as_str))
+                .unwrap_or_else(|| format!("sources are: {}", sources.keys().cloned().collect::<Vec<_>>().join(", ")));
+            self.err("E020", p.loc(item, "source"), format!("unknown source '{source}' in {owner}"), Some(hint));
+            return None;
+        };
+        let expr_text = f.expr.clone().unwrap_or_else(|| f.name.clone());
+        let r = self.render(t, item, "expr", &expr_text)?;
+        let columns = info.columns.clone();
+        let what = format!("column of source '{source}'");
+        let (sql, deps) = match &columns {
+            Some(cols) => self.check_refs(item, "expr", &expr_text, &r, cols, &what, &owner, None, feature_names),
+            None => (r.sql.clone(), Deps::default()),
+        };
+        if !deps.segments.is_empty() || r.refs.iter().any(|x| matches!(x, TemplateRef::Stat { .. })) {
+            self.err("E204", p.loc(item, "expr"), format!("stat() is not allowed in {owner}, which reads source '{source}'"),
+                Some("compute the comparison in a derived feature (one without `source`)".into()));
+        }
+        let mut deps = Deps::default();
+        if source == POPULATION_SOURCE {
+            for field in ["filter", "window"] {
+                if (field == "filter" && f.filter.is_some()) || (field == "window" && f.window.is_some()) {
+                    self.err("E051", p.key_loc(item, field), format!("`{field}` is not allowed on customers features (one row per customer)"),
+                        Some("remove the key; filters and windows apply to aggregates over other sources".into()));
+                }
+            }
+            deps.features.insert(format!("source:{source}"));
+            let body = FeatureBody::Column { sql };
+            return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, origin }, deps));
+        }
+        if f.expr.is_none() {
+            self.err("E003", p.loc(item, ""), format!("{owner} reads source '{source}' but has no `expr`"),
+                Some("give an aggregate such as `expr: count(*)` or `expr: sum(amount)`".into()));
+            return None;
+        }
+        let filter = match &f.filter {
+            Some(text) => {
+                let r = self.render(t, item, "filter", text)?;
+                Some(match &columns {
+                    Some(cols) => self.check_refs(item, "filter", text, &r, cols, &what, &owner, None, feature_names).0,
+                    None => r.sql.clone(),
+                })
+            }
+            None => None,
+        };
+        let window = match &f.window {
+            Some(w) => match parse_window(w) {
+                Some(win) => Some(win),
+                None => {
+                    self.err("E050", p.loc(item, "window"), format!("invalid window '{w}' in {owner}"),
+                        Some("write a count and a unit: 30d, 12m, 2y (days, months, years)".into()));
+                    None
+                }
+            },
+            None => None,
+        };
+        if window.is_some() && p.config.sources.get(source).is_some_and(|s| s.time.is_none()) {
+            self.err("E050", p.loc(item, "window"), format!("{owner} has a window but source '{source}' has no `time` column"),
+                Some(format!("set `time:` on source '{source}' in segmenter.yaml (e.g. time: ordered_at)")));
+        }
+        if (filter.is_some() || window.is_some()) && sqlscan::single_call(&sql).is_none() {
+            self.err("E051", p.loc(item, "expr"), format!("{owner} has a filter or window, so its expr must be one aggregate call"),
+                Some("split it: e.g. `sum(amount)` and `count(*)` as two features, and their ratio as a derived feature".into()));
+        }
+        let default_sql = default_sql.or_else(|| sql.trim_start().to_ascii_lowercase().starts_with("count(").then(|| "0".to_string()));
+        deps.features.insert(format!("source:{source}"));
+        let body = FeatureBody::Aggregate { source: source.clone(), sql, filter, window };
+        Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, origin }, deps))
+    }
+
+    /// Sort features so each comes after the features it uses; report cycles.
+    fn order_features(&mut self, features: &mut [ResolvedFeature], deps: &BTreeMap<String, Deps>) -> Vec<String> {
+        let mut depth: BTreeMap<String, usize> = BTreeMap::new();
+        let names: Vec<String> = features.iter().map(|f| f.name.clone()).collect();
+        for name in &names {
+            let mut stack = Vec::new();
+            if let Err(cycle) = refs::feature_depth(name, deps, &mut depth, &mut stack) {
+                if let Some(item) = self.project.features.iter().find(|i| i.def.name == cycle[0]) {
+                    let loc = self.project.loc(item, "expr");
+                    if !self.diags.iter().any(|d| d.code == "E023" && d.loc == loc) {
+                        self.err("E023", loc, format!("features depend on each other in a cycle: {}", cycle.join(" -> ")),
+                            Some("break the cycle: a feature cannot use itself, directly or through others".into()));
+                    }
+                }
+            }
+        }
+        for f in features.iter_mut() {
+            if let FeatureBody::Derived { depth: d, .. } = &mut f.body {
+                *d = depth.get(&f.name).copied().unwrap_or(1).max(1);
+            }
+        }
+        let mut order = names;
+        order.sort_by_key(|n| depth.get(n).copied().unwrap_or(0));
+        order
+    }
+
+    fn segment_rule(
+        &mut self,
+        item: &Item<SegmentDef>,
+        t: &Templates,
+        features: &BTreeSet<String>,
+        segments: &BTreeSet<String>,
+    ) -> Option<(String, Deps)> {
+        let s = &item.def;
+        let owner = format!("segment '{}'", s.name);
+        let r = self.render(t, item, "where", &s.rule)?;
+        let (sql, mut deps) = self.check_refs(item, "where", &s.rule, &r, features, "feature", &owner, Some(segments), features);
+        if let Some(parent) = &s.extends {
+            if segments.contains(parent) {
+                deps.segments.insert(parent.clone());
+            } else {
+                let hint = did_you_mean(parent, segments.iter().map(String::as_str));
+                self.err("E202", self.project.loc(item, "extends"), format!("{owner} extends unknown segment '{parent}'"), hint);
+            }
+        }
+        Some((sql, deps))
+    }
+
+    /// Inline `extends` and `segment()` references; report cycles.
+    fn expand_segments(&mut self, rules: &BTreeMap<String, (&Item<SegmentDef>, (String, Deps))>) -> Vec<(ResolvedSegment, Deps)> {
+        let mut out = Vec::new();
+        for item in &self.project.segments {
+            let Some((_, (sql, _))) = rules.get(&item.def.name) else { continue };
+            let mut stack = vec![item.def.name.clone()];
+            let mut deps = Deps::default();
+            match refs::expand_rule(&item.def.name, sql, rules, &mut stack, &mut deps.features) {
+                Ok(rule) => {
+                    let s = &item.def;
+                    let hash = short_hash(&format!("{}\n{}", s.name, rule));
+                    out.push((
+                        ResolvedSegment {
+                            name: s.name.clone(),
+                            description: s.description.clone(),
+                            tags: s.tags.clone(),
+                            owner: s.owner.clone(),
+                            campaign: s.campaign.clone(),
+                            rule,
+                            origin: origin(&self.project.loc(item, "")),
+                            hash,
+                        },
+                        deps,
+                    ));
+                }
+                Err(cycle) => {
+                    let field = if item.def.extends.is_some() { "extends" } else { "where" };
+                    self.err("E023", self.project.loc(item, field), format!("segments refer to each other in a cycle: {}", cycle.join(" -> ")),
+                        Some("a segment cannot extend or include itself, directly or through others".into()));
+                }
+            }
+        }
+        out
+    }
+
+    fn threshold<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, value: &Threshold) -> Option<String> {
+        match value {
+            Threshold::Number(n) if n.is_finite() => Some(format_number(*n)),
+            Threshold::Number(_) => None,
+            Threshold::Template(text) => {
+                let r = self.render(t, item, field, text)?;
+                let v = r.sql.trim();
+                if v.parse::<f64>().is_ok_and(f64::is_finite) {
+                    Some(v.to_string())
+                } else {
+                    self.err("E041", self.project.loc(item, field), format!("threshold '{text}' renders to '{v}', which is not a number"),
+                        Some("thresholds are numbers, or templates such as \"{{ var('gold_spend', 5000) }}\"".into()));
+                    None
+                }
+            }
+        }
+    }
+
+    fn bounds(
+        &mut self,
+        t: &Templates,
+        item: &Item<TierLadder>,
+        base: &str,
+        b: &Bounds,
+        features: &BTreeSet<String>,
+        deps: &mut Deps,
+    ) -> Vec<ResolvedThreshold> {
+        let mut out = Vec::new();
+        for (is_min, map, key) in [(true, &b.min, "min"), (false, &b.max, "max")] {
+            for (feature, value) in map {
+                let field = format!("{base}.{key}.{feature}");
+                if !features.contains(feature) {
+                    let hint = did_you_mean(feature, features.iter().map(String::as_str));
+                    let loc = self.project.key_loc(item, &field);
+                    self.err("E201", loc, format!("unknown feature '{feature}' in tier ladder '{}'", item.def.name), hint);
+                    continue;
+                }
+                deps.features.insert(feature.clone());
+                if let Some(v) = self.threshold(t, item, &field, value) {
+                    out.push(ResolvedThreshold { feature: feature.clone(), is_min, value: v });
+                }
+            }
+        }
+        out
+    }
+
+    fn tier(&mut self, item: &Item<TierLadder>, t: &Templates, features: &BTreeSet<String>) -> Option<(ResolvedTier, Deps, Vec<String>)> {
+        let p = self.project;
+        let ladder = &item.def;
+        let mut deps = Deps::default();
+        let mut levels = Vec::new();
+        if ladder.levels.is_empty() {
+            self.err("E042", p.loc(item, ""), format!("tier ladder '{}' has no levels", ladder.name), Some("list levels from best to worst, ending with `else: true`".into()));
+            return None;
+        }
+        let mut seen = BTreeSet::new();
+        for (i, level) in ladder.levels.iter().enumerate() {
+            let base = format!("levels.{i}");
+            if !is_valid_name(&level.name) {
+                self.err("E011", p.loc(item, &format!("{base}.name")), format!("invalid level name '{}'", level.name),
+                    Some("use lowercase letters, digits and underscores".into()));
+            }
+            if !seen.insert(level.name.clone()) {
+                self.err("E010", p.loc(item, &format!("{base}.name")), format!("duplicate level '{}' in tier ladder '{}'", level.name, ladder.name), None);
+            }
+            let is_last = i + 1 == ladder.levels.len();
+            let has_cond = !level.min.is_empty() || !level.max.is_empty() || !level.any_of.is_empty() || level.when.is_some();
+            if level.is_else && !is_last {
+                self.err("E042", p.key_loc(item, &format!("{base}.else")), format!("level '{}' has `else: true` but is not the last level", level.name),
+                    Some("move the catch-all level to the end: levels after it could never match".into()));
+            }
+            if level.is_else && has_cond {
+                self.err("E042", p.key_loc(item, &format!("{base}.else")), format!("level '{}' has `else: true` and conditions", level.name),
+                    Some("the else level takes everyone left; remove its conditions".into()));
+            }
+            if !level.is_else && !has_cond {
+                self.err("E042", p.loc(item, &base), format!("level '{}' has no condition", level.name),
+                    Some(if is_last { "mark the last level `else: true`".to_string() } else { "add `min:`, `max:`, `any_of:` or `when:`".to_string() }));
+            }
+            if is_last && !level.is_else {
+                self.err("E042", p.loc(item, &base), format!("the last level of tier ladder '{}' must be `else: true`", ladder.name),
+                    Some("every customer needs exactly one level; end the ladder with a catch-all level".into()));
+            }
+            let all_of = self.bounds(t, item, &base, &Bounds { min: level.min.clone(), max: level.max.clone() }, features, &mut deps);
+            let mut any_of = Vec::new();
+            for (j, b) in level.any_of.iter().enumerate() {
+                any_of.push(self.bounds(t, item, &format!("{base}.any_of.{j}"), b, features, &mut deps));
+            }
+            let when = match &level.when {
+                Some(text) => {
+                    let field = format!("{base}.when");
+                    let r = self.render(t, item, &field, text)?;
+                    let owner = format!("level '{}' of tier ladder '{}'", level.name, ladder.name);
+                    let (sql, d) = self.check_refs(item, &field, text, &r, features, "feature", &owner, None, features);
+                    deps.features.extend(d.features);
+                    Some(sql)
+                }
+                None => None,
+            };
+            levels.push(ResolvedLevel {
+                name: level.name.clone(),
+                description: level.description.clone(),
+                all_of,
+                any_of,
+                when,
+                is_else: level.is_else,
+                benefits: level.benefits.clone(),
+                origin: origin(&p.loc(item, &base)),
+            });
+        }
+        let tier = ResolvedTier { name: ladder.name.clone(), description: ladder.description.clone(), levels, origin: origin(&p.loc(item, "")) };
+        Some((tier, deps, ladder.tags.clone()))
+    }
+
+    fn score(&mut self, item: &Item<ScoreDef>, t: &Templates, features: &BTreeSet<String>) -> Option<(ResolvedScore, Deps)> {
+        let p = self.project;
+        let s = &item.def;
+        let owner = format!("score '{}'", s.name);
+        let mut deps = Deps::default();
+        if !(2..=100).contains(&s.buckets) {
+            self.err("E060", p.loc(item, "buckets"), format!("{owner} has {} buckets", s.buckets), Some("use between 2 and 100 buckets (5 for RFM quintiles)".into()));
+        }
+        if s.parts.is_empty() {
+            self.err("E060", p.loc(item, ""), format!("{owner} has no parts"), Some("add parts such as `- { name: r, feature: recency_days, direction: lower_is_better }`".into()));
+        }
+        let mut part_names = BTreeSet::new();
+        let mut parts = Vec::new();
+        for (i, part) in s.parts.iter().enumerate() {
+            if !is_valid_name(&part.name) || !part_names.insert(part.name.clone()) {
+                self.err("E011", p.loc(item, &format!("parts.{i}.name")), format!("invalid or duplicate part name '{}' in {owner}", part.name), None);
+            }
+            if features.contains(&part.feature) {
+                deps.features.insert(part.feature.clone());
+            } else {
+                let hint = did_you_mean(&part.feature, features.iter().map(String::as_str));
+                self.err("E201", p.loc(item, &format!("parts.{i}.feature")), format!("unknown feature '{}' in {owner}", part.feature), hint);
+            }
+            parts.push((part.name.clone(), part.feature.clone(), part.direction));
+        }
+        let population = match &s.population {
+            Some(text) => {
+                let r = self.render(t, item, "population", text)?;
+                let (sql, d) = self.check_refs(item, "population", text, &r, features, "feature", &owner, None, features);
+                deps.features.extend(d.features);
+                Some(sql)
+            }
+            None => None,
+        };
+        let mut labels = Vec::new();
+        for (i, l) in s.map.iter().enumerate() {
+            let field = format!("map.{i}.when");
+            let r = self.render(t, item, &field, &l.when)?;
+            let label_owner = format!("label '{}' of {owner}", l.name);
+            let (sql, _) = self.check_refs(item, &field, &l.when, &r, &part_names, "score part", &label_owner, None, features);
+            labels.push(ResolvedLabel { name: l.name.clone(), when: sql, description: l.description.clone(), campaign: l.campaign.clone() });
+        }
+        let score = ResolvedScore {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            buckets: s.buckets,
+            population,
+            parts,
+            labels,
+            tags: s.tags.clone(),
+            origin: origin(&p.loc(item, "")),
+        };
+        Some((score, deps))
+    }
+}
+
+/// Items with a name, for lookups by name.
+trait Named {
+    fn name(&self) -> &str;
+}
+impl Named for SegmentDef {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+impl Named for TierLadder {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+impl Named for ScoreDef {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+fn origin(loc: &Loc) -> String {
+    format!("{}:{}", loc.file, loc.line)
+}
+
+fn join_names(names: &BTreeSet<String>) -> String {
+    let v: Vec<&str> = names.iter().map(String::as_str).filter(|n| !n.starts_with("source:")).collect();
+    if v.len() > 12 {
+        format!("{}, ... ({} in all)", v[..12].join(", "), v.len())
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Byte column (0-based) of `word` as a whole word in `line`.
+fn find_word(line: &str, word: &str) -> Option<usize> {
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut start = 0;
+    while let Some(i) = line[start..].find(word) {
+        let at = start + i;
+        let before_ok = line[..at].chars().next_back().is_none_or(|c| !is_ident(c));
+        let after_ok = line[at + word.len()..].chars().next().is_none_or(|c| !is_ident(c));
+        if before_ok && after_ok {
+            return Some(at);
+        }
+        start = at + word.len();
+    }
+    None
+}
+
+/// `YYYY-MM-DD` with a plausible month and day.
+pub fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
+    match (num(0..4), num(5..7), num(8..10)) {
+        (Some(y), Some(m), Some(d)) => {
+            let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+            (1..=12).contains(&m) && d >= 1 && d <= days[(m - 1) as usize] && y >= 1
+        }
+        _ => false,
+    }
+}
+
+/// Parse `30d`, `12m`, `2y`, `90 days`, `6 months`, `1 year`.
+pub fn parse_window(s: &str) -> Option<Window> {
+    let s = s.trim().to_ascii_lowercase();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let count: u32 = s[..split].parse().ok().filter(|n| *n > 0)?;
+    let unit = match s[split..].trim() {
+        "d" | "day" | "days" => WindowUnit::Day,
+        "m" | "month" | "months" => WindowUnit::Month,
+        "y" | "year" | "years" => WindowUnit::Year,
+        _ => return None,
+    };
+    Some(Window { count, unit })
+}
+
+fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// A YAML scalar as a SQL literal.
+fn yaml_literal(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::Null => Some("NULL".into()),
+        serde_yaml::Value::Bool(b) => Some(if *b { "TRUE" } else { "FALSE" }.into()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        serde_yaml::Value::String(s) => Some(quote_string(s)),
+        _ => None,
+    }
+}
+
+/// First 12 hex digits of the SHA-256 of `text`.
+pub fn short_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_windows_dates() {
+        assert!(is_valid_name("clv_high_2"));
+        assert!(!is_valid_name("Big-Spenders"));
+        assert_eq!(parse_window("365d"), Some(Window { count: 365, unit: WindowUnit::Day }));
+        assert_eq!(parse_window("12 months"), Some(Window { count: 12, unit: WindowUnit::Month }));
+        assert_eq!(parse_window("0d"), None);
+        assert_eq!(parse_window("soon"), None);
+        assert!(is_iso_date("2024-02-29"));
+        assert!(!is_iso_date("2026-02-29"));
+        assert!(!is_iso_date("2026-6-30"));
+    }
+}

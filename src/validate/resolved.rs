@@ -1,0 +1,159 @@
+//! The checked, rendered definitions that the compiler turns into SQL (engine-neutral data).
+
+use crate::compile::template::StatFunc;
+use crate::project::model::{Direction, FeatureKind, SourceFormat};
+
+/// Everything needed to compile a run, with all references checked.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub name: String,
+    /// Run date, `YYYY-MM-DD`.
+    pub as_of: String,
+    /// Sources used by the selected definitions; `customers` (the population) first.
+    pub sources: Vec<ResolvedSource>,
+    /// Features in dependency order.
+    pub features: Vec<ResolvedFeature>,
+    pub segments: Vec<ResolvedSegment>,
+    pub tiers: Vec<ResolvedTier>,
+    pub scores: Vec<ResolvedScore>,
+    /// Population statistics used by expressions; `__stat_N__` in SQL text is `stats[N]`.
+    pub stats: Vec<StatUse>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StatUse {
+    pub func: StatFunc,
+    pub feature: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedSource {
+    pub name: String,
+    /// Path or glob as DuckDB should open it.
+    pub path: String,
+    pub format: SourceFormat,
+    pub key: String,
+    pub time: Option<String>,
+    pub rename: Vec<(String, String)>,
+    /// (column, SQL type) casts applied after renames.
+    pub types: Vec<(String, String)>,
+}
+
+/// A time window ending at `as_of`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub count: u32,
+    pub unit: WindowUnit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowUnit {
+    Day,
+    Month,
+    Year,
+}
+
+impl WindowUnit {
+    pub fn sql(self) -> &'static str {
+        match self {
+            WindowUnit::Day => "DAY",
+            WindowUnit::Month => "MONTH",
+            WindowUnit::Year => "YEAR",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum FeatureBody {
+    /// A row expression over the customers source (one row per customer).
+    Column { sql: String },
+    /// An aggregate over another source, grouped by its key.
+    Aggregate { source: String, sql: String, filter: Option<String>, window: Option<Window> },
+    /// An expression over other features; `depth` 1 uses only source features.
+    Derived { sql: String, depth: usize },
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedFeature {
+    pub name: String,
+    pub description: Option<String>,
+    pub kind: FeatureKind,
+    pub body: FeatureBody,
+    /// SQL for customers without rows in the source (`0` for counts).
+    pub default_sql: Option<String>,
+    /// `file:line` of the definition, for SQL comments.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedSegment {
+    pub name: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub owner: Option<String>,
+    pub campaign: Option<String>,
+    /// Boolean SQL over features, with `extends` and `segment()` inlined.
+    pub rule: String,
+    pub origin: String,
+    /// Short hash of the definition (name + rule), to see in the catalog when a rule changed.
+    pub hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedTier {
+    pub name: String,
+    pub description: Option<String>,
+    pub levels: Vec<ResolvedLevel>,
+    pub origin: String,
+}
+
+/// A threshold on one feature: `feature >= value` (min) or `feature <= value` (max).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedThreshold {
+    pub feature: String,
+    pub is_min: bool,
+    /// Numeric SQL literal.
+    pub value: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedLevel {
+    pub name: String,
+    pub description: Option<String>,
+    /// All-of thresholds.
+    pub all_of: Vec<ResolvedThreshold>,
+    /// Alternatives: each inner list is all-of; at least one must hold (when non-empty).
+    pub any_of: Vec<Vec<ResolvedThreshold>>,
+    pub when: Option<String>,
+    pub is_else: bool,
+    pub benefits: Vec<String>,
+    pub origin: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedScore {
+    pub name: String,
+    pub description: Option<String>,
+    pub buckets: u32,
+    pub population: Option<String>,
+    pub parts: Vec<(String, String, Direction)>,
+    /// (label, condition over part names, campaign, description)
+    pub labels: Vec<ResolvedLabel>,
+    pub tags: Vec<String>,
+    pub origin: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResolvedLabel {
+    pub name: String,
+    pub when: String,
+    pub description: Option<String>,
+    pub campaign: Option<String>,
+}
+
+impl ResolvedScore {
+    /// Name of the segment a map label becomes: `<score>_<label>`.
+    pub fn label_segment(&self, label: &str) -> String {
+        format!("{}_{}", self.name, label)
+    }
+}

@@ -1,0 +1,144 @@
+//! The hand-made 13-customer project (tests/fixtures/tiny): every expected value below is
+//! worked out by hand from the CSV files, including exact boundaries, ties, a customer with
+//! no orders, a customer who signed up after as_of, and rows after as_of.
+
+use crate::support::*;
+
+/// Runs the fixture once; returns the temp project (kept alive) and its database path.
+fn run_tiny() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    (dir, db)
+}
+
+#[test]
+fn segment_members_are_exactly_the_hand_computed_sets() {
+    let (_dir, db) = run_tiny();
+    // Customer 12 signed up after as_of and is not in the population at all.
+    assert_eq!(rows(&db, "SELECT count(*) FROM customer_features"), vec!["12"]);
+    // 1000.00 is inside clv_low (<= 1000); 1000.01 is medium; 5000.00 medium; 5000.01 high.
+    assert_eq!(members(&db, "clv_low"), "1,3,7,8,9,10,11,13");
+    assert_eq!(members(&db, "clv_medium"), "2,4,6");
+    assert_eq!(members(&db, "clv_high"), "5");
+    assert_eq!(members(&db, "one_time_buyers"), "2,8");
+    // avg order_count = 35/12 < 3, so loyal needs > 3 orders; customer 9 has 364 days of
+    // tenure (out), customer 11 has exactly 365 (in).
+    assert_eq!(members(&db, "loyal"), "4,5,6,11");
+    // Customer 13 has 4 sessions up to as_of (a 5th is after it): not > 4.
+    assert_eq!(members(&db, "registered_no_orders"), "3");
+    // Customer 10: share 0.5 but only 1 coupon order; customer 11: share 0.5 and 2.
+    assert_eq!(members(&db, "coupon_lovers"), "9,11");
+    // avg total_spent = 16000.01 / 12 = 1333.33
+    assert_eq!(members(&db, "above_average_spend"), "4,5,6");
+    assert_eq!(members(&db, "vip_loyal"), "4,5");
+    assert_eq!(members(&db, "loyal_or_coupon"), "4,5,6,9,11");
+    // aov NULL for customers without orders is never a member.
+    assert_eq!(members(&db, "high_aov"), "2,4");
+    assert_eq!(members(&db, "rf_best"), "5,6");
+    assert_eq!(members(&db, "rf_sleeping"), "8,9,10,11");
+}
+
+#[test]
+fn features_follow_the_null_rules_and_the_as_of_cut() {
+    let (_dir, db) = run_tiny();
+    let got = rows(
+        &db,
+        "SELECT customer_id, order_count, total_spent, recency_days, orders_12m, spend_12m, coupon_orders, session_count, country
+         FROM customer_features WHERE customer_id IN (1, 3, 4, 5, 13) ORDER BY customer_id",
+    );
+    assert_eq!(
+        got,
+        vec![
+            // order 104 on 2026-07-01 is after as_of; order 103 is outside the 12-month window
+            "1|3|1000.00|29|2|700.00|0|2|DE",
+            // no orders: counts 0, spend 0 (default), recency NULL
+            "3|0|0.00|NULL|0|0.00|0|5|FR",
+            // 2025-07-01 00:00 is the first instant of the 12-month window
+            "4|5|5000.00|20|5|5000.00|0|0|FR",
+            // 2025-06-30 23:59:59 is just outside it
+            "5|6|5000.01|10|5|4000.01|0|0|US",
+            "13|0|0.00|NULL|0|0.00|0|4|FR",
+        ]
+    );
+}
+
+#[test]
+fn tiers_ranks_next_tier_and_gaps() {
+    let (_dir, db) = run_tiny();
+    let got = rows(
+        &db,
+        "SELECT customer_id, tier, rank, next_tier, gap_spend_12m, gap_orders_12m FROM tier_assignments WHERE ladder = 'club' ORDER BY customer_id",
+    );
+    assert_eq!(
+        got,
+        vec![
+            "1|silver|3|gold|800.00|4",
+            "2|silver|3|gold|499.99|5",
+            "3|bronze|4|silver|500.00|NULL",
+            "4|vip|1|NULL|NULL|NULL",
+            "5|silver|3|gold|0.00|1",
+            "6|gold|2|vip|2900.00|NULL",
+            "7|bronze|4|silver|0.01|NULL",
+            "8|silver|3|gold|1000.00|5",
+            "9|bronze|4|silver|100.00|NULL",
+            "10|bronze|4|silver|400.00|NULL",
+            "11|bronze|4|silver|100.00|NULL",
+            "13|bronze|4|silver|500.00|NULL",
+        ]
+    );
+    let catalog = rows(&db, "SELECT tier, rank, size, benefits::VARCHAR FROM tier_catalog ORDER BY rank");
+    assert_eq!(catalog, vec!["vip|1|1|[gifts]", "gold|2|1|[]", "silver|3|4|[]", "bronze|4|6|[discount notices]"]);
+}
+
+#[test]
+fn rfm_style_scores_give_ties_equal_scores() {
+    let (_dir, db) = run_tiny();
+    let got = rows(&db, "SELECT customer_id, r, f, score, label FROM rf_scores ORDER BY customer_id");
+    assert_eq!(
+        got,
+        vec![
+            "1|2|2|22|NULL",
+            "2|3|1|31|NULL",
+            "4|2|3|23|NULL",
+            // customers 5 and 6 both last ordered 10 days ago: same r
+            "5|3|3|33|best",
+            "6|3|3|33|best",
+            "7|2|1|21|NULL",
+            "8|1|1|11|sleeping",
+            // 9 and 11 both have 4 orders: same f
+            "9|1|2|12|sleeping",
+            "10|1|1|11|sleeping",
+            "11|1|2|12|sleeping",
+        ]
+    );
+}
+
+#[test]
+fn catalog_lists_sizes_shares_and_kinds() {
+    let (_dir, db) = run_tiny();
+    let got = rows(&db, "SELECT name, size, share, kind FROM segment_catalog WHERE name IN ('clv_low', 'rf_best', 'clv_high') ORDER BY name");
+    assert_eq!(got, vec!["clv_high|1|0.0833|rule", "clv_low|8|0.6667|rule", "rf_best|2|0.1667|score:rf"]);
+    let kinds = rows(&db, "SELECT name, kind, source FROM feature_catalog WHERE name IN ('country', 'aov', 'order_count') ORDER BY name");
+    assert_eq!(kinds, vec!["aov|derived|NULL", "country|declared|customers", "order_count|derived|orders"]);
+}
+
+#[test]
+fn select_runs_only_the_chosen_definitions() {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run", "--select", "tag:value,one_time_buyers"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    assert_eq!(rows(&db, "SELECT name FROM segment_catalog ORDER BY name"), vec!["clv_high", "clv_low", "clv_medium", "one_time_buyers"]);
+    // Only the features those rules need are computed.
+    let cols = rows(&db, "SELECT column_name FROM information_schema.columns WHERE table_name = 'customer_features' ORDER BY ordinal_position");
+    assert_eq!(cols, vec!["customer_id", "order_count", "total_spent"]);
+}
+
+#[test]
+fn as_of_moves_every_window() {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run", "--as-of", "2026-07-01"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    // On 2026-07-01 order 104 (999.00) counts for customer 1: 1999.00 is medium.
+    assert_eq!(members(&db, "clv_medium"), "1,2,4,6");
+}

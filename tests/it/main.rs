@@ -1,0 +1,6 @@
+//! The one integration-test binary (each test binary links DuckDB, so there is only one).
+
+mod cli_errors;
+mod fixture;
+mod sample;
+mod support;

@@ -1,0 +1,72 @@
+//! The sample project at the repo root runs end to end, and the generator is deterministic.
+
+use crate::support::*;
+
+#[test]
+fn sample_project_runs_and_every_segment_and_tier_is_non_empty() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for entry in ["segmenter.yaml", "segments", "sample-data", "macros"] {
+        let src = repo_root().join(entry);
+        if src.is_dir() {
+            copy_dir(&src, &dir.path().join(entry));
+        } else if src.exists() {
+            std::fs::copy(&src, dir.path().join(entry)).expect("copy");
+        }
+    }
+    let out = segmenter(dir.path()).args(["--format", "json", "run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json summary");
+    assert_eq!(summary["status"], "ok");
+    let customers = summary["customers"].as_i64().expect("customers");
+    assert!(customers >= 2000, "a few thousand customers, got {customers}");
+    let segments = summary["segments"].as_array().expect("segments");
+    assert!(segments.len() >= 20, "{} segments", segments.len());
+    for s in segments {
+        assert!(s["size"].as_i64().unwrap_or(0) > 0, "segment {} is empty", s["name"]);
+    }
+    let tiers = summary["tiers"].as_array().expect("tiers");
+    for t in tiers {
+        assert!(t["size"].as_i64().unwrap_or(0) > 0, "tier {} is empty", t["tier"]);
+    }
+    // Every customer has exactly one level in each ladder.
+    let db = dir.path().join("out/segments.duckdb");
+    let bad = rows(&db, "SELECT count(*) FROM (SELECT customer_id, ladder FROM tier_assignments GROUP BY ALL HAVING count(*) <> 1)");
+    assert_eq!(bad, vec!["0"]);
+    let per_ladder = rows(&db, "SELECT DISTINCT count(*) OVER (PARTITION BY ladder) FROM tier_assignments");
+    assert_eq!(per_ladder, vec![customers.to_string()]);
+}
+
+#[test]
+fn generator_is_byte_identical_for_a_seed_and_matches_the_committed_sample() {
+    let a = tempfile::tempdir().expect("tmp");
+    let b = tempfile::tempdir().expect("tmp");
+    for d in [&a, &b] {
+        let mut cmd = assert_cmd::Command::cargo_bin("segmenter").expect("bin");
+        cmd.args(["--quiet", "generate", "--seed", "42", "--customers", "3000", "--out"]).arg(d.path()).assert().success();
+    }
+    let committed = repo_root().join("sample-data");
+    let mut names: Vec<String> = std::fs::read_dir(a.path()).expect("dir").map(|e| e.expect("e").file_name().to_string_lossy().to_string()).collect();
+    names.sort();
+    assert!(names.len() >= 8, "{names:?}");
+    for name in names {
+        let x = std::fs::read(a.path().join(&name)).expect("a");
+        let y = std::fs::read(b.path().join(&name)).expect("b");
+        assert!(x == y, "{name} differs between two runs with the same seed");
+        let c = std::fs::read(committed.join(&name)).expect("committed file");
+        assert!(x == c, "{name} differs from the committed sample-data/{name}; regenerate it");
+    }
+}
+
+#[test]
+fn init_writes_a_project_that_runs_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let target = dir.path().join("shop");
+    let mut cmd = assert_cmd::Command::cargo_bin("segmenter").expect("bin");
+    cmd.arg("init").arg(&target).assert().success();
+    segmenter(&target).args(["--quiet", "run"]).assert().success();
+    assert_eq!(members(&target.join("out/tiny.duckdb"), "clv_high"), "5");
+    let mut again = assert_cmd::Command::cargo_bin("segmenter").expect("bin");
+    let out = again.arg("init").arg(&target).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already has a segmenter.yaml; choose an empty folder"));
+}
