@@ -1,7 +1,7 @@
 //! The deterministic synthetic data generator behind `segmenter generate` and the committed
 //! `sample-data/`.
 //!
-//! Each table is one DuckDB SELECT (in `sql/`) whose randomness comes from `hash(seed, row,
+//! Each table is one DuckDB SELECT (in `sql/`, reading earlier tables as `gen_<table>` views) whose randomness comes from `hash(seed, row,
 //! salt)`, never from `random()`, and which ends in an ORDER BY on a unique key; with one
 //! thread the same seed gives byte-identical files. The selects are streamed by `COPY`, so
 //! memory stays bounded at any scale.
@@ -73,7 +73,9 @@ pub fn generate(out_dir: &Path, opts: &GenerateOptions) -> Result<BTreeMap<Strin
         };
         let path_sql = d.string(&tmp_path.to_string_lossy());
         let select = select.trim().trim_end_matches(';');
-        conn.execute_batch(&format!("COPY ({select}) TO {path_sql} ({options})")).map_err(|e| step(table, e))?;
+        // Later tables read earlier ones through these (lazy) views, e.g. orders from gen_customers.
+        conn.execute_batch(&format!("CREATE TEMP VIEW gen_{table} AS {select};")).map_err(|e| step(table, e))?;
+        conn.execute_batch(&format!("COPY (FROM gen_{table}) TO {path_sql} ({options})")).map_err(|e| step(table, e))?;
         let rows: i64 = conn
             .query_row(&format!("SELECT count(*) FROM {}", reader(*format, &path_sql)), [], |r| r.get(0))
             .map_err(|e| step(table, e))?;

@@ -89,7 +89,7 @@ pub fn expand_rule(
     let Some((item, (_, deps))) = rules.get(name) else { return Ok(sql.to_string()) };
     features.extend(deps.features.iter().cloned());
     let mut out = sql.to_string();
-    let mut inline = |other: &str, stack: &mut Vec<String>, features: &mut BTreeSet<String>| -> Result<String, Vec<String>> {
+    let inline = |other: &str, stack: &mut Vec<String>, features: &mut BTreeSet<String>| -> Result<String, Vec<String>> {
         if stack.iter().any(|s| s == other) {
             let mut cycle = stack.clone();
             cycle.push(other.to_string());

@@ -1,0 +1,9 @@
+-- survey: psychographic answers from the 40% of customers who filled in the profile survey.
+SELECT
+    customer_id,
+    ['sports', 'fashion', 'technology', 'home', 'beauty', 'outdoor', 'cooking', 'travel'][1 + CAST(hash(getvariable('seed'), customer_id, 'interest') % 8 AS INTEGER)] AS interest,
+    ['low', 'medium', 'high'][1 + CAST(hash(getvariable('seed'), customer_id, 'price') % 3 AS INTEGER)] AS price_sensitivity,
+    CAST(1 + hash(getvariable('seed'), customer_id, 'household') % 5 AS INTEGER) AS household_size
+FROM gen_customers
+WHERE hash(getvariable('seed'), customer_id, 'answered') % 100 < 40
+ORDER BY customer_id
