@@ -93,6 +93,44 @@ fn comment(text: &str) -> String {
     text.replace(['\n', '\r'], " ")
 }
 
+/// Separates a select item from its trailing `-- origin` comment until [`columns`] joins the list.
+pub(crate) const COMMENT_MARK: char = '\u{1}';
+
+/// `sql AS "name"` with a comment naming the definition it comes from.
+pub(crate) fn column(sql: &str, name: &str, origin: &str) -> String {
+    format!("{} AS {name}{COMMENT_MARK}{}", indent(sql, 4), comment(origin))
+}
+
+/// Join select items with commas, keeping each `-- origin` comment after its comma.
+pub(crate) fn columns(items: &[String], pad: usize) -> String {
+    let last = items.len().saturating_sub(1);
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let (sql, note) = match item.split_once(COMMENT_MARK) {
+            Some((sql, note)) => (sql, Some(note)),
+            None => (item.as_str(), None),
+        };
+        out.push_str(sql);
+        // A user's own `--` comment on the last line would swallow the comma: break the line first.
+        if i < last {
+            if sql.lines().last().is_some_and(|l| l.contains("--")) {
+                out.push('\n');
+                out.push_str(&" ".repeat(pad));
+            }
+            out.push(',');
+        }
+        if let Some(note) = note {
+            out.push_str("  -- ");
+            out.push_str(note);
+        }
+        if i < last {
+            out.push('\n');
+            out.push_str(&" ".repeat(pad));
+        }
+    }
+    out
+}
+
 fn indent(sql: &str, n: usize) -> String {
     let pad = " ".repeat(n);
     sql.lines().collect::<Vec<_>>().join(&format!("\n{pad}"))
@@ -116,7 +154,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
     let mut cols = vec![format!("{} AS {key}", d.ident(&customers.key))];
     for f in &model.features {
         if let FeatureBody::Column { sql } = &f.body {
-            cols.push(format!("{} AS {}  -- {}", indent(sql, 4), d.ident(&f.name), comment(&f.origin)));
+            cols.push(column(&sql, &d.ident(&f.name), &f.origin));
         }
     }
     let mut from = source_relation(customers, d);
@@ -126,7 +164,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
     ctes.push(format!(
         "{} AS (\n  -- source 'customers': the population, one row per customer\n  SELECT\n    {}\n  FROM {from}\n)",
         d.ident("population"),
-        cols.join(",\n    ")
+        columns(&cols, 4)
     ));
     // One grouped scan per other source.
     let mut joined: Vec<(String, Vec<&ResolvedFeature>)> = Vec::new();
@@ -150,7 +188,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
                     conds.push(format!("({fl})"));
                 }
                 let expr = if conds.is_empty() { sql.clone() } else { format!("{sql} FILTER (WHERE {})", conds.join(" AND ")) };
-                aggs.push(format!("{} AS {}  -- {}", indent(&expr, 4), d.ident(&f.name), comment(&f.origin)));
+                aggs.push(column(&expr, &d.ident(&f.name), &f.origin));
             }
         }
         let mut scan = source_relation(src, d);
@@ -163,7 +201,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
             d.ident(&cte),
             src.name,
             feats.len(),
-            aggs.join(",\n    ")
+            columns(&aggs, 4)
         ));
         joined.push((cte, feats));
     }
@@ -195,7 +233,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
         "{} {} (\n  SELECT\n    {}\n  FROM {} AS p{joins}\n)",
         d.ident("layer_0"),
         materialized(0),
-        select.join(",\n    "),
+        columns(&select, 4),
         d.ident("population")
     ));
     // Derived features, one layer per dependency depth.
@@ -221,7 +259,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
                         Some(def) => format!("coalesce({sql}, {def})"),
                         None => sql,
                     };
-                    cols.push(format!("{} AS {}  -- {}", indent(&v, 4), d.ident(&f.name), comment(&f.origin)));
+                    cols.push(column(&v, &d.ident(&f.name), &f.origin));
                 }
             }
         }
@@ -229,7 +267,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
             "{} {} (\n  SELECT\n    *,\n    {}\n  FROM {}\n)",
             d.ident(&format!("layer_{depth}")),
             materialized(depth),
-            cols.join(",\n    "),
+            columns(&cols, 4),
             d.ident(&format!("layer_{}", depth - 1))
         ));
     }

@@ -2,7 +2,7 @@
 //! Each reads the materialized features table, never a source.
 
 use super::dialect::Dialect;
-use super::{comment, indent, substitute_stats, Step, FEATURES_TABLE};
+use super::{columns, comment, indent, substitute_stats, Step, COMMENT_MARK, FEATURES_TABLE};
 use crate::project::model::Direction;
 use crate::validate::{FeatureBody, Resolved, ResolvedLevel, ResolvedScore, ResolvedThreshold, ResolvedTier};
 
@@ -94,12 +94,12 @@ fn members_select(model: &Resolved, d: &dyn Dialect) -> String {
         let flags: Vec<String> = model
             .segments
             .iter()
-            .map(|s| format!("coalesce((\n      {}\n    ), FALSE) AS {}  -- {}", indent(&on_features(&s.rule, model, d), 6), d.ident(&s.name), comment(&s.origin)))
+            .map(|s| format!("coalesce((\n      {}\n    ), FALSE) AS {}{COMMENT_MARK}{}", indent(&on_features(&s.rule, model, d), 6), d.ident(&s.name), comment(&s.origin)))
             .collect();
         let names: Vec<String> = model.segments.iter().map(|s| d.ident(&s.name)).collect();
         parts.push(format!(
             "SELECT {key}, {seg}\nFROM (\n  SELECT {key},\n    {}\n  FROM {}\n) UNPIVOT ({m} FOR {seg} IN ({}))\nWHERE {m}",
-            flags.join(",\n    "),
+            columns(&flags, 4),
             d.ident(FEATURES_TABLE),
             names.join(", "),
             seg = d.ident("segment"),

@@ -172,18 +172,16 @@ impl Templates {
         if !(text.contains("{{") || text.contains("{%") || text.contains("{#")) {
             return Ok(Rendered { sql: text.to_string(), refs: Vec::new() });
         }
-        let refs = {
-            let mut guard = self.refs.lock().unwrap_or_else(|p| p.into_inner());
-            guard.clear();
-            let source = format!("{}{}", self.prelude, text);
-            let out = self.env.render_named_str(name, &source, ());
-            let refs = std::mem::take(&mut *guard);
-            match out {
-                Ok(sql) => return Ok(Rendered { sql, refs }),
-                Err(e) => e,
-            }
+        // The lock is only held around clear/take: the template functions lock it while rendering.
+        self.refs.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let source = format!("{}{}", self.prelude, text);
+        let out = self.env.render_named_str(name, &source, ());
+        let refs = std::mem::take(&mut *self.refs.lock().unwrap_or_else(|p| p.into_inner()));
+        let err = match out {
+            Ok(sql) => return Ok(Rendered { sql, refs }),
+            Err(e) => e,
         };
-        Err(RenderError { line: refs.line(), message: describe(&refs), hint: hint_for(&refs) })
+        Err(RenderError { line: err.line(), message: describe(&err), hint: hint_for(&err) })
     }
 }
 
