@@ -67,6 +67,9 @@ impl StatFunc {
     }
 }
 
+/// Separates message and hint in the detail of errors raised by our template functions.
+const HINT_MARK: char = '\u{1}';
+
 /// A rendered snippet: SQL text with `__ref_N__` placeholders indexing `refs`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
@@ -140,8 +143,8 @@ impl Templates {
                 (None, Some(d)) => Ok(d),
                 (None, None) => {
                     let hint = crate::diagnostics::did_you_mean(&name, names.iter().map(String::as_str))
-                        .unwrap_or_else(|| "define it under `vars:` in segmenter.yaml or give a default: var('name', 10)".into());
-                    Err(Error::new(ErrorKind::UndefinedError, format!("unknown var '{name}' ({hint})")))
+                        .unwrap_or_else(|| format!("define it under `vars:` in segmenter.yaml or give a default: var('{name}', 10)"));
+                    Err(Error::new(ErrorKind::UndefinedError, format!("unknown var '{name}'{HINT_MARK}{hint}")))
                 }
             }
         });
@@ -181,6 +184,21 @@ impl Templates {
             Ok(sql) => return Ok(Rendered { sql, refs }),
             Err(e) => e,
         };
+        // Strict undefined errors carry no name: take it from the source span minijinja reports.
+        let undefined = match (err.kind(), err.detail(), err.range()) {
+            (ErrorKind::UndefinedError, None, Some(range)) => source.get(range).map(str::trim),
+            _ => None,
+        };
+        if let Some(name) = undefined.filter(|n| !n.is_empty()) {
+            return Err(RenderError {
+                line: err.line(),
+                message: format!("template error: undefined name '{name}'"),
+                hint: format!("a project var is written {{{{ var('{name}') }}}} (or with a default: var('{name}', 10)); the run date is {{{{ as_of }}}}"),
+            });
+        }
+        if let Some((message, hint)) = err.detail().and_then(|d| d.split_once(HINT_MARK)) {
+            return Err(RenderError { line: err.line(), message: format!("template error: {message}"), hint: hint.to_string() });
+        }
         Err(RenderError { line: err.line(), message: describe(&err), hint: hint_for(&err) })
     }
 }
@@ -241,8 +259,10 @@ mod tests {
         let t = templates();
         let e = t.render("x", "a > {{ treshold }}").unwrap_err();
         assert_eq!(e.line, Some(1));
-        assert!(e.message.starts_with("template error: undefined value"), "{}", e.message);
-        let e = t.render("x", "a > {{ var('treshold') }}").unwrap_err();
-        assert!(e.message.contains("unknown var 'treshold' (did you mean 'threshold'?)"), "{}", e.message);
+        assert_eq!(e.message, "template error: undefined name 'treshold'");
+        let e = t.render("x", "a > 1 AND\nb > {{ var('treshold') }}").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.message, "template error: unknown var 'treshold'");
+        assert_eq!(e.hint, "did you mean 'threshold'?");
     }
 }

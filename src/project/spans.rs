@@ -19,7 +19,7 @@ pub struct SpanIndex {
 
 enum Frame {
     /// A mapping; `key` holds the pending key when the next scalar/node is its value.
-    Map { path: String, key: Option<String> },
+    Map { path: String, key: Option<String>, unplaced: bool },
     Seq { path: String, next: usize },
 }
 
@@ -43,7 +43,7 @@ impl SpanIndex {
             // Path of the node this event starts (if it starts one) and whether it is a map key.
             let node_path = match stack.last_mut() {
                 None => Some(String::new()),
-                Some(Frame::Map { path, key }) => match key.take() {
+                Some(Frame::Map { path, key, .. }) => match key.take() {
                     Some(k) => Some(join(path, &k)),
                     None => None, // this node is a key
                 },
@@ -60,6 +60,9 @@ impl SpanIndex {
                     Some(p) => {
                         match style {
                             TScalarStyle::Literal | TScalarStyle::Folded => {
+                                // The event's mark is the first content line; point at its text.
+                                let indent = text.lines().nth(pos.0 - 1).map_or(0, |l| l.len() - l.trim_start().len());
+                                index.starts.entry(p.clone()).or_insert((pos.0, indent + 1));
                                 index.block.insert(p.clone());
                             }
                             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
@@ -70,7 +73,11 @@ impl SpanIndex {
                         index.starts.entry(p).or_insert(pos);
                     }
                     None => {
-                        if let Some(Frame::Map { path, key }) = stack.last_mut() {
+                        if let Some(Frame::Map { path, key, unplaced }) = stack.last_mut() {
+                            // A block mapping starts where its first key is written.
+                            if std::mem::take(unplaced) {
+                                index.starts.insert(path.clone(), pos);
+                            }
                             index.starts.entry(format!("{}#key", join(path, &value))).or_insert(pos);
                             *key = Some(value);
                         }
@@ -78,8 +85,9 @@ impl SpanIndex {
                 },
                 Event::MappingStart(..) => {
                     let p = node_path.unwrap_or_default();
+                    let unplaced = !index.starts.contains_key(&p);
                     index.starts.entry(p.clone()).or_insert(pos);
-                    stack.push(Frame::Map { path: p, key: None });
+                    stack.push(Frame::Map { path: p, key: None, unplaced });
                 }
                 Event::SequenceStart(..) => {
                     let p = node_path.unwrap_or_default();
@@ -101,7 +109,7 @@ impl SpanIndex {
         self.starts.get(path).copied()
     }
 
-    /// True when the value at `path` is a block scalar, whose first text line follows the key.
+    /// True when the value at `path` is a block scalar (`|`, `>`); its position is its first text line.
     pub fn is_block(&self, path: &str) -> bool {
         self.block.contains(path)
     }
@@ -129,5 +137,7 @@ mod tests {
         assert_eq!(idx.value("segments.0.where"), Some((3, 12)));
         assert_eq!(idx.key("segments.1.where"), Some((5, 5)));
         assert_eq!(idx.value("segments.1.name"), Some((4, 11)));
+        // A block scalar's value starts at its first content line.
+        assert_eq!(idx.value("segments.1.where"), Some((6, 7)));
     }
 }

@@ -392,8 +392,8 @@ impl<'a> Validator<'a> {
             Ok(r) => Some(r),
             Err(e) => {
                 let block = self.project.files[item.file].spans.is_block(&format!("{}.{field}", item.path));
-                let line = loc.line + e.line.unwrap_or(1) - 1 + usize::from(block);
-                let col = if line == loc.line { loc.col } else { 1 };
+                let line = loc.line + e.line.unwrap_or(1) - 1;
+                let col = if line == loc.line || block { loc.col } else { 1 };
                 self.err("E030", Loc::new(loc.file, line, col), e.message, Some(e.hint));
                 None
             }
@@ -424,7 +424,12 @@ impl<'a> Validator<'a> {
             let loc = self.ident_loc(item, field, raw, &id.name);
             let hint = did_you_mean(&id.name, allowed.iter().map(String::as_str))
                 .unwrap_or_else(|| format!("known {what}s: {}", join_names(allowed)));
-            self.err("E201", loc, format!("unknown {what} '{}' in {owner}", id.name), Some(hint));
+            let (code, message) = match what.split_once(" of ") {
+                // "column of source 'orders'" -> unknown column 'amout' of source 'orders'
+                Some((noun, rest)) => ("E202", format!("unknown {noun} '{}' of {rest} in {owner}", id.name)),
+                None => ("E201", format!("unknown {what} '{}' in {owner}", id.name)),
+            };
+            self.err(code, loc, message, Some(hint));
         }
         let mut sql = r.sql.clone();
         for (i, tr) in r.refs.iter().enumerate() {
@@ -472,7 +477,8 @@ impl<'a> Validator<'a> {
                         let quoted = self.project.files[item.file].spans.is_quoted(&format!("{}.{field}", item.path));
                         Loc::new(loc.file, loc.line, loc.col + c + usize::from(quoted))
                     }
-                    _ => Loc::new(loc.file, loc.line + n + usize::from(block), 1),
+                    (_, true) => Loc::new(loc.file, loc.line + n, loc.col + c),
+                    _ => Loc::new(loc.file, loc.line + n, 1),
                 };
             }
         }
@@ -640,6 +646,7 @@ impl<'a> Validator<'a> {
     /// Inline `extends` and `segment()` references; report cycles.
     fn expand_segments(&mut self, rules: &BTreeMap<String, (&Item<SegmentDef>, (String, Deps))>) -> Vec<(ResolvedSegment, Deps)> {
         let mut out = Vec::new();
+        let mut reported: BTreeSet<Vec<String>> = BTreeSet::new();
         for item in &self.project.segments {
             let Some((_, (sql, _))) = rules.get(&item.def.name) else { continue };
             let mut stack = vec![item.def.name.clone()];
@@ -663,6 +670,13 @@ impl<'a> Validator<'a> {
                     ));
                 }
                 Err(cycle) => {
+                    // One report per cycle, at its first member.
+                    let mut members: Vec<String> = cycle.clone();
+                    members.sort();
+                    members.dedup();
+                    if !reported.insert(members) {
+                        continue;
+                    }
                     let field = if item.def.extends.is_some() { "extends" } else { "where" };
                     self.err("E023", self.project.loc(item, field), format!("segments refer to each other in a cycle: {}", cycle.join(" -> ")),
                         Some("a segment cannot extend or include itself, directly or through others".into()));
