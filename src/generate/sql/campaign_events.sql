@@ -11,12 +11,14 @@ WITH rows AS (
 SELECT
     customer_id * 100 + j AS event_id,
     customer_id,
-    ['spring_sale', 'summer_newsletter', 'black_friday', 'winback', 'new_arrivals'][1 + CAST(camp AS INTEGER)] AS campaign,
+    ['spring_sale', 'summer_newsletter', 'black_friday', 'winback', 'new_arrivals'][1 + CAST(camp AS INTEGER)] AS campaign_id,
     ['email', 'sms', 'push'][1 + CAST(camp % 3 AS INTEGER)] AS channel,
     CAST(getvariable('as_of') - to_days(CAST(u_day * least(365, date_diff('day', signup_date, getvariable('as_of'))) AS INTEGER)) AS TIMESTAMP)
         + to_seconds(hash(getvariable('seed'), customer_id, j, 'esec') % 86400) AS sent_at,
     u_open < CASE WHEN u_engaged < 30 THEN 70 WHEN u_engaged < 80 THEN 25 ELSE 3 END AS opened,
     u_open < CASE WHEN u_engaged < 30 THEN 70 WHEN u_engaged < 80 THEN 25 ELSE 3 END
-        AND u_click < 40 AS clicked
+        AND u_click < 40 AS clicked,
+    u_open < CASE WHEN u_engaged < 30 THEN 70 WHEN u_engaged < 80 THEN 25 ELSE 3 END
+        AND u_click < 12 AS converted
 FROM rows
 ORDER BY event_id

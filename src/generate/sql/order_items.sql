@@ -16,6 +16,6 @@ SELECT
     ['electronics', 'fashion', 'home', 'beauty', 'sports', 'books', 'toys', 'grocery'][1 + CAST(CASE WHEN u_fav < 60 THEN favourite ELSE other END AS INTEGER)] AS category,
     'P' || lpad(CAST((CASE WHEN u_fav < 60 THEN favourite ELSE other END) * 100 + product_no AS VARCHAR), 4, '0') AS product_id,
     CAST(quantity AS INTEGER) AS quantity,
-    CAST(round(amount / n_lines / quantity, 2) AS DECIMAL(12, 2)) AS unit_price
+    CAST(round(amount / n_lines / quantity, 2) AS DECIMAL(12, 2)) AS price
 FROM lines
 ORDER BY order_id, line_no

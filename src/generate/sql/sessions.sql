@@ -33,7 +33,8 @@ SELECT
         WHEN 'desktop' THEN CASE WHEN u_dev < 88 THEN 'desktop' ELSE 'mobile' END
         ELSE CASE WHEN u_dev < 45 THEN 'mobile' WHEN u_dev < 85 THEN 'desktop' ELSE 'tablet' END
     END AS device,
-    CAST(pages AS INTEGER) AS pages,
+    CAST(pages AS INTEGER) AS page_views,
+    CAST(hash(getvariable('seed'), customer_id, j, 'clicks') % (pages * 3 + 1) AS INTEGER) AS clicks,
     CAST(pages * (20 + hash(getvariable('seed'), customer_id, j, 'dur') % 90) AS INTEGER) AS duration_s
 FROM rows
 ORDER BY session_id
