@@ -129,7 +129,8 @@ impl Templates {
     pub fn new(vars: &BTreeMap<String, serde_yaml::Value>, as_of: &str, macros: &[MacroFile]) -> Result<Templates, (String, String)> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        // A custom escape mode (handled by the formatter below) makes macro output safe SQL.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Custom("sql"));
         env.set_formatter(|out, _state, value| {
             let s = sql_literal(value)?;
             out.write_str(&s).map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
@@ -252,6 +253,13 @@ mod tests {
         let r = t.render("x", "n > {{ stat('avg', 'order_count') }} AND {{ segment('loyal') }}").unwrap();
         assert_eq!(r.sql, "n > __ref_0__ AND __ref_1__");
         assert_eq!(r.refs[1], TemplateRef::Segment("loyal".into()));
+    }
+
+    #[test]
+    fn macro_output_is_sql_not_a_string_literal() {
+        let m = MacroFile { path: "macros/d.sql".into(), text: "{% macro gt(col, n) %}{{ col | safe }} > {{ n }}{% endmacro %}".into() };
+        let t = Templates::new(&BTreeMap::new(), "2026-06-30", &[m]).unwrap();
+        assert_eq!(t.render("x", "{{ d.gt('amount', 'x') }}").unwrap().sql, "amount > 'x'");
     }
 
     #[test]

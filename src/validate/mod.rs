@@ -571,13 +571,17 @@ impl<'a> Validator<'a> {
             None => None,
         };
         let window = match &f.window {
-            Some(w) => match parse_window(w) {
+            // A window may come from a var: window: "{{ var('cart_abandon_days', 30) }}d".
+            Some(raw) => match self.render(t, item, "window", raw).map(|r| r.sql) {
+                None => None,
+                Some(w) => match parse_window(&w) {
                 Some(win) => Some(win),
                 None => {
                     self.err("E050", p.loc(item, "window"), format!("invalid window '{w}' in {owner}"),
                         Some("write a count and a unit: 30d, 12m, 2y (days, months, years)".into()));
                     None
                 }
+                },
             },
             None => None,
         };
