@@ -142,6 +142,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         customers,
         segments,
         tiers,
+        skipped: resolved.skipped.clone(),
         warnings: diags,
         elapsed_ms: started.elapsed().as_millis(),
     };

@@ -31,6 +31,8 @@ pub struct RunSummary {
     pub customers: i64,
     pub segments: Vec<SegmentSize>,
     pub tiers: Vec<TierSize>,
+    /// Definitions not computed because a source they need has no data.
+    pub skipped: Vec<crate::validate::Skipped>,
     pub warnings: Vec<Diagnostic>,
     pub elapsed_ms: u128,
 }
@@ -94,6 +96,12 @@ impl RunSummary {
                 .map(|t| vec![t.ladder.clone(), t.tier.clone(), t.size.to_string(), percent(t.share)])
                 .collect();
             out.push_str(&table(&["ladder", "tier", "size", "share"], &rows, &[false, false, true, true]));
+        }
+        if !self.skipped.is_empty() {
+            out.push_str(&format!("\nskipped {} definition(s) whose sources have no data:\n", self.skipped.len()));
+            let rows: Vec<Vec<String>> =
+                self.skipped.iter().map(|s| vec![s.kind.clone(), s.name.clone(), s.sources.join(", ")]).collect();
+            out.push_str(&table(&["kind", "name", "missing source"], &rows, &[false, false, false]));
         }
         out.push_str(&format!("\nwrote {} in {:.1}s\n", self.database, self.elapsed_ms as f64 / 1000.0));
         out

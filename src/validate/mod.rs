@@ -19,6 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The source every run is about: one row per customer.
 pub const POPULATION_SOURCE: &str = "customers";
 
+/// The library's optional sources (SPEC §3). A project that does not declare one of them still
+/// runs: definitions that need it are skipped with a warning instead of failing validation.
+pub const OPTIONAL_LIBRARY_SOURCES: &[&str] = &["order_items", "sessions", "carts", "campaign_events", "consent", "survey"];
+
 /// What a source's file looked like when DuckDB described it.
 #[derive(Debug, Clone)]
 pub enum SourceSchema {
@@ -112,7 +116,19 @@ impl<'a> Validator<'a> {
                 return None;
             }
         };
-        let sources = self.check_sources(opts);
+        let mut sources = self.check_sources(opts);
+        for name in OPTIONAL_LIBRARY_SOURCES {
+            let users: Vec<&str> =
+                p.features.iter().filter(|f| f.def.source.as_deref() == Some(*name)).map(|f| f.def.name.as_str()).collect();
+            if users.is_empty() || sources.contains_key(*name) {
+                continue;
+            }
+            self.diags.push(
+                Diagnostic::warning("W011", Loc::file(crate::project::PROJECT_FILE), format!("source '{name}' is not declared; definitions that need it are skipped"))
+                    .with_hint(format!("declare it under `sources:` to compute {}", users.join(", "))),
+            );
+            sources.insert(name.to_string(), SourceInfo { columns: None, available: false });
+        }
         self.check_duplicates();
         let feature_names: BTreeSet<String> = p.features.iter().map(|f| f.def.name.clone()).collect();
 
@@ -159,7 +175,9 @@ impl<'a> Validator<'a> {
             tiers: Vec::new(),
             scores: Vec::new(),
             stats: std::mem::take(&mut self.stats),
+            skipped: Vec::new(),
         };
+        let mut skipped = Vec::new();
         let selector = refs::Selector::new(&opts.select);
         let mut needed: BTreeSet<String> = BTreeSet::new();
         let mut keep = |name: &str, tags: &[String], deps: &Deps, at: Loc, what: &str, diags: &mut Vec<Diagnostic>| -> bool {
@@ -167,11 +185,22 @@ impl<'a> Validator<'a> {
                 return false;
             }
             let closure = graph.closure(&deps.features);
-            if let Some(missing) = closure.iter().find(|f| unavailable.contains(*f)) {
-                let srcs = graph.sources_of(missing).into_iter().filter(|s| !sources.get(s).is_some_and(|i| i.available));
-                let srcs: Vec<String> = srcs.collect();
+            if closure.iter().any(|f| unavailable.contains(f)) {
+                let srcs: BTreeSet<String> = closure
+                    .iter()
+                    .filter(|f| unavailable.contains(*f))
+                    .flat_map(|f| graph.sources_of(f))
+                    .filter(|s| !sources.get(s).is_some_and(|i| i.available))
+                    .collect();
+                let srcs: Vec<String> = srcs.into_iter().collect();
+                skipped.push(Skipped { kind: what.to_string(), name: name.to_string(), sources: srcs.clone() });
                 diags.push(
-                    Diagnostic::warning("W010", at, format!("{what} '{name}' skipped: source '{}' has no data", srcs.join("', '")))
+                    Diagnostic::warning("W010", at, format!(
+                        "{what} '{name}' skipped: {} '{}' {} no data",
+                        if srcs.len() == 1 { "source" } else { "sources" },
+                        srcs.join("', '"),
+                        if srcs.len() == 1 { "has" } else { "have" }
+                    ))
                         .with_hint("provide the source's files, or remove the definition"),
                 );
                 return false;
@@ -210,14 +239,8 @@ impl<'a> Validator<'a> {
                 }
             }
         }
-        for f in &p.features {
-            if unavailable.contains(&f.def.name) && include_all {
-                let src = f.def.source.clone().unwrap_or_default();
-                let at = p.loc(f, "");
-                self.diags.push(Diagnostic::warning("W010", at, format!("feature '{}' skipped: source '{}' has no data", f.def.name, if src.is_empty() { "(derived)".into() } else { src }))
-                    .with_hint("provide the source's files, or remove the definition"));
-            }
-        }
+        // Skipped features are not warned about one by one: the definitions that need them are.
+        out.skipped = skipped;
         let used_sources: BTreeSet<&str> = out
             .features
             .iter()

@@ -18,6 +18,18 @@ pub struct Resolved {
     pub scores: Vec<ResolvedScore>,
     /// Population statistics used by expressions; `__stat_N__` in SQL text is `stats[N]`.
     pub stats: Vec<StatUse>,
+    /// Definitions left out because a source they need has no data (each also a W010 warning).
+    pub skipped: Vec<Skipped>,
+}
+
+/// A definition that was not computed because a source it needs has no data.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Skipped {
+    /// `segment`, `tier ladder` or `score`.
+    pub kind: String,
+    pub name: String,
+    /// The sources without data.
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

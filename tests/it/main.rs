@@ -2,5 +2,6 @@
 
 mod cli_errors;
 mod fixture;
+mod library;
 mod sample;
 mod support;

@@ -1,0 +1,173 @@
+//! The built-in library (the repo's segments/ and macros/) on hand-made data
+//! (tests/fixtures/library): 17 customers, each just inside or just outside a threshold.
+//! as_of = 2026-06-30; every expected set below was worked out by hand from the CSV files.
+
+use crate::support::*;
+use std::path::Path;
+
+/// The fixture data with the repo's library copied next to it.
+fn library_project(fixture_name: &str) -> tempfile::TempDir {
+    let dir = fixture(fixture_name);
+    for entry in ["segments", "macros"] {
+        copy_dir(&repo_root().join(entry), &dir.path().join(entry));
+    }
+    dir
+}
+
+fn run(dir: &Path) -> std::path::PathBuf {
+    segmenter(dir).args(["--quiet", "run"]).assert().success();
+    dir.join("out/library.duckdb")
+}
+
+fn check(db: &Path, expected: &[(&str, &str)]) {
+    let mut wrong = Vec::new();
+    for (segment, ids) in expected {
+        let got = members(db, segment);
+        if got != *ids {
+            wrong.push(format!("{segment}: expected [{ids}], got [{got}]"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn value_and_behaviour_boundaries() {
+    let dir = library_project("library");
+    let db = run(dir.path());
+    check(&db, &[
+        // Lifetime spend: 1000.00 low, 1000.01 medium, 5000.00 medium, 5000.01 high; no orders = 0 = low.
+        ("clv_low", "1,5,6,7,8,9,10,11,12,16,17"),
+        ("clv_medium", "2,3,13,14,15"),
+        ("clv_high", "4"),
+        // p90 of spend is 2960 (quantile_cont over 17 customers), p90 of AOV 1900.004.
+        ("big_spenders", "3,4"),
+        // Average order count is 43/17 = 2.53, so loyal needs > 3 orders and 365 days of tenure:
+        // 16 has exactly 365 days (in), 17 has 364 (out).
+        ("loyal", "7,13,14,15,16"),
+        ("one_time_buyers", "1,2,9,10,11,12"),
+        // 5 visits and no orders is > 4; customer 6 has exactly 4.
+        ("registered_no_orders", "5"),
+        // Average sessions 14/17 = 0.82; orders below 2.53.
+        ("hesitant", "5,6,8"),
+        // 7: 2 of 4 orders with a coupon (share 0.5, 2 coupons); 8: share 0.5 but 1 coupon.
+        ("coupon_lovers", "7"),
+        // Cart window 30d starts 2026-06-01 00:00 (customer 1 in); 2026-05-31 23:00 is out (2).
+        ("cart_abandoners", "1"),
+        // 1-2 orders and last order 180+ days ago: 9 is exactly 180 days, 10 is 179.
+        ("low_engagement", "9"),
+    ]);
+    assert_eq!(rows(&db, "SELECT abandoned_products FROM customer_features WHERE customer_id = 1"), vec!["P0003;P0001;P0002"]);
+}
+
+#[test]
+fn lifecycle_churn_campaign_and_holiday_boundaries() {
+    let dir = library_project("library");
+    let db = run(dir.path());
+    check(&db, &[
+        // First order 0 and 29 days ago are new; 30 days ago (3, 4) is not.
+        ("new_customers", "1,2,16,17"),
+        ("returning", "3,4,7,8,13,14,15,16,17"),
+        // Last order 89 days ago (12) is active; 90 days (11) is not.
+        ("active", "1,2,3,4,7,8,12,13,14,16,17"),
+        ("inactive", "9,15"),
+        // churn_ratio = recency / own interval (store median 20 for one-order customers):
+        // 13 = 30/20 = 1.5 (medium), 14 = 30/10 = 3.0 (high), 2 = 29/20 = 1.45 (low).
+        ("churn_risk_low", "1,2,3,4,7,8,16,17"),
+        ("churn_risk_medium", "13"),
+        ("churn_risk_high", "9,10,11,12,14,15"),
+        // 9 is inactive but has 1 order and 499.99 < median spend 500; 15 has 8 orders.
+        ("campaign_win_back", "15"),
+        ("campaign_encourage", "1,2,3,4,8,12,17"),
+        ("campaign_retain", "4,7,13,14,15,16"),
+        // 7: 300 on 11-24 + 200 on 12-31 = half of 1000; 8's order on 11-23 is outside the window.
+        ("holiday_shoppers", "7"),
+    ]);
+}
+
+#[test]
+fn demographic_geographic_and_technographic_boundaries() {
+    let dir = library_project("library");
+    let db = run(dir.path());
+    check(&db, &[
+        // Born 2002-06-30: 24 on as_of; 2001-06-30: 25; 2001-07-01: still 24.
+        ("age_18_24", "1,3"),
+        ("age_25_34", "2,9"),
+        ("age_35_44", "6,7,8"),
+        ("age_45_54", "10,11,12,13,14,15,16,17"),
+        ("age_55_64", "5"),
+        ("age_65_plus", "4"),
+        ("gender_female", "1,3,5,7,9,11,13,15"),
+        ("gender_male", "2,4,6,8,10,12,14,16"),
+        ("international", "1"),
+        ("rural", "1"),
+        ("warm_climate", "2"),
+        ("cold_climate", "3"),
+        // 3 of 5 visits on a phone is exactly 0.6; 2 + 2 is multi-device; 2 visits are too few.
+        ("mobile_first", "5"),
+        ("desktop_first", "7"),
+        ("multi_device", "6"),
+    ]);
+}
+
+#[test]
+fn tier_ladders_levels_and_gaps() {
+    let dir = library_project("library");
+    let db = run(dir.path());
+    let levels = |ladder: &str| {
+        rows(&db, &format!(
+            "SELECT tier, string_agg(customer_id::VARCHAR, ',' ORDER BY customer_id) FROM tier_assignments \
+             WHERE ladder = '{ladder}' GROUP BY tier, rank ORDER BY rank"
+        ))
+    };
+    // 12-month spend: 5000.00 is vip; 1500 with 6 orders gold, with 5 orders silver; 500.00 silver, 499.99 bronze.
+    assert_eq!(levels("club_tier"), vec!["vip|3,4", "gold|13", "silver|1,2,7,10,14", "bronze|5,6,8,9,11,12,15,16,17"]);
+    assert_eq!(levels("loyalty_level"), vec!["vip|3,4", "gold|15", "loyal|7,13,14,16", "active|1,2,8,12,17", "newcomer|5,6,9,10,11"]);
+    assert_eq!(
+        rows(&db, "SELECT customer_id, next_tier, gap_spend_12m, gap_orders_12m FROM tier_assignments \
+                   WHERE ladder = 'club_tier' AND customer_id IN (2, 3, 7, 9, 13, 14) ORDER BY customer_id"),
+        vec!["2|gold|499.99|5", "3|NULL|NULL|NULL", "7|gold|500.00|2", "9|silver|0.01|NULL", "13|vip|3500.00|NULL", "14|gold|0.00|1"]
+    );
+}
+
+#[test]
+fn a_project_with_only_customers_and_orders_runs_and_reports_what_it_skipped() {
+    let dir = library_project("library");
+    std::fs::write(
+        dir.path().join("segmenter.yaml"),
+        "name: minimal\nsources:\n  customers: { path: data/customers.csv, key: customer_id, time: signup_date }\n  \
+         orders: { path: data/orders.csv, key: customer_id, time: ordered_at }\nvars: { as_of: \"2026-06-30\" }\n\
+         output: { database: out/library.duckdb }\n",
+    )
+    .expect("write");
+    let out = segmenter(dir.path()).args(["--format", "json", "run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let mut skipped: Vec<String> = v["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .map(|s| format!("{}:{}", s["name"].as_str().unwrap_or(""), s["sources"].as_array().map_or(0, Vec::len)))
+        .collect();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        vec![
+            "affinity_electronics:1", "affinity_fashion:1", "affinity_home:1", "cart_abandoners:1", "category_loyal:1",
+            "desktop_first:1", "email_contactable:1", "engagement_high:2", "engagement_low:2", "engagement_medium:2",
+            "hesitant:1", "interest_fashion_beauty:1", "interest_home_living:1", "interest_sports_outdoor:1",
+            "mobile_first:1", "multi_device:1", "opted_out_email:1", "price_sensitive:1", "registered_no_orders:1",
+        ]
+    );
+    let w11: Vec<&str> = v["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter(|w| w["code"] == "W011")
+        .filter_map(|w| w["message"].as_str())
+        .collect();
+    assert_eq!(w11.len(), 6, "{w11:?}");
+    assert_eq!(w11[0], "source 'order_items' is not declared; definitions that need it are skipped");
+    // What does not need the missing sources is still computed, e.g. the value bands.
+    let db = dir.path().join("out/library.duckdb");
+    assert_eq!(members(&db, "clv_high"), "4");
+}
