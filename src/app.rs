@@ -7,6 +7,7 @@ use crate::diagnostics::{Diagnostic, Severity};
 use crate::error::{exit, Error, Result};
 use crate::execute::{self, EngineSettings};
 use crate::project::{load_project, resolve, Project};
+use crate::publish;
 use crate::report::RunSummary;
 use crate::validate::{self, ResolveOptions, Resolved};
 use std::io::IsTerminal;
@@ -123,22 +124,68 @@ fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
 
 fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let started = Instant::now();
-    let (project, resolved, diags) = load_and_resolve(cli, &args.select, true)?;
+    let (project, resolved, mut diags) = load_and_resolve(cli, &args.select, true)?;
     print_warnings(cli, &diags);
-    let plan = compile(&resolved);
+    let mut plan = compile(&resolved);
+    let definition_hash = publish::definition_hash(&plan.script());
+    plan.steps.extend(publish::history_steps(&resolved));
     let settings = EngineSettings {
         threads: args.threads.or(project.config.settings.threads),
         memory_limit: args.memory_limit.clone().or_else(|| project.config.settings.memory_limit.clone()),
     };
     let db_path = resolve(&project.root, &project.config.output.database);
+    let db_display = project.config.output.database.clone();
+    // One writer at a time; released when `_lock` drops, also on errors.
+    let (_lock, takeover) = publish::RunLock::acquire(&db_path, &db_display)?;
+    let mut notes: Vec<String> = diags.iter().filter(|d| d.severity == Severity::Warning).map(|d| d.to_string()).collect();
+    if let Some(note) = takeover {
+        if cli.format == Format::Text {
+            eprintln!("warning: {note}");
+        }
+        diags.push(Diagnostic::warning("W020", crate::diagnostics::Loc::file(&db_display), note.clone()));
+        notes.push(note);
+    }
     let conn = execute::open(Some(&db_path), &settings)?;
-    run_with_progress(cli, &conn, &plan)?;
+    let db_err = |e: duckdb::Error| Error::Database { path: db_display.clone(), message: execute::first_line(&e.to_string()) };
+    conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
+    let run_started = publish::utc_now();
+    let run_id = format!("{}-{}", run_started, std::process::id());
+    let inputs = publish::input_files(&conn, &resolved)?;
+    let source_rows = publish::source_rows(&conn, &resolved)?;
+    let max_drop = project.config.settings.max_row_drop_pct.unwrap_or(50.0);
+    let problems = publish::gates::check(&source_rows, &publish::Manifest::last_source_rows(&conn), max_drop);
+    let record = |status: &str, row_counts: &[(String, i64)], notes: &[String], error: Option<&str>| {
+        publish::Manifest::insert_sql(
+            &run_id, &resolved.as_of, &run_started, status, args.force && !problems.is_empty(), &definition_hash,
+            &inputs, &source_rows, row_counts, notes, error,
+        )
+    };
+    if !problems.is_empty() {
+        if !args.force {
+            let _ = conn.execute_batch(&record("blocked", &[], &notes, Some(&problems.join("; "))));
+            return Err(Error::Gates(problems));
+        }
+        for p in &problems {
+            if cli.format == Format::Text {
+                eprintln!("warning: gate overridden by --force: {p}");
+            }
+            notes.push(format!("gate overridden by --force: {p}"));
+        }
+    }
+    let outcome = run_with_progress(cli, &conn, &plan, &mut |c| {
+        let counts = publish_counts(c)?;
+        c.execute_batch(&record("ok", &counts, &notes, None)).map_err(db_err)
+    });
+    if let Err(e) = outcome {
+        let _ = conn.execute_batch(&record("failed", &[], &notes, Some(&e.to_string())));
+        return Err(e);
+    }
     let (customers, segments, tiers) = crate::report::read_sizes(&conn)?;
     let summary = RunSummary {
         status: "ok",
         project: resolved.name.clone(),
         as_of: resolved.as_of.clone(),
-        database: project.config.output.database.clone(),
+        database: db_display,
         customers,
         segments,
         tiers,
@@ -154,10 +201,32 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-fn run_with_progress(cli: &Cli, conn: &duckdb::Connection, plan: &Plan) -> Result<()> {
+/// Row counts of the published tables, for the manifest.
+fn publish_counts(conn: &duckdb::Connection) -> Result<Vec<(String, i64)>> {
+    let mut out = Vec::new();
+    for table in ["customer_features", "segment_members", "tier_assignments"] {
+        let exists: i64 = conn
+            .query_row("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table], |r| r.get(0))
+            .unwrap_or(0);
+        if exists > 0 {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .map_err(|e| Error::Step { step: "manifest".into(), message: execute::first_line(&e.to_string()) })?;
+            out.push((table.to_string(), n));
+        }
+    }
+    Ok(out)
+}
+
+fn run_with_progress(
+    cli: &Cli,
+    conn: &duckdb::Connection,
+    plan: &Plan,
+    before_commit: &mut dyn FnMut(&duckdb::Connection) -> Result<()>,
+) -> Result<()> {
     let show = !cli.quiet && cli.format == Format::Text && std::io::stderr().is_terminal();
     if !show {
-        return execute::run_plan(conn, plan, &mut |_, _, _| {});
+        return execute::run_plan_then(conn, plan, &mut |_, _, _| {}, before_commit);
     }
     let bar = indicatif::ProgressBar::new(plan.steps.len() as u64);
     bar.set_style(
@@ -165,10 +234,15 @@ fn run_with_progress(cli: &Cli, conn: &duckdb::Connection, plan: &Plan) -> Resul
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let result = execute::run_plan(conn, plan, &mut |i, _, label| {
-        bar.set_position(i as u64);
-        bar.set_message(label.to_string());
-    });
+    let result = execute::run_plan_then(
+        conn,
+        plan,
+        &mut |i, _, label| {
+            bar.set_position(i as u64);
+            bar.set_message(label.to_string());
+        },
+        before_commit,
+    );
     bar.finish_and_clear();
     result
 }

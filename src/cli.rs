@@ -79,6 +79,10 @@ pub struct RunArgs {
     /// DuckDB memory limit such as 4GB; larger work spills to disk.
     #[arg(long)]
     pub memory_limit: Option<String>,
+    /// Publish even when a data-quality gate fails (an empty source, a big row-count drop);
+    /// the runs manifest records that the run was forced.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -23,6 +23,12 @@ pub enum Error {
     Database { path: String, message: String },
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    /// Another run holds the output database's lock.
+    #[error("another segmenter run is writing {database} (pid {pid}, started {started}); wait for it to finish, or delete {database}.lock if that process no longer exists")]
+    Locked { database: String, pid: u32, started: String },
+    /// Data-quality gates blocked publishing; nothing was changed.
+    #[error("data-quality gates blocked the publish (nothing changed; rerun with --force to publish anyway):\n  {}", .0.join("\n  "))]
+    Gates(Vec<String>),
     /// Bad command-line usage the parser could not catch.
     #[error("{0}")]
     Usage(String),
@@ -32,7 +38,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Definitions(_) | Error::Usage(_) => exit::DEFINITION,
-            Error::Step { .. } | Error::Database { .. } | Error::Io { .. } => exit::RUNTIME,
+            Error::Gates(_) => exit::TESTS_FAILED,
+            Error::Step { .. } | Error::Database { .. } | Error::Io { .. } | Error::Locked { .. } => exit::RUNTIME,
         }
     }
 }

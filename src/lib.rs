@@ -1,7 +1,7 @@
 //! segmenter: customer segments and loyalty tiers as code.
 //!
 //! The pipeline runs one way, one module per stage:
-//! [`project`] (load) → [`validate`] → [`compile`] (pure) → [`execute`] → publish → [`report`].
+//! [`project`] (load) → [`validate`] → [`compile`] (pure) → [`execute`] → [`publish`] → [`report`].
 //! See ARCHITECTURE.md for the stage table.
 
 pub mod app;
@@ -13,6 +13,7 @@ pub mod execute;
 pub mod generate;
 pub mod init;
 pub mod project;
+pub mod publish;
 pub mod report;
 pub mod validate;
 

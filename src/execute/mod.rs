@@ -95,6 +95,17 @@ pub type Progress<'a> = dyn FnMut(usize, usize, &str) + 'a;
 
 /// Run every step of `plan` in one transaction; on error roll back and name the step.
 pub fn run_plan(conn: &Connection, plan: &Plan, progress: &mut Progress) -> Result<()> {
+    run_plan_then(conn, plan, progress, &mut |_| Ok(()))
+}
+
+/// Like [`run_plan`], calling `before_commit` inside the transaction after the last step
+/// (the publish stage writes the run manifest there, so it commits with the tables).
+pub fn run_plan_then(
+    conn: &Connection,
+    plan: &Plan,
+    progress: &mut Progress,
+    before_commit: &mut dyn FnMut(&Connection) -> Result<()>,
+) -> Result<()> {
     let fail = |step: &str, e: duckdb::Error| Error::Step { step: step.to_string(), message: first_line(&e.to_string()) };
     conn.execute_batch("BEGIN TRANSACTION").map_err(|e| fail("begin", e))?;
     for (i, step) in plan.steps.iter().enumerate() {
@@ -103,6 +114,10 @@ pub fn run_plan(conn: &Connection, plan: &Plan, progress: &mut Progress) -> Resu
             let _ = conn.execute_batch("ROLLBACK");
             return Err(fail(&step.target, e));
         }
+    }
+    if let Err(e) = before_commit(conn) {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e);
     }
     progress(plan.steps.len(), plan.steps.len(), "commit");
     conn.execute_batch("COMMIT").map_err(|e| fail("commit", e))?;

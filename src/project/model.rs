@@ -103,6 +103,10 @@ pub struct Settings {
     /// DuckDB memory limit such as `4GB`.
     #[serde(default)]
     pub memory_limit: Option<String>,
+    /// Block the publish when a source has this many percent fewer rows than at the last
+    /// successful run (default 50).
+    #[serde(default)]
+    pub max_row_drop_pct: Option<f64>,
 }
 
 /// A file under `segments/`: any mix of features, segments, tiers and scores.

@@ -3,5 +3,6 @@
 mod cli_errors;
 mod fixture;
 mod library;
+mod publish;
 mod sample;
 mod support;

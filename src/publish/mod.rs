@@ -1,0 +1,337 @@
+//! Stage 5, publish: what makes a nightly run safe to repeat and to interrupt.
+//!
+//! - [`RunLock`]: one writer per output database; a second run fails at once naming the holder,
+//!   a lock left by a dead process is taken over.
+//! - [`history_steps`]: `segment_members_history` and `tier_history`, keyed by `as_of`; a rerun of
+//!   the same date replaces that date's rows. They run in the same transaction as the plan, so a
+//!   killed run leaves both the published tables and the history exactly as they were.
+//! - [`Manifest`]: one row per run in `runs` (inputs with size and content hash, definition hash,
+//!   row counts, warnings, status), and the data-quality [`gates`] checked before publishing.
+
+use crate::compile::dialect::{Dialect, DuckDb};
+use crate::compile::Step;
+use crate::error::{Error, Result};
+use crate::validate::Resolved;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// An exclusive claim on an output database, released when dropped.
+#[derive(Debug)]
+pub struct RunLock {
+    path: PathBuf,
+}
+
+/// Who holds a lock, as written in the lock file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockHolder {
+    pub pid: u32,
+    pub started: String,
+}
+
+impl RunLock {
+    /// The lock file of a database: `<database>.lock`.
+    pub fn path_for(db: &Path) -> PathBuf {
+        let mut p = db.as_os_str().to_owned();
+        p.push(".lock");
+        PathBuf::from(p)
+    }
+
+    /// Take the lock. A lock whose process is gone is taken over; the returned note says so.
+    pub fn acquire(db: &Path, display: &str) -> Result<(RunLock, Option<String>)> {
+        let path = Self::path_for(db);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io { context: format!("creating {}", dir.display()), source: e })?;
+        }
+        let mut note = None;
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    let body = format!("pid={}\nstarted={}\n", std::process::id(), utc_now());
+                    f.write_all(body.as_bytes()).map_err(|e| Error::Io { context: format!("writing {}", path.display()), source: e })?;
+                    return Ok((RunLock { path }, note));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let text = std::fs::read_to_string(&path).unwrap_or_default();
+                    let holder = parse_holder(&text);
+                    match holder {
+                        Some(h) if process_alive(h.pid) => {
+                            return Err(Error::Locked { database: display.to_string(), pid: h.pid, started: h.started });
+                        }
+                        _ => {
+                            // Dead holder (or a torn lock file): take it over.
+                            let who = holder.map_or("an unreadable lock file".to_string(), |h| format!("pid {}, started {}", h.pid, h.started));
+                            note = Some(format!("took over a stale lock on {display} ({who}); that run did not finish"));
+                            let _ = std::fs::remove_file(&path);
+                        }
+                    }
+                }
+                Err(e) => return Err(Error::Io { context: format!("creating {}", path.display()), source: e }),
+            }
+        }
+        Err(Error::Io {
+            context: format!("taking the lock {}", path.display()),
+            source: std::io::Error::other("another process keeps re-creating it"),
+        })
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn parse_holder(text: &str) -> Option<LockHolder> {
+    let mut pid = None;
+    let mut started = String::new();
+    for line in text.lines() {
+        match line.split_once('=') {
+            Some(("pid", v)) => pid = v.trim().parse().ok(),
+            Some(("started", v)) => started = v.trim().to_string(),
+            _ => {}
+        }
+    }
+    pid.map(|pid| LockHolder { pid, started })
+}
+
+#[cfg(unix)]
+fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
+    if pid <= 0 {
+        return false;
+    }
+    // Signal 0 checks existence; EPERM means it exists but belongs to someone else.
+    // SAFETY: kill with signal 0 sends nothing; it only checks the process.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+#[cfg(not(unix))]
+fn process_alive(_pid: u32) -> bool {
+    true
+}
+
+/// Current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn utc_now() -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (secs, millis) = (now.as_secs(), now.subsec_millis());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Statements that record this run's memberships and tiers under its `as_of`, replacing
+/// rows of the same date (only for the definitions this run computed).
+pub fn history_steps(model: &Resolved) -> Vec<Step> {
+    let d = DuckDb;
+    let as_of = d.date(&model.as_of);
+    let mut steps = vec![Step {
+        label: "history".into(),
+        target: "segment_members_history".into(),
+        sql: format!(
+            "CREATE TABLE IF NOT EXISTS segment_members_history AS SELECT {as_of} AS as_of, * FROM segment_members WHERE FALSE;\n\
+             DELETE FROM segment_members_history WHERE as_of = {as_of} AND segment IN (SELECT name FROM segment_catalog);\n\
+             INSERT INTO segment_members_history BY NAME SELECT {as_of} AS as_of, * FROM segment_members"
+        ),
+    }];
+    if !model.tiers.is_empty() {
+        steps.push(Step {
+            label: "history".into(),
+            target: "tier_history".into(),
+            sql: format!(
+                "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM tier_assignments WHERE FALSE;\n\
+                 DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM tier_catalog);\n\
+                 INSERT INTO tier_history BY NAME SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM tier_assignments"
+            ),
+        });
+    }
+    steps
+}
+
+/// One input file of a run.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InputFile {
+    pub source: String,
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Size and SHA-256 of every file behind the run's sources (globs expanded by DuckDB).
+pub fn input_files(conn: &duckdb::Connection, model: &Resolved) -> Result<Vec<InputFile>> {
+    let d = DuckDb;
+    let mut out = Vec::new();
+    for src in &model.sources {
+        let sql = format!("SELECT file FROM glob({}) ORDER BY file", d.string(&src.path));
+        let files: Vec<String> = query_strings(conn, &sql)?;
+        for file in files {
+            let (bytes, sha256) = hash_file(Path::new(&file))?;
+            out.push(InputFile { source: src.name.clone(), path: file, bytes, sha256 });
+        }
+    }
+    Ok(out)
+}
+
+fn query_strings(conn: &duckdb::Connection, sql: &str) -> Result<Vec<String>> {
+    let err = |e: duckdb::Error| Error::Step { step: "inputs".into(), message: crate::execute::first_line(&e.to_string()) };
+    let mut stmt = conn.prepare(sql).map_err(err)?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
+    rows.collect::<duckdb::Result<Vec<String>>>().map_err(err)
+}
+
+/// Stream a file through SHA-256 (bytes only; DuckDB does all parsing).
+fn hash_file(path: &Path) -> Result<(u64, String)> {
+    let io = |e: std::io::Error| Error::Io { context: format!("reading {}", path.display()), source: e };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((total, hex))
+}
+
+/// Row count per source, as read now (DuckDB answers Parquet counts from metadata).
+pub fn source_rows(conn: &duckdb::Connection, model: &Resolved) -> Result<Vec<(String, i64)>> {
+    let d = DuckDb;
+    let mut out = Vec::new();
+    for src in &model.sources {
+        let sql = format!("SELECT count(*) FROM {}", d.read_source(src.format, &src.path));
+        let n: i64 = conn
+            .query_row(&sql, [], |r| r.get(0))
+            .map_err(|e| Error::Step { step: format!("count rows of source '{}'", src.name), message: crate::execute::first_line(&e.to_string()) })?;
+        out.push((src.name.clone(), n));
+    }
+    Ok(out)
+}
+
+/// Data-quality gates, checked before anything is published.
+pub mod gates {
+    /// Problems that block publishing (unless `--force`): an empty source, or a source whose
+    /// row count fell by more than `max_drop_pct` percent since the last successful run.
+    pub fn check(now: &[(String, i64)], previous: &[(String, i64)], max_drop_pct: f64) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, n) in now {
+            if *n == 0 {
+                problems.push(format!("source '{name}' is empty"));
+                continue;
+            }
+            if let Some((_, before)) = previous.iter().find(|(p, _)| p == name) {
+                if *before > 0 {
+                    let drop = 100.0 * (*before - *n) as f64 / *before as f64;
+                    if drop > max_drop_pct {
+                        problems.push(format!(
+                            "source '{name}' has {n} rows, {drop:.0}% fewer than the {before} of the last successful run (limit {max_drop_pct}%)"
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// The `runs` table and its rows.
+pub struct Manifest;
+
+impl Manifest {
+    pub const CREATE: &'static str = "CREATE TABLE IF NOT EXISTS runs (\
+        run_id VARCHAR, as_of DATE, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, forced BOOLEAN, \
+        definition_hash VARCHAR, inputs VARCHAR, source_rows VARCHAR, row_counts VARCHAR, warnings VARCHAR, error VARCHAR)";
+
+    /// Source row counts of the last successful run, for the row-drop gate.
+    pub fn last_source_rows(conn: &duckdb::Connection) -> Vec<(String, i64)> {
+        let sql = "SELECT source_rows FROM runs WHERE status = 'ok' ORDER BY finished_at DESC, started_at DESC LIMIT 1";
+        let text: Option<String> = conn.query_row(sql, [], |r| r.get(0)).ok();
+        let parsed: Option<Vec<(String, i64)>> = text.and_then(|t| serde_json::from_str(&t).ok());
+        parsed.unwrap_or_default()
+    }
+
+    /// An INSERT of one run row; every value is a literal escaped by the dialect.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_sql(
+        run_id: &str,
+        as_of: &str,
+        started: &str,
+        status: &str,
+        forced: bool,
+        definition_hash: &str,
+        inputs: &[InputFile],
+        source_rows: &[(String, i64)],
+        row_counts: &[(String, i64)],
+        warnings: &[String],
+        error: Option<&str>,
+    ) -> String {
+        let d = DuckDb;
+        let json = |v: serde_json::Value| d.string(&v.to_string());
+        format!(
+            "INSERT INTO runs VALUES ({}, {}, CAST({} AS TIMESTAMP), CAST(now() AS TIMESTAMP), {}, {}, {}, {}, {}, {}, {}, {})",
+            d.string(run_id),
+            d.date(as_of),
+            d.string(started.trim_end_matches('Z')),
+            d.string(status),
+            if forced { "TRUE" } else { "FALSE" },
+            d.string(definition_hash),
+            json(serde_json::to_value(inputs).unwrap_or_default()),
+            json(serde_json::to_value(source_rows).unwrap_or_default()),
+            json(serde_json::to_value(row_counts).unwrap_or_default()),
+            json(serde_json::to_value(warnings).unwrap_or_default()),
+            error.map_or("NULL".to_string(), |e| d.string(e)),
+        )
+    }
+}
+
+/// A short hash of everything that defines the run's output (the compiled SQL).
+pub fn definition_hash(script: &str) -> String {
+    let digest = Sha256::digest(script.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_block_empty_sources_and_big_drops_only() {
+        let prev = vec![("orders".to_string(), 1000), ("customers".to_string(), 100)];
+        let now = vec![("orders".to_string(), 100), ("customers".to_string(), 60), ("carts".to_string(), 0)];
+        assert_eq!(
+            gates::check(&now, &prev, 50.0),
+            vec!["source 'orders' has 100 rows, 90% fewer than the 1000 of the last successful run (limit 50%)", "source 'carts' is empty"]
+        );
+        assert!(gates::check(&now[1..2], &prev, 50.0).is_empty(), "a 40% drop is within a 50% limit");
+    }
+
+    #[test]
+    fn lock_file_names_its_holder() {
+        assert_eq!(parse_holder("pid=42\nstarted=2026-01-02T03:04:05Z\n"), Some(LockHolder { pid: 42, started: "2026-01-02T03:04:05Z".into() }));
+        assert_eq!(parse_holder("garbage"), None);
+        assert_eq!(RunLock::path_for(Path::new("out/x.duckdb")), PathBuf::from("out/x.duckdb.lock"));
+    }
+
+    #[test]
+    fn utc_timestamps_are_iso() {
+        let t = utc_now();
+        assert_eq!(t.len(), 24, "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T', "{t}");
+    }
+}

@@ -1,0 +1,202 @@
+//! Nightly-run safety: the lock, history per as_of, the runs manifest, data-quality gates,
+//! and SIGKILL at random moments never leaving half a result.
+
+use crate::support::*;
+use std::path::Path;
+use std::process::Command as Proc;
+use std::time::Duration;
+
+fn bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("segmenter")
+}
+
+/// The sample project (repo root files) in a temp dir.
+fn sample_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tmp");
+    for entry in ["segmenter.yaml", "segments", "sample-data", "macros"] {
+        let src = repo_root().join(entry);
+        if src.is_dir() {
+            copy_dir(&src, &dir.path().join(entry));
+        } else {
+            std::fs::copy(&src, dir.path().join(entry)).expect("copy");
+        }
+    }
+    dir
+}
+
+/// A digest of everything a run publishes: the current tables and the history per date.
+fn published_state(db: &Path) -> String {
+    rows(
+        db,
+        "SELECT (SELECT count(*) || ':' || sum(hash(customer_id, segment)) FROM segment_members) || '/' ||
+                (SELECT count(*) || ':' || sum(hash(customer_id, ladder, tier, next_tier)) FROM tier_assignments) || '/' ||
+                (SELECT count(*) || ':' || sum(hash(customer_id, total_spent, recency_days)) FROM customer_features) || '/' ||
+                (SELECT string_agg(DISTINCT as_of::VARCHAR, ',' ORDER BY as_of::VARCHAR) FROM segment_catalog) || '/' ||
+                (SELECT coalesce(string_agg(d, ','), '') FROM (SELECT as_of || '=' || count(*) AS d FROM segment_members_history GROUP BY as_of ORDER BY as_of)) || '/' ||
+                (SELECT coalesce(string_agg(d, ','), '') FROM (SELECT as_of || '=' || count(*) AS d FROM tier_history GROUP BY as_of ORDER BY as_of))",
+    )
+    .join("")
+}
+
+#[test]
+fn history_keeps_each_as_of_once_and_the_manifest_records_every_run() {
+    let dir = fixture("tiny");
+    for as_of in ["2026-06-30", "2025-12-31", "2026-06-30"] {
+        segmenter(dir.path()).args(["--quiet", "run", "--as-of", as_of]).assert().success();
+    }
+    let db = dir.path().join("out/tiny.duckdb");
+    // The rerun of 2026-06-30 replaced that date's rows: history equals the current table.
+    assert_eq!(
+        rows(&db, "SELECT count(*) FROM (SELECT customer_id, segment FROM segment_members_history WHERE as_of = DATE '2026-06-30' EXCEPT ALL SELECT customer_id, segment FROM segment_members)"),
+        vec!["0"]
+    );
+    assert_eq!(
+        rows(&db, "SELECT count(*) = (SELECT count(*) FROM segment_members) FROM segment_members_history WHERE as_of = DATE '2026-06-30'"),
+        vec!["true"]
+    );
+    assert_eq!(rows(&db, "SELECT count(*) FROM (SELECT as_of, customer_id, segment FROM segment_members_history GROUP BY ALL HAVING count(*) > 1)"), vec!["0"]);
+    assert_eq!(rows(&db, "SELECT DISTINCT as_of::VARCHAR FROM tier_history ORDER BY 1"), vec!["2025-12-31", "2026-06-30"]);
+    // Hand-computed moves: customer 4 had 2000.00 in 2 orders in the 12 months to 2025-12-31
+    // (silver) and 5000.00 to 2026-06-30 (vip); customer 6 went from 300.00 (bronze) to 6 orders
+    // and 1800.00 (gold).
+    assert_eq!(
+        rows(&db, "SELECT customer_id, as_of::VARCHAR, tier FROM tier_history WHERE customer_id IN (4, 6) AND ladder = 'club' ORDER BY ALL"),
+        vec!["4|2025-12-31|silver", "4|2026-06-30|vip", "6|2025-12-31|bronze", "6|2026-06-30|gold"]
+    );
+    // segment_members on 2026-06-30 is the sum of the hand-computed sets in fixture.rs.
+    assert_eq!(rows(&db, "SELECT count(*) FROM segment_members_history WHERE as_of = DATE '2026-06-30'"), vec!["39"]);
+    assert_eq!(
+        rows(&db, "SELECT as_of::VARCHAR, status, forced, json_array_length(inputs::JSON), row_counts FROM runs ORDER BY started_at"),
+        vec![
+            "2026-06-30|ok|false|3|[[\"customer_features\",12],[\"segment_members\",39],[\"tier_assignments\",12]]",
+            "2025-12-31|ok|false|3|[[\"customer_features\",10],[\"segment_members\",24],[\"tier_assignments\",10]]",
+            "2026-06-30|ok|false|3|[[\"customer_features\",12],[\"segment_members\",39],[\"tier_assignments\",12]]",
+        ]
+    );
+    assert_eq!(rows(&db, "SELECT DISTINCT length(json_extract_string(inputs, '$[0].sha256')) FROM runs"), vec!["64"]);
+}
+
+#[test]
+fn a_second_run_fails_at_once_naming_the_lock_holder() {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    let before = published_state(&db);
+    // This test process is alive: its pid in the lock file means "a run is in progress".
+    std::fs::write(dir.path().join("out/tiny.duckdb.lock"), format!("pid={}\nstarted=2026-11-24T01:00:00Z\n", std::process::id())).expect("lock");
+    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!(
+            "error: another segmenter run is writing out/tiny.duckdb (pid {}, started 2026-11-24T01:00:00Z); wait for it to finish, or delete out/tiny.duckdb.lock if that process no longer exists",
+            std::process::id()
+        )
+    );
+    assert!(dir.path().join("out/tiny.duckdb.lock").exists(), "the holder's lock is left alone");
+    assert_eq!(published_state(&db), before);
+}
+
+#[test]
+fn a_stale_lock_from_a_dead_process_is_taken_over() {
+    let dir = fixture("tiny");
+    let mut child = Proc::new("true").spawn().expect("spawn");
+    let dead = child.id();
+    child.wait().expect("wait");
+    std::fs::create_dir_all(dir.path().join("out")).expect("mkdir");
+    std::fs::write(dir.path().join("out/tiny.duckdb.lock"), format!("pid={dead}\nstarted=2026-11-24T01:00:00Z\n")).expect("lock");
+    let out = segmenter(dir.path()).args(["--quiet", "run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!("warning: took over a stale lock on out/tiny.duckdb (pid {dead}, started 2026-11-24T01:00:00Z); that run did not finish")
+    );
+    assert!(!dir.path().join("out/tiny.duckdb.lock").exists(), "the lock is released after the run");
+}
+
+#[test]
+fn gates_block_empty_sources_and_big_row_drops_unless_forced() {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    let before = published_state(&db);
+    let orders = dir.path().join("data/orders.csv");
+    let full = std::fs::read_to_string(&orders).expect("orders");
+    let lines: Vec<&str> = full.lines().collect();
+    // Header plus 2 of the data rows: a drop of more than 50%.
+    std::fs::write(&orders, format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2])).expect("write");
+    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let n = lines.len() - 1;
+    let pct = (100.0 * (n - 2) as f64 / n as f64).round();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        format!("error: data-quality gates blocked the publish (nothing changed; rerun with --force to publish anyway):\n  source 'orders' has 2 rows, {pct}% fewer than the {n} of the last successful run (limit 50%)")
+    );
+    assert_eq!(published_state(&db), before);
+    // An empty source (header only) is blocked too.
+    std::fs::write(&orders, format!("{}\n", lines[0])).expect("write");
+    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\n  source 'orders' is empty"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(published_state(&db), before);
+    // --force publishes and the manifest says so.
+    std::fs::write(&orders, format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2])).expect("write");
+    segmenter(dir.path()).args(["--quiet", "run", "--force"]).assert().success();
+    assert_eq!(rows(&db, "SELECT status, forced FROM runs ORDER BY started_at"), vec!["ok|false", "blocked|false", "blocked|false", "ok|true"]);
+    assert_ne!(published_state(&db), before);
+}
+
+/// SIGKILL at 24 moments spread over a run: afterwards the database always holds exactly the
+/// state before that run or the state after it, never a mix, and the next run takes over the lock.
+#[test]
+fn sigkill_at_random_moments_never_publishes_half_a_result() {
+    let dir = sample_project();
+    let db = dir.path().join("out/segments.duckdb");
+    let run = |as_of: &str| {
+        let out = Proc::new(bin()).args(["--quiet", "--project"]).arg(dir.path()).args(["run", "--as-of", as_of]).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    // The complete states for both dates (the second includes the first's history).
+    run("2026-03-31");
+    let state_a = published_state(&db);
+    run("2026-06-30");
+    let state_b = published_state(&db);
+    run("2026-03-31");
+    let state_a2 = published_state(&db);
+    assert_ne!(state_a, state_b);
+    let elapsed = {
+        let t = std::time::Instant::now();
+        run("2026-06-30");
+        t.elapsed()
+    };
+    let mut current = published_state(&db);
+    assert_eq!(current, state_b);
+    let mut seed: u64 = 0x5eed;
+    let mut outcomes = (0, 0);
+    for i in 0..24 {
+        let (target, target_state) = if i % 2 == 0 { ("2026-03-31", &state_a2) } else { ("2026-06-30", &state_b) };
+        // A pseudo-random moment in [0, 1.2 × a run's duration).
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let delay = Duration::from_micros((seed >> 33) % (elapsed.as_micros() as u64 * 6 / 5 + 1));
+        let mut child = Proc::new(bin())
+            .args(["--quiet", "--project"])
+            .arg(dir.path())
+            .args(["run", "--as-of", target])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(delay);
+        let _ = child.kill(); // SIGKILL on Unix
+        let status = child.wait().expect("wait");
+        let after = published_state(&db);
+        assert!(after == current || after == *target_state, "kill #{i} after {delay:?} left a mixed state:\n{after}\nnot\n{current}\nor\n{target_state}");
+        if status.success() { outcomes.1 += 1 } else { outcomes.0 += 1 }
+        current = after;
+    }
+    assert!(outcomes.0 >= 5, "too few runs were actually killed mid-way: {outcomes:?}");
+    // The last killed run left its lock behind; a new run takes it over and succeeds.
+    run("2026-06-30");
+    assert_eq!(published_state(&db), state_b);
+}
