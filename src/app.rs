@@ -1,7 +1,7 @@
 //! The commands: each runs the pipeline up to its stage and prints the result.
 //! `validate` stops after validate, `compile` after compile, `run` goes through publish.
 
-use crate::cli::{Cli, Command, Format, GenerateArgs, RunArgs, SelectArgs};
+use crate::cli::{Cli, Command, Format, GenerateArgs, ReportArgs, ReportFormat, RunArgs, SelectArgs};
 use crate::compile::{compile, Plan};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::error::{exit, Error, Result};
@@ -19,6 +19,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Run(args) => cmd_run(&cli, args),
         Command::Compile(args) => cmd_compile(&cli, args),
         Command::Validate(args) => cmd_validate(&cli, args),
+        Command::Report(args) => cmd_report(&cli, args),
         Command::Generate(args) => cmd_generate(&cli, args),
         Command::Init { dir } => cmd_init(&cli, dir),
     };
@@ -245,6 +246,39 @@ fn run_with_progress(
     );
     bar.finish_and_clear();
     result
+}
+
+fn cmd_report(cli: &Cli, args: &ReportArgs) -> Result<i32> {
+    let loaded = load_project(&cli.project);
+    let Some(project) = loaded.project else {
+        return Err(Error::Definitions(loaded.diagnostics));
+    };
+    let db_path = resolve(&project.root, &project.config.output.database);
+    let db_display = project.config.output.database.clone();
+    if !db_path.exists() {
+        return Err(Error::Usage(format!("{db_display} does not exist yet; run `segmenter run` first")));
+    }
+    let conn = execute::open_read_only(&db_path)?;
+    let wants_all_pairs = args.to == ReportFormat::Html;
+    let top = if wants_all_pairs { usize::MAX / 2 } else { args.top };
+    let report = crate::report::analysis::build(&conn, &project.config.name, args.compare.as_deref(), top)?;
+    let to = if cli.format == Format::Json { ReportFormat::Json } else { args.to };
+    let text = match to {
+        ReportFormat::Text => crate::report::render::text(&report),
+        ReportFormat::Markdown => crate::report::render::markdown(&report),
+        ReportFormat::Html => crate::report::render::html(&report),
+        ReportFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+    };
+    match &args.out {
+        Some(path) => {
+            crate::publish::write_atomically(path, text.as_bytes())?;
+            if !cli.quiet && cli.format == Format::Text {
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        None => print!("{text}"),
+    }
+    Ok(exit::OK)
 }
 
 fn cmd_generate(cli: &Cli, args: &GenerateArgs) -> Result<i32> {

@@ -44,6 +44,13 @@ pub enum Command {
     Compile(SelectArgs),
     /// Check definitions, data files and their columns; report every problem with file:line.
     Validate(SelectArgs),
+    /// Sizes, shares, profiles, overlaps, tiers, tier migrations and entered/exited counts.
+    ///
+    /// Reads the output database of earlier runs (nothing is recomputed). Changes are measured
+    /// against the previous as_of in history, or --compare DATE.
+    ///
+    /// Example: segmenter report --to html --out report.html
+    Report(ReportArgs),
     /// Write the deterministic synthetic sample data set (same seed, same bytes).
     Generate(GenerateArgs),
     /// Create a starter project (project file, segments, tiny data) in DIR.
@@ -83,6 +90,31 @@ pub struct RunArgs {
     /// the runs manifest records that the run was forced.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Markdown,
+    Html,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Earlier as_of to compare with (default: the previous date in history).
+    #[arg(long)]
+    pub compare: Option<String>,
+    /// Output: terminal text, markdown, a self-contained HTML page, or JSON
+    /// (`--format json` also selects JSON).
+    #[arg(long = "to", value_enum, default_value_t = ReportFormat::Text)]
+    pub to: ReportFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// How many overlapping pairs to list (the HTML heat map always shows all).
+    #[arg(long, default_value_t = 25)]
+    pub top: usize,
 }
 
 #[derive(Debug, Args)]

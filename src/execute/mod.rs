@@ -37,6 +37,13 @@ pub fn open(path: Option<&Path>, settings: &EngineSettings) -> Result<Connection
     Ok(conn)
 }
 
+/// Open an existing database for reading only (reports, explain).
+pub fn open_read_only(path: &Path) -> Result<Connection> {
+    let db_err = |e: duckdb::Error| Error::Database { path: path.display().to_string(), message: first_line(&e.to_string()) };
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).map_err(db_err)?;
+    Connection::open_with_flags(path, config).map_err(db_err)
+}
+
 fn apply_settings(conn: &Connection, s: &EngineSettings) -> std::result::Result<(), String> {
     if let Some(t) = s.threads {
         if t == 0 {

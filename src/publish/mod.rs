@@ -300,6 +300,22 @@ impl Manifest {
     }
 }
 
+/// Write a file through a temporary sibling and a rename, so readers never see half of it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io { context: format!("writing {}", path.display()), source: e };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
+
 /// A short hash of everything that defines the run's output (the compiled SQL).
 pub fn definition_hash(script: &str) -> String {
     let digest = Sha256::digest(script.as_bytes());

@@ -1,5 +1,8 @@
 //! Stage 6, report: what a run produced, as a terminal table or JSON.
 
+pub mod analysis;
+pub mod render;
+
 use crate::diagnostics::Diagnostic;
 use crate::error::{Error, Result};
 use duckdb::Connection;

@@ -4,5 +4,6 @@ mod cli_errors;
 mod fixture;
 mod library;
 mod publish;
+mod report;
 mod sample;
 mod support;
