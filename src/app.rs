@@ -181,6 +181,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         let _ = conn.execute_batch(&record("failed", &[], &notes, Some(&e.to_string())));
         return Err(e);
     }
+    let exports = publish::exports::write_exports(&conn, &project, &resolved)?;
     let (customers, segments, tiers) = crate::report::read_sizes(&conn)?;
     let summary = RunSummary {
         status: "ok",
@@ -191,6 +192,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         segments,
         tiers,
         skipped: resolved.skipped.clone(),
+        exports,
         warnings: diags,
         elapsed_ms: started.elapsed().as_millis(),
     };

@@ -18,6 +18,12 @@ pub struct ProjectConfig {
     pub output: OutputConfig,
     #[serde(default)]
     pub settings: Settings,
+    /// Opt-outs per channel, applied to every export that names a channel.
+    #[serde(default)]
+    pub consent: Option<ConsentConfig>,
+    /// Columns that are personal data: never exported unless an export sets `allow_pii: true`.
+    #[serde(default = "default_pii")]
+    pub pii: Vec<String>,
 }
 
 /// One input table: a file or glob read by DuckDB.
@@ -82,12 +88,92 @@ pub struct OutputConfig {
     /// DuckDB database file, relative to the project root.
     #[serde(default = "default_database")]
     pub database: String,
+    /// Folder for export files; each run writes into `<exports_dir>/<as_of>/`.
+    #[serde(default = "default_exports_dir")]
+    pub exports_dir: String,
+    #[serde(default)]
+    pub exports: Vec<ExportDef>,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { database: default_database() }
+        OutputConfig { database: default_database(), exports_dir: default_exports_dir(), exports: Vec::new() }
     }
+}
+
+fn default_exports_dir() -> String {
+    "out/exports".to_string()
+}
+
+/// One export: segment members written as Parquet or CSV after each successful run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportDef {
+    pub name: String,
+    #[serde(default)]
+    pub format: ExportFormat,
+    #[serde(default)]
+    pub layout: ExportLayout,
+    /// Columns: customer_id, segment, features, or columns of the customers source.
+    #[serde(default = "default_export_columns")]
+    pub columns: Vec<String>,
+    /// Only these segments (names or tag:NAME); default all.
+    #[serde(default)]
+    pub segments: Vec<String>,
+    /// Contact channel; customers opted out of it (consent source) are left out.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Allow PII columns (see `pii:` in the project file) in this export.
+    #[serde(default)]
+    pub allow_pii: bool,
+}
+
+fn default_export_columns() -> Vec<String> {
+    vec!["customer_id".to_string(), "segment".to_string()]
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    #[default]
+    Parquet,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportLayout {
+    /// One file with (customer_id, segment, ...) rows.
+    #[default]
+    Long,
+    /// One file per segment.
+    PerSegment,
+}
+
+/// Where opt-outs are recorded: a source with one row per customer and channel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentConfig {
+    #[serde(default = "default_consent_source")]
+    pub source: String,
+    #[serde(default = "default_channel_column")]
+    pub channel_column: String,
+    #[serde(default = "default_opted_out_column")]
+    pub opted_out_column: String,
+}
+
+fn default_consent_source() -> String {
+    "consent".to_string()
+}
+fn default_channel_column() -> String {
+    "channel".to_string()
+}
+fn default_opted_out_column() -> String {
+    "opted_out".to_string()
+}
+
+fn default_pii() -> Vec<String> {
+    vec!["email".to_string(), "phone".to_string()]
 }
 
 fn default_database() -> String {

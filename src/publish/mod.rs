@@ -8,6 +8,8 @@
 //! - [`Manifest`]: one row per run in `runs` (inputs with size and content hash, definition hash,
 //!   row counts, warnings, status), and the data-quality [`gates`] checked before publishing.
 
+pub mod exports;
+
 use crate::compile::dialect::{Dialect, DuckDb};
 use crate::compile::Step;
 use crate::error::{Error, Result};

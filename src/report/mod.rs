@@ -36,6 +36,8 @@ pub struct RunSummary {
     pub tiers: Vec<TierSize>,
     /// Definitions not computed because a source they need has no data.
     pub skipped: Vec<crate::validate::Skipped>,
+    /// Export files written after the publish.
+    pub exports: Vec<crate::publish::exports::ExportedFile>,
     pub warnings: Vec<Diagnostic>,
     pub elapsed_ms: u128,
 }
@@ -105,6 +107,12 @@ impl RunSummary {
             let rows: Vec<Vec<String>> =
                 self.skipped.iter().map(|s| vec![s.kind.clone(), s.name.clone(), s.sources.join(", ")]).collect();
             out.push_str(&table(&["kind", "name", "missing source"], &rows, &[false, false, false]));
+        }
+        for e in &self.exports {
+            out.push_str(&format!("\nexported {} rows to {}", e.rows, e.path));
+        }
+        if !self.exports.is_empty() {
+            out.push('\n');
         }
         out.push_str(&format!("\nwrote {} in {:.1}s\n", self.database, self.elapsed_ms as f64 / 1000.0));
         out

@@ -150,6 +150,7 @@ impl<'a> Validator<'a> {
             }
         }
         let segments = self.expand_segments(&seg_rules);
+        self.check_exports(&sources, &feature_names, &segment_names);
         let tiers: Vec<(ResolvedTier, Deps, Vec<String>)> =
             p.tiers.iter().filter_map(|t| self.tier(t, &templates, &feature_names)).collect();
         let scores: Vec<(ResolvedScore, Deps)> =
@@ -379,6 +380,62 @@ impl<'a> Validator<'a> {
             out.insert(name.clone(), info);
         }
         out
+    }
+
+    /// Exports: valid names, known columns, PII only when allowed, consent for channels.
+    fn check_exports(&mut self, sources: &BTreeMap<String, SourceInfo>, features: &BTreeSet<String>, segments: &BTreeSet<String>) {
+        let p = self.project;
+        let customer_columns = sources.get(POPULATION_SOURCE).and_then(|s| s.columns.clone());
+        let mut names = BTreeSet::new();
+        for (i, e) in p.config.output.exports.iter().enumerate() {
+            let at = |field: &str| p.config_loc(&format!("output.exports.{i}.{field}"));
+            if !is_valid_name(&e.name) || !names.insert(e.name.clone()) {
+                self.err("E060", at("name"), format!("export name '{}' is invalid or used twice", e.name),
+                    Some("use a unique lowercase name of letters, digits and underscores; it names the file".into()));
+            }
+            for (j, col) in e.columns.iter().enumerate() {
+                let known = col == "customer_id"
+                    || col == "segment"
+                    || features.contains(col)
+                    || customer_columns.as_ref().is_some_and(|c| c.contains(col));
+                if !known {
+                    let mut candidates: Vec<&str> = vec!["customer_id", "segment"];
+                    candidates.extend(features.iter().map(String::as_str));
+                    if let Some(c) = &customer_columns {
+                        candidates.extend(c.iter().map(String::as_str));
+                    }
+                    let hint = did_you_mean(col, candidates.into_iter())
+                        .unwrap_or_else(|| "use customer_id, segment, a feature name or a column of the customers source".into());
+                    self.err("E061", at(&format!("columns.{j}")), format!("unknown column '{col}' in export '{}'", e.name), Some(hint));
+                } else if p.config.pii.iter().any(|x| x == col) && !e.allow_pii {
+                    self.err("E062", at(&format!("columns.{j}")), format!("export '{}' would write the personal-data column '{col}'", e.name),
+                        Some("remove the column, or set `allow_pii: true` on this export if it is allowed to leave the database".into()));
+                }
+            }
+            if !e.columns.iter().any(|c| c == "customer_id") {
+                self.err("E061", at("columns"), format!("export '{}' has no customer_id column", e.name), Some("add customer_id to `columns`".into()));
+            }
+            let labels: BTreeSet<String> =
+                p.scores.iter().flat_map(|sc| sc.def.map.iter().map(move |l| format!("{}_{}", sc.def.name, l.name))).collect();
+            for (j, sel) in e.segments.iter().enumerate() {
+                if sel.strip_prefix("tag:").is_none() && !segments.contains(sel) && !labels.contains(sel) {
+                    let hint = did_you_mean(sel, segments.iter().map(String::as_str)).unwrap_or_else(|| "use a segment name or tag:NAME".into());
+                    self.err("E064", at(&format!("segments.{j}")), format!("unknown segment '{sel}' in export '{}'", e.name), Some(hint));
+                }
+            }
+            if e.channel.is_some() {
+                match &p.config.consent {
+                    None => self.err("E063", at("channel"), format!("export '{}' names a channel but the project has no `consent:` section", e.name),
+                        Some("add `consent: { source: consent }` to segmenter.yaml so opted-out customers can be left out".into())),
+                    Some(c) => {
+                        if !sources.get(&c.source).is_some_and(|s| s.available) {
+                            self.err("E063", at("channel"), format!("export '{}' needs the consent source '{}', which has no data", e.name, c.source),
+                                Some("without consent data opted-out customers cannot be left out; provide the file or remove `channel`".into()));
+                        }
+                    }
+                }
+            }
+        }
     }
 
     fn check_duplicates(&mut self) {

@@ -57,8 +57,8 @@ fn history_keeps_each_as_of_once_and_the_manifest_records_every_run() {
     assert_eq!(rows(&db, "SELECT count(*) FROM (SELECT as_of, customer_id, segment FROM segment_members_history GROUP BY ALL HAVING count(*) > 1)"), vec!["0"]);
     assert_eq!(rows(&db, "SELECT DISTINCT as_of::VARCHAR FROM tier_history ORDER BY 1"), vec!["2025-12-31", "2026-06-30"]);
     // Hand-computed moves: customer 4 had 2000.00 in 2 orders in the 12 months to 2025-12-31
-    // (silver) and 5000.00 to 2026-06-30 (vip); customer 6 went from 300.00 (bronze) to 6 orders
-    // and 1800.00 (gold).
+    // (silver) and 5000.00 to 2026-06-30 (vip); customer 6 went from 300.00 (bronze) to
+    // 7 orders and 2100.00 (gold).
     assert_eq!(
         rows(&db, "SELECT customer_id, as_of::VARCHAR, tier FROM tier_history WHERE customer_id IN (4, 6) AND ladder = 'club' ORDER BY ALL"),
         vec!["4|2025-12-31|silver", "4|2026-06-30|vip", "6|2025-12-31|bronze", "6|2026-06-30|gold"]

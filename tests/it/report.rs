@@ -35,7 +35,7 @@ fn json_report_has_sizes_moves_overlaps_and_the_migration_matrix() {
         ])
     );
     // 10 customers existed on both dates. Customer 4: silver -> vip (2000.00 in 2 orders, then
-    // 5000.00); customer 6: bronze -> gold (300.00, then 6 orders and 1800.00).
+    // 5000.00); customer 6: bronze -> gold (300.00, then 7 orders and 2100.00).
     assert_eq!(
         v["migrations"],
         serde_json::json!([
