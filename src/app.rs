@@ -1,7 +1,7 @@
 //! The commands: each runs the pipeline up to its stage and prints the result.
 //! `validate` stops after validate, `compile` after compile, `run` goes through publish.
 
-use crate::cli::{Cli, Command, Format, GenerateArgs, ReportArgs, ReportFormat, RunArgs, SelectArgs};
+use crate::cli::{Cli, Command, ExplainArgs, Format, GenerateArgs, ReportArgs, ReportFormat, RunArgs, SelectArgs};
 use crate::compile::{compile, Plan};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::error::{exit, Error, Result};
@@ -20,6 +20,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Compile(args) => cmd_compile(&cli, args),
         Command::Validate(args) => cmd_validate(&cli, args),
         Command::Report(args) => cmd_report(&cli, args),
+        Command::Explain(args) => cmd_explain(&cli, args),
         Command::Generate(args) => cmd_generate(&cli, args),
         Command::Init { dir } => cmd_init(&cli, dir),
     };
@@ -279,6 +280,21 @@ fn cmd_report(cli: &Cli, args: &ReportArgs) -> Result<i32> {
             }
         }
         None => print!("{text}"),
+    }
+    Ok(exit::OK)
+}
+
+fn cmd_explain(cli: &Cli, args: &ExplainArgs) -> Result<i32> {
+    let (project, resolved, _) = load_and_resolve(cli, &args.select, false)?;
+    let db_path = resolve(&project.root, &project.config.output.database);
+    if !db_path.exists() {
+        return Err(Error::Usage(format!("{} does not exist yet; run `segmenter run` first", project.config.output.database)));
+    }
+    let conn = execute::open_read_only(&db_path)?;
+    let e = crate::report::explain::explain(&conn, &resolved, &args.segment, &args.customer)?;
+    match cli.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default()),
+        Format::Text => print!("{}", e.to_text()),
     }
     Ok(exit::OK)
 }

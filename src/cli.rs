@@ -51,6 +51,12 @@ pub enum Command {
     ///
     /// Example: segmenter report --to html --out report.html
     Report(ReportArgs),
+    /// Why a customer is or is not in a segment: each condition of the rule and the values.
+    ///
+    /// Evaluates the current rule on the features of the last run.
+    ///
+    /// Example: segmenter explain loyal --customer 42
+    Explain(ExplainArgs),
     /// Write the deterministic synthetic sample data set (same seed, same bytes).
     Generate(GenerateArgs),
     /// Create a starter project (project file, segments, tiny data) in DIR.
@@ -115,6 +121,17 @@ pub struct ReportArgs {
     /// How many overlapping pairs to list (the HTML heat map always shows all).
     #[arg(long, default_value_t = 25)]
     pub top: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Segment name.
+    pub segment: String,
+    /// Customer id (as in the customers source).
+    #[arg(long)]
+    pub customer: String,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Args)]

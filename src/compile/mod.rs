@@ -5,7 +5,7 @@
 //! later step reads the materialized `customer_features` table.
 
 pub mod dialect;
-mod outputs;
+pub mod outputs;
 pub mod sqlscan;
 pub mod template;
 

@@ -31,7 +31,8 @@ pub fn steps(model: &Resolved, d: &dyn Dialect) -> Vec<Step> {
     out
 }
 
-fn on_features(sql: &str, model: &Resolved, d: &dyn Dialect) -> String {
+/// A rule over features with population statistics read from the features table.
+pub fn on_features(sql: &str, model: &Resolved, d: &dyn Dialect) -> String {
     substitute_stats(sql, model, d, &|_| d.ident(FEATURES_TABLE))
 }
 
