@@ -1,7 +1,7 @@
 //! The commands: each runs the pipeline up to its stage and prints the result.
 //! `validate` stops after validate, `compile` after compile, `run` goes through publish.
 
-use crate::cli::{Cli, Command, ExplainArgs, Format, GenerateArgs, ReportArgs, ReportFormat, RunArgs, SelectArgs};
+use crate::cli::{Cli, Command, DiffArgs, ExplainArgs, Format, GenerateArgs, ReportArgs, ReportFormat, RunArgs, SelectArgs};
 use crate::compile::{compile, Plan};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::error::{exit, Error, Result};
@@ -21,6 +21,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Validate(args) => cmd_validate(&cli, args),
         Command::Report(args) => cmd_report(&cli, args),
         Command::Explain(args) => cmd_explain(&cli, args),
+        Command::Diff(args) => cmd_diff(&cli, args),
         Command::Generate(args) => cmd_generate(&cli, args),
         Command::Init { dir } => cmd_init(&cli, dir),
     };
@@ -59,13 +60,24 @@ fn print_warnings(cli: &Cli, diags: &[Diagnostic]) {
 
 /// Load and validate; `describe` reads source schemas through DuckDB (column checks).
 pub fn load_and_resolve(cli: &Cli, args: &SelectArgs, describe: bool) -> Result<(Project, Resolved, Vec<Diagnostic>)> {
-    let loaded = load_project(&cli.project);
+    load_and_resolve_at(&cli.project, args, describe, |_| {})
+}
+
+/// [`load_and_resolve`] for any project folder; `patch` may adjust the loaded project first.
+fn load_and_resolve_at(
+    root: &std::path::Path,
+    args: &SelectArgs,
+    describe: bool,
+    patch: impl FnOnce(&mut Project),
+) -> Result<(Project, Resolved, Vec<Diagnostic>)> {
+    let loaded = load_project(root);
     let mut diags = loaded.diagnostics;
-    let Some(project) = loaded.project else { return Err(Error::Definitions(diags)) };
+    let Some(mut project) = loaded.project else { return Err(Error::Definitions(diags)) };
     if diags.iter().any(Diagnostic::is_error) {
         crate::diagnostics::sort(&mut diags);
         return Err(Error::Definitions(diags));
     }
+    patch(&mut project);
     let schemas = if describe {
         let conn = execute::open(None, &EngineSettings::default())?;
         Some(execute::describe_sources(&conn, &project))
@@ -297,6 +309,84 @@ fn cmd_explain(cli: &Cli, args: &ExplainArgs) -> Result<i32> {
         Format::Text => print!("{}", e.to_text()),
     }
     Ok(exit::OK)
+}
+
+fn cmd_diff(cli: &Cli, args: &DiffArgs) -> Result<i32> {
+    let (head, resolved, _) = load_and_resolve(cli, &args.select, true)?;
+    let scratch = std::env::temp_dir().join(format!("segmenter-diff-{}", std::process::id()));
+    let base_root = if std::path::Path::new(&args.base).is_dir() {
+        std::path::PathBuf::from(&args.base)
+    } else {
+        checkout_definitions(&cli.project, &args.base, &scratch)?;
+        scratch.clone()
+    };
+    // Both versions read the current data: the base keeps its own definitions and vars.
+    let head_root = std::fs::canonicalize(&head.root).unwrap_or_else(|_| head.root.clone());
+    let sources = head.config.sources.clone();
+    let mut base_args = args.select.clone();
+    base_args.as_of = Some(resolved.as_of.clone());
+    let base = load_and_resolve_at(&base_root, &base_args, true, |p| {
+        p.config.sources = sources
+            .into_iter()
+            .map(|(name, mut def)| {
+                def.path = head_root.join(&def.path).to_string_lossy().to_string();
+                (name, def)
+            })
+            .collect();
+    });
+    let _ = std::fs::remove_dir_all(&scratch);
+    let (_, base_resolved, _) = base.map_err(|e| match e {
+        Error::Definitions(d) => Error::Usage(format!(
+            "the base definitions ({}) do not validate:\n{}",
+            args.base,
+            d.iter().filter(|x| x.is_error()).map(|x| format!("  {x}")).collect::<Vec<_>>().join("\n")
+        )),
+        other => other,
+    })?;
+    let settings = EngineSettings { threads: head.config.settings.threads, memory_limit: head.config.settings.memory_limit.clone() };
+    let d = crate::report::diff::diff(&args.base, &compile(&base_resolved), &compile(&resolved), args.samples, &settings)?;
+    let to = if cli.format == Format::Json { ReportFormat::Json } else { args.to };
+    match to {
+        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
+        ReportFormat::Markdown => print!("{}", d.to_markdown()),
+        _ => print!("{}", d.to_text()),
+    }
+    Ok(exit::OK)
+}
+
+/// Write the project file, segments/ and macros/ of git revision `rev` into `dest`.
+fn checkout_definitions(project: &std::path::Path, rev: &str, dest: &std::path::Path) -> Result<()> {
+    let git = |args: &[&str]| -> Result<Vec<u8>> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(project)
+            .args(args)
+            .output()
+            .map_err(|e| Error::Io { context: "running git".into(), source: e })?;
+        if !out.status.success() {
+            return Err(Error::Usage(format!(
+                "--base '{rev}' is neither a folder nor a git revision of this project ({})",
+                String::from_utf8_lossy(&out.stderr).lines().next().map(str::trim).filter(|l| !l.is_empty()).unwrap_or("unknown revision")
+            )));
+        }
+        Ok(out.stdout)
+    };
+    let prefix = String::from_utf8_lossy(&git(&["rev-parse", "--show-prefix"])?).trim().to_string();
+    git(&["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")])?;
+    let list = git(&[
+        "ls-tree", "-r", "--name-only", "--full-tree", rev, "--",
+        &format!("{prefix}{}", crate::project::PROJECT_FILE), &format!("{prefix}segments"), &format!("{prefix}macros"),
+    ])?;
+    let _ = std::fs::remove_dir_all(dest);
+    for path in String::from_utf8_lossy(&list).lines() {
+        let body = git(&["show", &format!("{rev}:{path}")])?;
+        let target = dest.join(path.strip_prefix(&prefix).unwrap_or(path));
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::Io { context: format!("creating {}", dir.display()), source: e })?;
+        }
+        std::fs::write(&target, body).map_err(|e| Error::Io { context: format!("writing {}", target.display()), source: e })?;
+    }
+    Ok(())
 }
 
 fn cmd_generate(cli: &Cli, args: &GenerateArgs) -> Result<i32> {

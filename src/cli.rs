@@ -57,6 +57,14 @@ pub enum Command {
     ///
     /// Example: segmenter explain loyal --customer 42
     Explain(ExplainArgs),
+    /// Compare memberships of the current definitions with another version on the same data.
+    ///
+    /// BASE is a git revision (branch, tag, commit) or a folder holding a project. Both versions
+    /// run in memory over the current sources; nothing is written. Markdown output is ready to
+    /// post as a pull-request comment.
+    ///
+    /// Example: segmenter diff --base origin/main --to markdown
+    Diff(DiffArgs),
     /// Write the deterministic synthetic sample data set (same seed, same bytes).
     Generate(GenerateArgs),
     /// Create a starter project (project file, segments, tiny data) in DIR.
@@ -121,6 +129,21 @@ pub struct ReportArgs {
     /// How many overlapping pairs to list (the HTML heat map always shows all).
     #[arg(long, default_value_t = 25)]
     pub top: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Git revision or folder with the definitions to compare against.
+    #[arg(long)]
+    pub base: String,
+    /// Output: terminal text, markdown (a pull-request comment) or JSON (also `--format json`).
+    #[arg(long = "to", value_enum, default_value_t = ReportFormat::Text)]
+    pub to: ReportFormat,
+    /// Customer ids to show per change.
+    #[arg(long, default_value_t = 5)]
+    pub samples: usize,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Args)]
