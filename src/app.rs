@@ -44,8 +44,14 @@ fn print_error(cli: &Cli, e: &Error) {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return;
     }
+    // `validate` shows the offending line under each problem; other commands keep one line each.
+    let with_snippets = matches!(cli.command, Command::Validate(_));
     for d in &diags {
-        eprintln!("{d}");
+        if with_snippets {
+            eprintln!("{}", d.with_snippet_lines());
+        } else {
+            eprintln!("{d}");
+        }
     }
     eprintln!("error: {e}");
 }
@@ -72,9 +78,13 @@ fn load_and_resolve_at(
 ) -> Result<(Project, Resolved, Vec<Diagnostic>)> {
     let loaded = load_project(root);
     let mut diags = loaded.diagnostics;
-    let Some(mut project) = loaded.project else { return Err(Error::Definitions(diags)) };
+    let Some(mut project) = loaded.project else {
+        crate::diagnostics::attach_snippets(&mut diags, root);
+        return Err(Error::Definitions(diags));
+    };
     if diags.iter().any(Diagnostic::is_error) {
         crate::diagnostics::sort(&mut diags);
+        crate::diagnostics::attach_snippets(&mut diags, root);
         return Err(Error::Definitions(diags));
     }
     patch(&mut project);
@@ -87,6 +97,7 @@ fn load_and_resolve_at(
     let opts = ResolveOptions { as_of: args.as_of.clone(), vars: args.vars.clone(), select: args.select.clone(), schemas };
     let outcome = validate::resolve(&project, &opts);
     diags.extend(outcome.diagnostics);
+    crate::diagnostics::attach_snippets(&mut diags, root);
     match outcome.resolved {
         Some(r) => Ok((project, r, diags)),
         None => Err(Error::Definitions(diags)),
@@ -94,8 +105,16 @@ fn load_and_resolve_at(
 }
 
 fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
-    let (_, resolved, diags) = load_and_resolve(cli, args, true)?;
+    let (project, resolved, mut diags) = load_and_resolve(cli, args, true)?;
     let plan = compile(&resolved);
+    // Every generated statement must bind in DuckDB (types, functions); nothing is computed.
+    let mut bind = execute::bind_check(&plan, &resolved)?;
+    if !bind.is_empty() {
+        crate::diagnostics::attach_snippets(&mut bind, &project.root);
+        diags.extend(bind);
+        crate::diagnostics::sort(&mut diags);
+        return Err(Error::Definitions(diags));
+    }
     if cli.format == Format::Json {
         let v = serde_json::json!({
             "status": "ok",

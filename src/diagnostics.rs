@@ -51,15 +51,18 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The source line the location points at (filled in by [`attach_snippets`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
 }
 
 impl Diagnostic {
     pub fn error(code: &'static str, loc: Loc, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, code, loc, message: message.into(), hint: None }
+        Diagnostic { severity: Severity::Error, code, loc, message: message.into(), hint: None, snippet: None }
     }
 
     pub fn warning(code: &'static str, loc: Loc, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, code, loc, message: message.into(), hint: None }
+        Diagnostic { severity: Severity::Warning, code, loc, message: message.into(), hint: None, snippet: None }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -74,6 +77,43 @@ impl Diagnostic {
 
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
+    }
+
+    /// The one-line form followed by the offending line and a caret under the column.
+    pub fn with_snippet_lines(&self) -> String {
+        let mut out = self.to_string();
+        if let Some(line) = &self.snippet {
+            let num = self.loc.line.to_string();
+            let pad = " ".repeat(num.len());
+            let caret_at: String = line.chars().take(self.loc.col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            out.push_str(&format!("\n {num} | {line}\n {pad} | {caret_at}^"));
+        }
+        out
+    }
+}
+
+/// Fill in `snippet` with the line each diagnostic points at (files read once, lossily).
+pub fn attach_snippets(diags: &mut [Diagnostic], root: &std::path::Path) {
+    let mut cache: std::collections::HashMap<String, Option<Vec<String>>> = std::collections::HashMap::new();
+    for d in diags.iter_mut() {
+        if d.snippet.is_some() || d.loc.file.is_empty() {
+            continue;
+        }
+        let lines = cache.entry(d.loc.file.clone()).or_insert_with(|| {
+            let bytes = std::fs::read(root.join(&d.loc.file)).ok()?;
+            // Big files are not worth reading for one line of context.
+            (bytes.len() <= 8 << 20).then(|| String::from_utf8_lossy(&bytes).lines().map(str::to_string).collect())
+        });
+        if let Some(text) = lines.as_ref().and_then(|l| l.get(d.loc.line.wrapping_sub(1))) {
+            let text: String = text.trim_end().chars().take(240).collect();
+            // A location known only by line points at the line's first character.
+            if d.loc.col == 1 {
+                d.loc.col = text.chars().take_while(|c| c.is_whitespace()).count() + 1;
+            }
+            if !text.trim().is_empty() {
+                d.snippet = Some(text);
+            }
+        }
     }
 }
 

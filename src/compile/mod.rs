@@ -136,6 +136,50 @@ fn indent(sql: &str, n: usize) -> String {
     sql.lines().collect::<Vec<_>>().join(&format!("\n{pad}"))
 }
 
+/// An aggregate with its window and filter as a `FILTER (WHERE ...)` clause.
+fn aggregate_expr(
+    sql: &str,
+    filter: Option<&str>,
+    window: Option<crate::validate::Window>,
+    src: &crate::validate::ResolvedSource,
+    model: &Resolved,
+    d: &dyn Dialect,
+) -> String {
+    let mut conds = Vec::new();
+    if let (Some(w), Some(t)) = (window, &src.time) {
+        conds.push(format!("{} >= {}", d.ident(t), d.window_start(&model.as_of, w)));
+    }
+    if let Some(fl) = filter {
+        conds.push(format!("({fl})"));
+    }
+    if conds.is_empty() {
+        sql.to_string()
+    } else {
+        format!("{sql} FILTER (WHERE {})", conds.join(" AND "))
+    }
+}
+
+/// A query that binds one definition on its own (returns no rows), to pinpoint which
+/// definition a failing step comes from. `None` for kinds checked only as a whole step.
+pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
+    if let Some(f) = model.features.iter().find(|f| f.name == name) {
+        return match &f.body {
+            FeatureBody::Column { sql } => {
+                let customers = model.sources.first()?;
+                Some(format!("SELECT {sql} FROM {} LIMIT 0", source_relation(customers, d)))
+            }
+            FeatureBody::Aggregate { source, sql, filter, window } => {
+                let src = model.sources.iter().find(|s| &s.name == source)?;
+                let expr = aggregate_expr(sql, filter.as_deref(), *window, src, model, d);
+                Some(format!("SELECT {expr} FROM {} LIMIT 0", source_relation(src, d)))
+            }
+            FeatureBody::Derived { .. } => None,
+        };
+    }
+    let seg = model.segments.iter().find(|s| s.name == name)?;
+    Some(format!("SELECT coalesce(({}), FALSE) FROM {} LIMIT 0", outputs::on_features(&seg.rule, model, d), d.ident(FEATURES_TABLE)))
+}
+
 /// A source as a relation: read, renamed to canonical names, cast to declared types.
 fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> String {
     let renamed = format!("(SELECT {} FROM {})", d.star_renaming(&src.rename), d.read_source(src.format, &src.path));
@@ -180,14 +224,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
         let mut aggs = vec![format!("{} AS {key}", d.ident(&src.key))];
         for f in &feats {
             if let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body {
-                let mut conds = Vec::new();
-                if let (Some(w), Some(t)) = (window, &src.time) {
-                    conds.push(format!("{} >= {}", d.ident(t), d.window_start(&model.as_of, *w)));
-                }
-                if let Some(fl) = filter {
-                    conds.push(format!("({fl})"));
-                }
-                let expr = if conds.is_empty() { sql.clone() } else { format!("{sql} FILTER (WHERE {})", conds.join(" AND ")) };
+                let expr = aggregate_expr(sql, filter.as_deref(), *window, src, model, d);
                 aggs.push(column(&expr, &d.ident(&f.name), &f.origin));
             }
         }

@@ -97,6 +97,55 @@ fn describe_one(conn: &Connection, path: &str, format: SourceFormat) -> SourceSc
     }
 }
 
+/// Bind every statement of `plan` in an in-memory DuckDB without computing anything: each
+/// table is created empty (`LIMIT 0`) so later steps can bind against it. A failing step is
+/// traced to the features or segments that do not bind on their own.
+pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<crate::diagnostics::Diagnostic>> {
+    use crate::diagnostics::{Diagnostic, Loc};
+    let d = DuckDb;
+    let conn = open(None, &EngineSettings::default())?;
+    let loc_of = |origin: &str| match origin.rsplit_once(':') {
+        Some((file, line)) => Loc::new(file, line.parse().unwrap_or(1), 1),
+        None => Loc::file(origin),
+    };
+    let mut diags = Vec::new();
+    for step in &plan.steps {
+        let prefix = d.create_table_as(&step.target, "");
+        let sql = match step.sql.strip_prefix(&prefix) {
+            Some(select) => format!("{prefix}SELECT * FROM (\n{select}\n) LIMIT 0"),
+            None => step.sql.clone(),
+        };
+        let Err(e) = conn.execute_batch(&sql) else { continue };
+        let whole = first_line(&e.to_string());
+        // Which definitions of this step fail on their own?
+        let candidates: Vec<(&str, &str, &str)> = if step.target == crate::compile::FEATURES_TABLE {
+            model.features.iter().map(|f| ("feature", f.name.as_str(), f.origin.as_str())).collect()
+        } else {
+            model.segments.iter().map(|s| ("segment", s.name.as_str(), s.origin.as_str())).collect()
+        };
+        let before = diags.len();
+        if step.target == crate::compile::FEATURES_TABLE || step.target == crate::compile::outputs::MEMBERS_TABLE {
+            for (kind, name, origin) in candidates {
+                let Some(probe) = crate::compile::probe(model, name, &d) else { continue };
+                if let Err(e) = conn.execute_batch(&probe) {
+                    diags.push(
+                        Diagnostic::error("E070", loc_of(origin), format!("{kind} '{name}' does not bind in DuckDB: {}", first_line(&e.to_string())))
+                            .with_hint("check function names, argument types and columns in the expression (see `segmenter compile`)"),
+                    );
+                }
+            }
+        }
+        if diags.len() == before {
+            diags.push(
+                Diagnostic::error("E070", Loc::file(crate::project::PROJECT_FILE), format!("the generated step '{}' does not bind in DuckDB: {whole}", step.target))
+                    .with_hint("run `segmenter compile` to see the SQL; this may be a segmenter bug, please report it"),
+            );
+        }
+        break; // later steps read this step's table
+    }
+    Ok(diags)
+}
+
 /// Called before each step with (index, total, label).
 pub type Progress<'a> = dyn FnMut(usize, usize, &str) + 'a;
 

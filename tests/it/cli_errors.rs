@@ -125,3 +125,21 @@ fn missing_project_file_is_a_usage_error() {
         "segmenter.yaml:1:1: error[E004]: project file not found; hint: run segmenter in a project folder, pass --project DIR, or create one with `segmenter init DIR`\nerror: 1 error(s) in the project definitions"
     );
 }
+
+#[test]
+fn validate_binds_every_query_in_duckdb_and_shows_the_offending_line() {
+    let dir = fixture("tiny");
+    std::fs::write(dir.path().join("segments/broken.yaml"), "features:\n  - name: bad_sum\n    source: orders\n    expr: sum(coupon_code)\n").expect("write");
+    let out = segmenter(dir.path()).args(["validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "segments/broken.yaml:2:3: error[E070]: feature 'bad_sum' does not bind in DuckDB: Binder Error: No function matches the given name and argument types 'sum(VARCHAR)'. You might need to add explicit type casts.; hint: check function names, argument types and columns in the expression (see `segmenter compile`)\n \
+         2 |   - name: bad_sum\n   |   ^\nerror: 1 error(s) in the project definitions"
+    );
+    // The JSON form carries the snippet as a field.
+    let out = segmenter(dir.path()).args(["--format", "json", "validate"]).output().expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["diagnostics"][0]["snippet"], "  - name: bad_sum");
+    assert_eq!(v["diagnostics"][0]["code"], "E070");
+}
