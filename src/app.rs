@@ -22,6 +22,13 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Report(args) => cmd_report(&cli, args),
         Command::Explain(args) => cmd_explain(&cli, args),
         Command::Diff(args) => cmd_diff(&cli, args),
+        Command::Schema { kind } => {
+            print!("{}", match kind {
+                crate::cli::SchemaKind::Project => crate::project::schema::project(),
+                crate::cli::SchemaKind::Definitions => crate::project::schema::definitions(),
+            });
+            Ok(exit::OK)
+        }
         Command::Generate(args) => cmd_generate(&cli, args),
         Command::Init { dir } => cmd_init(&cli, dir),
     };

@@ -65,6 +65,16 @@ pub enum Command {
     ///
     /// Example: segmenter diff --base origin/main --to markdown
     Diff(DiffArgs),
+    /// Print the JSON Schema of the project file or of definition files (editor autocomplete).
+    ///
+    /// The repo keeps both in schema/; see docs/ci.md for editor setup.
+    ///
+    /// Example: segmenter schema definitions > schema/definitions.schema.json
+    Schema {
+        /// Which file kind.
+        #[arg(value_enum, default_value_t = SchemaKind::Definitions)]
+        kind: SchemaKind,
+    },
     /// Write the deterministic synthetic sample data set (same seed, same bytes).
     Generate(GenerateArgs),
     /// Create a starter project (project file, segments, tiny data) in DIR.
@@ -104,6 +114,14 @@ pub struct RunArgs {
     /// the runs manifest records that the run was forced.
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// segmenter.yaml
+    Project,
+    /// segments/*.yaml
+    Definitions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

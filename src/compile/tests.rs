@@ -57,3 +57,18 @@ fn compiled_sql_matches_the_snapshot() {
     let expected = std::fs::read_to_string(path).expect("snapshot file; run with UPDATE_SNAPSHOTS=1 to create it");
     assert!(script == expected, "compiled SQL changed; review `git diff` after UPDATE_SNAPSHOTS=1\n{script}");
 }
+
+/// The committed JSON Schemas in schema/ match the model; `UPDATE_SNAPSHOTS=1` rewrites them.
+#[test]
+fn committed_json_schemas_are_current() {
+    for (name, make) in crate::project::schema::FILES {
+        let path = Path::new("schema").join(name);
+        let now = make();
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::create_dir_all("schema").expect("mkdir");
+            std::fs::write(&path, &now).expect("write schema");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(committed == now, "schema/{name} is stale: run `UPDATE_SNAPSHOTS=1 cargo test --release` and commit it");
+    }
+}

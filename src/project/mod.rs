@@ -19,6 +19,24 @@ pub const SEGMENTS_DIR: &str = "segments";
 /// Folder with shared minijinja macro files (`*.jinja`).
 pub const MACROS_DIR: &str = "macros";
 
+/// JSON Schemas of the project file and of definition files, for editors and CI.
+pub mod schema {
+    /// `segmenter.yaml`.
+    pub fn project() -> String {
+        let schema = schemars::schema_for!(super::model::ProjectConfig);
+        serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+    }
+
+    /// `segments/*.yaml`.
+    pub fn definitions() -> String {
+        let schema = schemars::schema_for!(super::model::DefinitionFile);
+        serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+    }
+
+    /// Committed copies (kept current by a test): `schema/<name>`.
+    pub const FILES: [(&str, fn() -> String); 2] = [("segmenter.schema.json", project), ("definitions.schema.json", definitions)];
+}
+
 /// A file that was read, with the index of where its nodes are.
 #[derive(Debug, Clone)]
 pub struct SourceFile {

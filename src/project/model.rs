@@ -3,16 +3,18 @@
 //! Every struct denies unknown fields, so a misspelled key is an error with a location
 //! (and a did-you-mean hint added by the loader) instead of being silently ignored.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// `segmenter.yaml`: sources, vars, output and engine settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectConfig {
     pub name: String,
     pub sources: BTreeMap<String, SourceDef>,
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub vars: BTreeMap<String, serde_yaml::Value>,
     #[serde(default)]
     pub output: OutputConfig,
@@ -27,7 +29,7 @@ pub struct ProjectConfig {
 }
 
 /// One input table: a file or glob read by DuckDB.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceDef {
     /// File path or glob, relative to the project root.
@@ -56,7 +58,7 @@ fn default_key() -> String {
     "customer_id".to_string()
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceFormat {
     Csv,
@@ -82,7 +84,7 @@ impl SourceFormat {
 }
 
 /// Where results go.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutputConfig {
     /// DuckDB database file, relative to the project root.
@@ -106,7 +108,7 @@ fn default_exports_dir() -> String {
 }
 
 /// One export: segment members written as Parquet or CSV after each successful run.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportDef {
     pub name: String,
@@ -132,7 +134,7 @@ fn default_export_columns() -> Vec<String> {
     vec!["customer_id".to_string(), "segment".to_string()]
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum ExportFormat {
     #[default]
@@ -140,7 +142,7 @@ pub enum ExportFormat {
     Csv,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportLayout {
     /// One file with (customer_id, segment, ...) rows.
@@ -151,7 +153,7 @@ pub enum ExportLayout {
 }
 
 /// Where opt-outs are recorded: a source with one row per customer and channel.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentConfig {
     #[serde(default = "default_consent_source")]
@@ -181,7 +183,7 @@ fn default_database() -> String {
 }
 
 /// Engine settings; command-line flags override them.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     #[serde(default)]
@@ -196,7 +198,7 @@ pub struct Settings {
 }
 
 /// A file under `segments/`: any mix of features, segments, tiers and scores.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefinitionFile {
     #[serde(default)]
@@ -210,7 +212,7 @@ pub struct DefinitionFile {
 }
 
 /// How a feature's value is known (seed 001's data types); reports show it.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum FeatureKind {
     /// Stated by the customer or recorded as-is (age, country).
@@ -234,7 +236,7 @@ impl FeatureKind {
 
 /// A per-customer metric: an aggregate over a source, a customer column, or an expression over
 /// other features (no `source`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeatureDef {
     pub name: String,
@@ -254,13 +256,14 @@ pub struct FeatureDef {
     pub window: Option<String>,
     /// Value for customers without rows in the source (count features default to 0).
     #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub default: Option<serde_yaml::Value>,
     #[serde(default)]
     pub kind: FeatureKind,
 }
 
 /// A named boolean rule over features.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentDef {
     pub name: String,
@@ -283,7 +286,7 @@ pub struct SegmentDef {
 }
 
 /// An ordered ladder of levels, best first; every customer gets exactly one level.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierLadder {
     pub name: String,
@@ -295,7 +298,7 @@ pub struct TierLadder {
 }
 
 /// A threshold value: a number, or a template string rendering to a number (`"{{ var('x', 5) }}"`).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, JsonSchema, PartialEq)]
 #[serde(untagged)]
 pub enum Threshold {
     Number(f64),
@@ -303,7 +306,7 @@ pub enum Threshold {
 }
 
 /// Thresholds on features, all of which must hold.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bounds {
     /// `feature >= value` for each entry.
@@ -315,7 +318,7 @@ pub struct Bounds {
 }
 
 /// One level of a ladder.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TierLevel {
     pub name: String,
@@ -341,7 +344,7 @@ pub struct TierLevel {
 }
 
 /// Direction of a score part: which end of the feature earns the top score.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
     #[default]
@@ -350,7 +353,7 @@ pub enum Direction {
 }
 
 /// A quantile score such as RFM: each part scores customers 1..buckets.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreDef {
     pub name: String,
@@ -373,7 +376,7 @@ fn default_buckets() -> u32 {
     5
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScorePart {
     pub name: String,
@@ -382,7 +385,7 @@ pub struct ScorePart {
     pub direction: Direction,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreLabel {
     pub name: String,
