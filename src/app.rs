@@ -22,6 +22,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Report(args) => cmd_report(&cli, args),
         Command::Explain(args) => cmd_explain(&cli, args),
         Command::Diff(args) => cmd_diff(&cli, args),
+        Command::Test { junit } => cmd_test(&cli, junit.as_deref()),
         Command::Schema { kind } => {
             print!("{}", match kind {
                 crate::cli::SchemaKind::Project => crate::project::schema::project(),
@@ -413,6 +414,26 @@ fn checkout_definitions(project: &std::path::Path, rev: &str, dest: &std::path::
         std::fs::write(&target, body).map_err(|e| Error::Io { context: format!("writing {}", target.display()), source: e })?;
     }
     Ok(())
+}
+
+fn cmd_test(cli: &Cli, junit: Option<&std::path::Path>) -> Result<i32> {
+    // Definition errors stop everything (exit 2); data files are not needed for fixture tests.
+    let (project, _, diags) = load_and_resolve(cli, &SelectArgs::default(), false)?;
+    print_warnings(cli, &diags);
+    let report = crate::testing::run_all(&project)?;
+    if let Some(path) = junit {
+        publish::write_atomically(path, report.to_junit().as_bytes())?;
+    }
+    match cli.format {
+        Format::Json => {
+            let mut v = serde_json::to_value(&report).unwrap_or_default();
+            v["status"] = serde_json::json!(if report.failed > 0 { "failed" } else { "ok" });
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        Format::Text if !cli.quiet || report.failed > 0 => print!("{}", report.to_text()),
+        Format::Text => {}
+    }
+    Ok(crate::testing::exit_code(&report))
 }
 
 fn cmd_generate(cli: &Cli, args: &GenerateArgs) -> Result<i32> {

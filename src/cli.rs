@@ -75,6 +75,19 @@ pub enum Command {
         #[arg(value_enum, default_value_t = SchemaKind::Definitions)]
         kind: SchemaKind,
     },
+    /// Run fixture tests (offline, in memory) and data assertions on the last run's results.
+    ///
+    /// Fixture tests (`tests:` in definition files) give small rows per source and expect
+    /// members, tier levels and scores. Assertions (`assertions:`) check sizes, shares, overlaps
+    /// and one level per customer on the published tables. Exit 0 all passed (warnings allowed),
+    /// 1 a test or assertion failed, 2 the definitions have errors.
+    ///
+    /// Example: segmenter test --junit out/junit.xml
+    Test {
+        /// Also write JUnit XML to this file (for CI test reports).
+        #[arg(long)]
+        junit: Option<PathBuf>,
+    },
     /// Write the deterministic synthetic sample data set (same seed, same bytes).
     Generate(GenerateArgs),
     /// Create a starter project (project file, segments, tiny data) in DIR.

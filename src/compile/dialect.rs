@@ -50,6 +50,7 @@ impl Dialect for DuckDb {
             SourceFormat::Csv => format!("read_csv({p})"),
             SourceFormat::Parquet => format!("read_parquet({p})"),
             SourceFormat::Json => format!("read_json_auto({p})"),
+            SourceFormat::Table => self.ident(path),
         }
     }
 

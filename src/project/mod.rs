@@ -73,6 +73,8 @@ pub struct Project {
     pub segments: Vec<Item<SegmentDef>>,
     pub tiers: Vec<Item<TierLadder>>,
     pub scores: Vec<Item<ScoreDef>>,
+    pub tests: Vec<Item<FixtureTest>>,
+    pub assertions: Vec<Item<Assertion>>,
     pub macros: Vec<MacroFile>,
 }
 
@@ -142,6 +144,8 @@ pub fn load_project(root: &Path) -> Loaded {
         segments: Vec::new(),
         tiers: Vec::new(),
         scores: Vec::new(),
+        tests: Vec::new(),
+        assertions: Vec::new(),
         macros: Vec::new(),
     };
     for rel in list_files(root, SEGMENTS_DIR, &["yaml", "yml"]) {
@@ -185,6 +189,12 @@ fn load_definition_file(project: &mut Project, rel: &str, diags: &mut Vec<Diagno
     }
     for (i, d) in def.scores.into_iter().enumerate() {
         project.scores.push(Item { def: d, file, path: wrap("scores", i) });
+    }
+    for (i, d) in def.tests.into_iter().enumerate() {
+        project.tests.push(Item { def: d, file, path: wrap("tests", i) });
+    }
+    for (i, d) in def.assertions.into_iter().enumerate() {
+        project.assertions.push(Item { def: d, file, path: wrap("assertions", i) });
     }
 }
 

@@ -64,6 +64,9 @@ pub enum SourceFormat {
     Csv,
     Parquet,
     Json,
+    /// A table in the session (fixture tests load their `given` rows into one).
+    #[serde(skip)]
+    Table,
 }
 
 impl SourceFormat {
@@ -209,6 +212,102 @@ pub struct DefinitionFile {
     pub tiers: Vec<TierLadder>,
     #[serde(default)]
     pub scores: Vec<ScoreDef>,
+    /// Fixture tests: given small rows per source, expected members, tiers and scores.
+    #[serde(default)]
+    pub tests: Vec<FixtureTest>,
+    /// Checks on the real data of the last run (sizes, shares, overlaps, one tier each).
+    #[serde(default)]
+    pub assertions: Vec<Assertion>,
+}
+
+/// `given` rows per source (replacing the project's data) and what must come out.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FixtureTest {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Run date for this test (default: the project's as_of).
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// Rows per source, columns by their canonical names; sources not given are empty.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, Vec<BTreeMap<String, serde_json::Value>>>")]
+    pub given: BTreeMap<String, Vec<BTreeMap<String, serde_yaml::Value>>>,
+    pub expect: Vec<Expectation>,
+}
+
+/// One expected outcome of a fixture test.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expectation {
+    /// A segment (also score labels such as rfm_champions).
+    #[serde(default)]
+    pub segment: Option<String>,
+    /// Exactly these customers are members.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<serde_json::Value>>")]
+    pub members: Option<Vec<serde_yaml::Value>>,
+    /// These customers are members (others may be too).
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub includes: Vec<serde_yaml::Value>,
+    /// These customers are not members.
+    #[serde(default)]
+    #[schemars(with = "Vec<serde_json::Value>")]
+    pub excludes: Vec<serde_yaml::Value>,
+    /// A tier ladder; with `customer` and `level`.
+    #[serde(default)]
+    pub ladder: Option<String>,
+    /// A score; with `customer` and `value` (e.g. "545").
+    #[serde(default)]
+    pub score: Option<String>,
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub customer: Option<serde_yaml::Value>,
+    #[serde(default)]
+    pub level: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AssertSeverity {
+    #[default]
+    Error,
+    Warn,
+}
+
+/// A check on the published results of the last run.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assertion {
+    pub name: String,
+    #[serde(default)]
+    pub severity: AssertSeverity,
+    /// The segment checked by size/share bounds and not_empty.
+    #[serde(default)]
+    pub segment: Option<String>,
+    #[serde(default)]
+    pub not_empty: bool,
+    #[serde(default)]
+    pub min_size: Option<i64>,
+    #[serde(default)]
+    pub max_size: Option<i64>,
+    /// Share of all customers, 0..1.
+    #[serde(default)]
+    pub min_share: Option<f64>,
+    #[serde(default)]
+    pub max_share: Option<f64>,
+    /// Every customer has exactly one level of this ladder.
+    #[serde(default)]
+    pub one_level_per_customer: Option<String>,
+    /// Two segments whose overlap (share of the smaller) must stay at or below `max_overlap`.
+    #[serde(default)]
+    pub overlap: Vec<String>,
+    #[serde(default)]
+    pub max_overlap: Option<f64>,
 }
 
 /// How a feature's value is known (seed 001's data types); reports show it.

@@ -9,4 +9,5 @@ mod library;
 mod publish;
 mod report;
 mod sample;
+mod testcmd;
 mod support;
