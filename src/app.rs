@@ -213,6 +213,13 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
             notes.push(format!("gate overridden by --force: {p}"));
         }
     }
+    // Type errors are definition errors (exit 2, with a location), found before the data is
+    // computed; checked after the gates, since an empty file has no column types to bind.
+    let mut bind = execute::bind_check(&plan, &resolved)?;
+    if !bind.is_empty() {
+        crate::diagnostics::attach_snippets(&mut bind, &project.root);
+        return Err(Error::Definitions(bind));
+    }
     let outcome = run_with_progress(cli, &conn, &plan, &mut |c| {
         let counts = publish_counts(c)?;
         c.execute_batch(&record("ok", &counts, &notes, None)).map_err(db_err)

@@ -196,7 +196,7 @@ pub struct GenerateArgs {
     /// Random seed; the same seed gives byte-identical files.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Number of customers (orders are about ten times that).
+    /// Number of customers (orders are about 4.5 times that).
     #[arg(long, default_value_t = 3000)]
     pub customers: u64,
     /// Last day of the generated history.

@@ -198,6 +198,10 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
     let mut cols = vec![format!("{} AS {key}", d.ident(&customers.key))];
     for f in &model.features {
         if let FeatureBody::Column { sql } = &f.body {
+            let sql = match &f.default_sql {
+                Some(def) => format!("coalesce({sql}, {def})"),
+                None => sql.clone(),
+            };
             cols.push(column(&sql, &d.ident(&f.name), &f.origin));
         }
     }

@@ -138,8 +138,12 @@ impl Templates {
         env.add_global("as_of", Value::from_safe_string(format!("DATE '{as_of}'")));
         let vars: BTreeMap<String, Value> = vars.iter().map(|(k, v)| (k.clone(), Value::from_serialize(v))).collect();
         let names: Vec<String> = vars.keys().cloned().collect();
-        env.add_function("var", move |name: String, default: Option<Value>| -> Result<Value, Error> {
-            match (vars.get(&name), default) {
+        // `default` is variadic so that an explicit `none` default (SQL NULL) counts as given.
+        env.add_function("var", move |name: String, default: minijinja::value::Rest<Value>| -> Result<Value, Error> {
+            if default.len() > 1 {
+                return Err(Error::new(ErrorKind::TooManyArguments, "var() takes a name and an optional default"));
+            }
+            match (vars.get(&name), default.first().cloned()) {
                 (Some(v), _) => Ok(v.clone()),
                 (None, Some(d)) => Ok(d),
                 (None, None) => {
@@ -245,6 +249,7 @@ mod tests {
         let r = t.render("x", "a > {{ var('threshold') }} AND c = {{ var('country') }} AND d <= {{ as_of }}").unwrap();
         assert_eq!(r.sql, "a > 1000 AND c = 'O''Hare' AND d <= DATE '2026-06-30'");
         assert_eq!(t.render("x", "{{ var('missing', [1, 2]) }}").unwrap().sql, "(1, 2)");
+        assert_eq!(t.render("x", "{{ var('missing', none) }}").unwrap().sql, "NULL");
     }
 
     #[test]

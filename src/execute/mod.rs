@@ -138,7 +138,7 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
         if diags.len() == before {
             diags.push(
                 Diagnostic::error("E070", Loc::file(crate::project::PROJECT_FILE), format!("the generated step '{}' does not bind in DuckDB: {whole}", step.target))
-                    .with_hint("run `segmenter compile` to see the SQL; this may be a segmenter bug, please report it"),
+                    .with_hint("check derived features, tier `when` conditions and score parts for type errors; `segmenter compile` shows the SQL"),
             );
         }
         break; // later steps read this step's table

@@ -18,22 +18,29 @@ pub struct ExportedFile {
     pub rows: i64,
 }
 
+/// A source with its renames applied (columns by their canonical names).
 fn read_source(project: &Project, name: &str) -> Option<String> {
+    let d = DuckDb;
     let def = project.config.sources.get(name)?;
     let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
     let format = def.format.or_else(|| SourceFormat::from_path(&def.path)).unwrap_or(SourceFormat::Csv);
-    Some(DuckDb.read_source(format, &path))
+    let renames: Vec<(String, String)> = def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
+    Some(format!("(SELECT {} FROM {})", d.star_renaming(&renames), d.read_source(format, &path)))
 }
 
 /// Customer ids opted out of `channel`: the latest row per customer when the consent source has
 /// a time column, otherwise any opt-out row.
-fn opted_out_sql(project: &Project, channel: &str) -> Option<String> {
+fn opted_out_sql(project: &Project, channel: &str, as_of: &str) -> Option<String> {
     let d = DuckDb;
     let consent = project.config.consent.as_ref()?;
     let def = project.config.sources.get(&consent.source)?;
     let relation = read_source(project, &consent.source)?;
     let (key, ch, out) = (d.ident(&def.key), d.ident(&consent.channel_column), d.ident(&consent.opted_out_column));
-    let filter = format!("{ch} = {}", d.string(channel));
+    let mut filter = format!("{ch} = {}", d.string(channel));
+    if let Some(t) = &def.time {
+        // Consent changes after the run date do not apply to it.
+        filter.push_str(&format!(" AND {} < {}", d.ident(t), d.day_after(as_of)));
+    }
     Some(match &def.time {
         Some(t) => format!(
             "SELECT {key} FROM {relation} WHERE {filter} QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {} DESC NULLS LAST) = 1 AND {out}",
@@ -83,7 +90,7 @@ pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: O
             d.string_list(&tags)
         ));
     }
-    if let Some(q) = e.channel.as_deref().and_then(|ch| opted_out_sql(project, ch)) {
+    if let Some(q) = e.channel.as_deref().and_then(|ch| opted_out_sql(project, ch, &model.as_of)) {
         conds.push(format!("m.customer_id NOT IN ({q})"));
     }
     if !conds.is_empty() {

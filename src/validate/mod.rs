@@ -390,7 +390,7 @@ impl<'a> Validator<'a> {
         for (i, e) in p.config.output.exports.iter().enumerate() {
             let at = |field: &str| p.config_loc(&format!("output.exports.{i}.{field}"));
             if !is_valid_name(&e.name) || !names.insert(e.name.clone()) {
-                self.err("E060", at("name"), format!("export name '{}' is invalid or used twice", e.name),
+                self.err("E065", at("name"), format!("export name '{}' is invalid or used twice", e.name),
                     Some("use a unique lowercase name of letters, digits and underscores; it names the file".into()));
             }
             for (j, col) in e.columns.iter().enumerate() {
@@ -503,7 +503,10 @@ impl<'a> Validator<'a> {
             }
             let loc = self.ident_loc(item, field, raw, &id.name);
             let hint = did_you_mean(&id.name, allowed.iter().map(String::as_str))
-                .unwrap_or_else(|| format!("known {what}s: {}", join_names(allowed)));
+                .unwrap_or_else(|| match what.split_once(" of ") {
+                    Some((noun, rest)) => format!("known {noun}s of {rest}: {}", join_names(allowed)),
+                    None => format!("known {what}s: {}", join_names(allowed)),
+                });
             let (code, message) = match what.split_once(" of ") {
                 // "column of source 'orders'" -> unknown column 'amout' of source 'orders'
                 Some((noun, rest)) => ("E202", format!("unknown {noun} '{}' of {rest} in {owner}", id.name)),
@@ -686,6 +689,15 @@ impl<'a> Validator<'a> {
         for name in &names {
             let mut stack = Vec::new();
             if let Err(cycle) = refs::feature_depth(name, deps, &mut depth, &mut stack) {
+                let mut members = cycle.clone();
+                members.sort();
+                members.dedup();
+                let already = self.diags.iter().any(|d| {
+                    d.code == "E023" && d.message.starts_with("features depend") && members.iter().all(|m| d.message.contains(&format!(" {m} ")) || d.message.ends_with(&format!(" {m}")) || d.message.contains(&format!(": {m} ")))
+                });
+                if already {
+                    continue;
+                }
                 if let Some(item) = self.project.features.iter().find(|i| i.def.name == cycle[0]) {
                     let loc = self.project.loc(item, "expr");
                     if !self.diags.iter().any(|d| d.code == "E023" && d.loc == loc) {
@@ -923,6 +935,10 @@ impl<'a> Validator<'a> {
             let field = format!("map.{i}.when");
             let r = self.render(t, item, &field, &l.when)?;
             let label_owner = format!("label '{}' of {owner}", l.name);
+            if !r.refs.is_empty() {
+                self.err("E204", p.loc(item, &field), format!("stat() and segment() are not allowed in {label_owner}"),
+                    Some("label conditions compare the score parts, e.g. `r >= 4 AND f >= 4`".into()));
+            }
             let (sql, _) = self.check_refs(item, &field, &l.when, &r, &part_names, "score part", &label_owner, None, features);
             labels.push(ResolvedLabel { name: l.name.clone(), when: sql, description: l.description.clone(), campaign: l.campaign.clone() });
         }

@@ -18,7 +18,7 @@ SELECT
     customer_id * 100 + j AS cart_id,
     customer_id,
     -- recent carts are more frequent: the last 120 days hold half of them
-    CAST(CASE WHEN u_day < 0.5 THEN getvariable('as_of') - to_days(CAST(u_day * 240 AS INTEGER))
+    CAST(CASE WHEN u_day < 0.5 THEN greatest(signup_date, getvariable('as_of') - to_days(CAST(u_day * 240 AS INTEGER)))
               ELSE signup_date + to_days(CAST(floor((u_day - 0.5) * 2 * date_diff('day', signup_date, getvariable('as_of'))) AS INTEGER)) END AS TIMESTAMP)
         + to_seconds(hash(getvariable('seed'), customer_id, j, 'csec') % 86400) AS created_at,
     CASE WHEN u_status < CASE WHEN u_abandoner < 20 THEN 75 ELSE 15 END THEN 'abandoned' ELSE 'converted' END AS status,

@@ -28,7 +28,7 @@ SELECT
     'customer' || n || '@example.com' AS email,
     '+1-555-' || lpad(CAST(n % 10000000 AS VARCHAR), 7, '0') AS phone,
     CASE WHEN u_gender < 0.49 THEN 'female' WHEN u_gender < 0.97 THEN 'male' ELSE 'other' END AS gender,
-    -- ages 18..80, skewed towards 25..45
+    -- ages 18..80, more young customers than old ones
     CAST(getvariable('as_of') - to_days(CAST(365.25 * (18 + 62 * pow(u_age, 1.4)) AS INTEGER)) AS DATE) AS birth_date,
     geo.country, geo.province, geo.city,
     CASE WHEN u_urban < 0.72 THEN 'urban' ELSE 'rural' END AS area_type,
@@ -36,7 +36,7 @@ SELECT
     CASE WHEN u_income < 0.30 THEN 'low' WHEN u_income < 0.75 THEN 'middle' WHEN u_income < 0.95 THEN 'high' ELSE 'very_high' END AS income_band,
     CASE WHEN u_edu < 0.35 THEN 'secondary' WHEN u_edu < 0.80 THEN 'bachelor' ELSE 'master_or_higher' END AS education,
     CASE WHEN u_marital < 0.45 THEN 'single' WHEN u_marital < 0.90 THEN 'married' ELSE 'divorced' END AS marital_status,
-    -- signups spread over five years, more of them recently
+    -- signups spread over five years, more of them in the earlier years (an established shop)
     CAST(getvariable('as_of') - to_days(CAST(1825 * pow(u_signup, 0.8) AS INTEGER)) AS DATE) AS signup_date
 FROM base JOIN geo ON geo.idx = base.city_idx
 ORDER BY customer_id
