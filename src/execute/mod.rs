@@ -61,6 +61,14 @@ fn apply_settings(conn: &Connection, s: &EngineSettings) -> std::result::Result<
     Ok(())
 }
 
+/// The first column of a query's rows as text (NULL as "NULL"); `context` names the query in errors.
+pub fn column_strings(conn: &Connection, context: &str, sql: &str, params: &[&str]) -> Result<Vec<String>> {
+    let err = |e: duckdb::Error| Error::Step { step: context.to_string(), message: first_line(&e.to_string()) };
+    let mut stmt = conn.prepare(sql).map_err(err)?;
+    let rows = stmt.query_map(duckdb::params_from_iter(params.iter()), |r| r.get::<_, Option<String>>(0)).map_err(err)?;
+    rows.map(|r| r.map(|v| v.unwrap_or_else(|| "NULL".into())).map_err(err)).collect()
+}
+
 /// First line of a DuckDB message (the rest is often a long hint or stack).
 pub fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_string()

@@ -81,14 +81,8 @@ pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: O
     if let Some(seg) = only {
         conds.push(format!("m.segment = {}", d.string(seg)));
     }
-    if !e.segments.is_empty() {
-        let names: Vec<String> = e.segments.iter().filter(|s| !s.starts_with("tag:")).cloned().collect();
-        let tags: Vec<String> = e.segments.iter().filter_map(|s| s.strip_prefix("tag:").map(str::to_string)).collect();
-        conds.push(format!(
-            "m.segment IN (SELECT name FROM segment_catalog WHERE list_contains({}, name) OR list_has_any(tags, {}))",
-            d.string_list(&names),
-            d.string_list(&tags)
-        ));
+    if let Some(chosen) = catalog_filter(e) {
+        conds.push(format!("m.segment IN (SELECT name FROM segment_catalog WHERE {chosen})"));
     }
     if let Some(q) = e.channel.as_deref().and_then(|ch| opted_out_sql(project, ch, &model.as_of)) {
         conds.push(format!("m.customer_id NOT IN ({q})"));
@@ -126,19 +120,23 @@ pub fn write_exports(conn: &duckdb::Connection, project: &Project, model: &Resol
     Ok(written)
 }
 
-fn segment_names(conn: &duckdb::Connection, e: &ExportDef) -> Result<Vec<String>> {
-    let d = DuckDb;
-    let err = |e: duckdb::Error| Error::Step { step: "export".into(), message: crate::execute::first_line(&e.to_string()) };
-    let mut sql = "SELECT name FROM segment_catalog".to_string();
-    if !e.segments.is_empty() {
-        let names: Vec<String> = e.segments.iter().filter(|s| !s.starts_with("tag:")).cloned().collect();
-        let tags: Vec<String> = e.segments.iter().filter_map(|s| s.strip_prefix("tag:").map(str::to_string)).collect();
-        sql.push_str(&format!(" WHERE list_contains({}, name) OR list_has_any(tags, {})", d.string_list(&names), d.string_list(&tags)));
+/// The export's `segments:` (names and tag:NAME) as a condition over `segment_catalog`.
+fn catalog_filter(e: &ExportDef) -> Option<String> {
+    if e.segments.is_empty() {
+        return None;
     }
-    sql.push_str(" ORDER BY name");
-    let mut stmt = conn.prepare(&sql).map_err(err)?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
-    rows.collect::<duckdb::Result<Vec<String>>>().map_err(err)
+    let d = DuckDb;
+    let names: Vec<String> = e.segments.iter().filter(|s| !s.starts_with("tag:")).cloned().collect();
+    let tags: Vec<String> = e.segments.iter().filter_map(|s| s.strip_prefix("tag:").map(str::to_string)).collect();
+    Some(format!("list_contains({}, name) OR list_has_any(tags, {})", d.string_list(&names), d.string_list(&tags)))
+}
+
+fn segment_names(conn: &duckdb::Connection, e: &ExportDef) -> Result<Vec<String>> {
+    let sql = match catalog_filter(e) {
+        Some(chosen) => format!("SELECT name FROM segment_catalog WHERE {chosen} ORDER BY name"),
+        None => "SELECT name FROM segment_catalog ORDER BY name".to_string(),
+    };
+    crate::execute::column_strings(conn, "export", &sql, &[])
 }
 
 /// COPY a query to a temporary sibling of `path`, then rename it into place.

@@ -177,20 +177,13 @@ pub fn input_files(conn: &duckdb::Connection, model: &Resolved) -> Result<Vec<In
     let mut out = Vec::new();
     for src in &model.sources {
         let sql = format!("SELECT file FROM glob({}) ORDER BY file", d.string(&src.path));
-        let files: Vec<String> = query_strings(conn, &sql)?;
+        let files = crate::execute::column_strings(conn, "inputs", &sql, &[])?;
         for file in files {
             let (bytes, sha256) = hash_file(Path::new(&file))?;
             out.push(InputFile { source: src.name.clone(), path: file, bytes, sha256 });
         }
     }
     Ok(out)
-}
-
-fn query_strings(conn: &duckdb::Connection, sql: &str) -> Result<Vec<String>> {
-    let err = |e: duckdb::Error| Error::Step { step: "inputs".into(), message: crate::execute::first_line(&e.to_string()) };
-    let mut stmt = conn.prepare(sql).map_err(err)?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
-    rows.collect::<duckdb::Result<Vec<String>>>().map_err(err)
 }
 
 /// Stream a file through SHA-256 (bytes only; DuckDB does all parsing).

@@ -99,11 +99,7 @@ fn values_select(rows: &[std::collections::BTreeMap<String, serde_yaml::Value>])
 }
 
 fn strings(conn: &Connection, sql: &str, params: &[&str]) -> std::result::Result<Vec<String>, String> {
-    let mut stmt = conn.prepare(sql).map_err(|e| crate::execute::first_line(&e.to_string()))?;
-    let rows = stmt
-        .query_map(duckdb::params_from_iter(params.iter()), |r| r.get::<_, Option<String>>(0))
-        .map_err(|e| crate::execute::first_line(&e.to_string()))?;
-    rows.map(|r| r.map(|v| v.unwrap_or_else(|| "NULL".into())).map_err(|e| crate::execute::first_line(&e.to_string()))).collect()
+    crate::execute::column_strings(conn, "test", sql, params).map_err(|e| e.to_string())
 }
 
 /// Run one fixture test; returns the failed expectations (empty = pass).

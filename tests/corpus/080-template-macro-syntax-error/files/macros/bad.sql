@@ -1,0 +1,2 @@
+{% macro big(x) %}{{ x }} > 10{% endmacro %}
+{{ oops }
