@@ -4,8 +4,9 @@
 //! All problems are collected in one pass. Source schemas (read by the execute stage through
 //! DuckDB) are optional: without them, column references are not checked.
 
-pub mod resolved;
+mod lint;
 mod refs;
+pub mod resolved;
 
 use crate::compile::sqlscan;
 use crate::compile::template::{quote_string, Rendered, TemplateRef, Templates};
@@ -267,6 +268,12 @@ impl<'a> Validator<'a> {
                     out.sources.push(rs);
                 }
             }
+        }
+        let lints = lint::lint(&out);
+        let fatal = lints.iter().any(Diagnostic::is_error);
+        self.diags.extend(lints);
+        if fatal {
+            return None;
         }
         Some(out)
     }

@@ -143,3 +143,41 @@ fn validate_binds_every_query_in_duckdb_and_shows_the_offending_line() {
     assert_eq!(v["diagnostics"][0]["snippet"], "  - name: bad_sum");
     assert_eq!(v["diagnostics"][0]["code"], "E070");
 }
+
+#[test]
+fn unreachable_tier_levels_are_errors_and_copies_and_unused_features_are_warnings() {
+    let dir = fixture("tiny");
+    std::fs::write(
+        dir.path().join("segments/b.yaml"),
+        "tiers:\n  - name: bad\n    levels:\n      - { name: silver, min: { total_spent: 500 } }\n      - { name: gold, min: { total_spent: 1500, order_count: 3 } }\n      - { name: none, else: true }\n",
+    )
+    .expect("write");
+    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "segments/b.yaml:5:7: error[E043]: level 'gold' of tier ladder 'bad' can never be reached: everyone who meets it already meets 'silver' above it; hint: levels are tried best first; give the better level stricter thresholds, or reorder the levels\n\
+         error: 1 error(s) in the project definitions"
+    );
+    std::fs::write(
+        dir.path().join("segments/b.yaml"),
+        "features:\n  - { name: spend_per_session, expr: \"total_spent / nullif(session_count, 0)\" }\nsegments:\n  - { name: big_again, where: total_spent > 5000 }\n",
+    )
+    .expect("write");
+    let out = segmenter(dir.path()).args(["--format", "json", "validate"]).output().expect("validate");
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let warnings: Vec<String> = v["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .map(|d| format!("{}:{}:{} {} {}", d["file"].as_str().unwrap_or(""), d["line"], d["col"], d["code"].as_str().unwrap_or(""), d["message"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        warnings,
+        vec![
+            "segments/b.yaml:2:3 W031 feature 'spend_per_session' is not used by any segment, tier, score or other feature",
+            "segments/segments.yaml:4:3 W030 segment 'clv_high' has the same rule as 'big_again' (segments/b.yaml:4)",
+        ]
+    );
+}

@@ -1,0 +1,1 @@
+{% macro big(x) %}{{ x }} > {{ limit }}{% endmacro %}
