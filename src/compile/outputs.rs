@@ -252,6 +252,7 @@ fn segment_catalog(model: &Resolved, d: &dyn Dialect) -> String {
             d.string("rule"),
             d.string(&s.origin),
             d.string(&s.hash),
+            s.priority.map_or("NULL::INTEGER".to_string(), |p| p.to_string()),
         ]);
     }
     for sc in &model.scores {
@@ -266,11 +267,12 @@ fn segment_catalog(model: &Resolved, d: &dyn Dialect) -> String {
                 d.string(&format!("score:{}", sc.name)),
                 d.string(&sc.origin),
                 d.string(&hash),
+                "NULL::INTEGER".into(),
             ]);
         }
     }
-    let cols = ["name", "description", "tags", "owner", "campaign", "kind", "origin", "definition_hash"];
-    let types = ["VARCHAR", "VARCHAR", "VARCHAR[]", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR"];
+    let cols = ["name", "description", "tags", "owner", "campaign", "kind", "origin", "definition_hash", "priority"];
+    let types = ["VARCHAR", "VARCHAR", "VARCHAR[]", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "INTEGER"];
     let defs = values_table(&cols, rows, d, &types);
     format!(
         "WITH defs AS (\n  {defs}\n),\nsizes AS (SELECT {seg}, count(*) AS size FROM {} GROUP BY {seg}),\ntotal AS (SELECT count(*) AS n FROM {})\nSELECT defs.*, coalesce(sizes.size, 0) AS size,\n  CASE WHEN total.n = 0 THEN 0 ELSE round(coalesce(sizes.size, 0) / total.n, 4) END AS share,\n  {} AS as_of\nFROM defs LEFT JOIN sizes ON sizes.{seg} = defs.name CROSS JOIN total\nORDER BY defs.name",

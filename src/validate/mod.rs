@@ -765,6 +765,7 @@ impl<'a> Validator<'a> {
                             tags: s.tags.clone(),
                             owner: s.owner.clone(),
                             campaign: s.campaign.clone(),
+                            priority: s.priority,
                             rule,
                             origin: origin(&self.project.loc(item, "")),
                             hash,

@@ -104,6 +104,8 @@ pub struct ResolvedSegment {
     pub tags: Vec<String>,
     pub owner: Option<String>,
     pub campaign: Option<String>,
+    /// Published in the catalog so campaign tools can order overlapping audiences.
+    pub priority: Option<i64>,
     /// Boolean SQL over features, with `extends` and `segment()` inlined.
     pub rule: String,
     pub origin: String,

@@ -163,20 +163,20 @@ ORDER BY "ladder", "customer_id";
 CREATE OR REPLACE TABLE "segment_catalog" AS
 WITH defs AS (
   SELECT * FROM (VALUES
-    ('clv_low', NULL::VARCHAR, ['value']::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:2', 'bb16ef1c57d9'),
-    ('clv_medium', NULL::VARCHAR, ['value']::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:3', 'c71635f7beae'),
-    ('clv_high', NULL::VARCHAR, ['value']::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:4', '4484f3d15cb6'),
-    ('one_time_buyers', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:5', 'dea9d25043d1'),
-    ('loyal', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:6', '210c88497faf'),
-    ('registered_no_orders', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:8', 'e37d64fd0c39'),
-    ('coupon_lovers', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:9', '0859b8d0298a'),
-    ('above_average_spend', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:10', 'db06136f1525'),
-    ('vip_loyal', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:11', 'b89eda78e25a'),
-    ('loyal_or_coupon', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:12', '22e7a0022276'),
-    ('high_aov', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:13', '5fcd1ed55ea8'),
-    ('rf_best', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'score:rf', 'segments/tiers.yaml:9', 'b52cec10b5a8'),
-    ('rf_sleeping', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'score:rf', 'segments/tiers.yaml:9', 'ef8ea03af0fa')
-  ) AS v("name", "description", "tags", "owner", "campaign", "kind", "origin", "definition_hash")
+    ('clv_low', NULL::VARCHAR, ['value']::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:2', 'bb16ef1c57d9', NULL::INTEGER),
+    ('clv_medium', NULL::VARCHAR, ['value']::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:3', 'c71635f7beae', NULL::INTEGER),
+    ('clv_high', NULL::VARCHAR, ['value']::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:4', '4484f3d15cb6', NULL::INTEGER),
+    ('one_time_buyers', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:5', 'dea9d25043d1', NULL::INTEGER),
+    ('loyal', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:6', '210c88497faf', NULL::INTEGER),
+    ('registered_no_orders', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:8', 'e37d64fd0c39', NULL::INTEGER),
+    ('coupon_lovers', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:9', '0859b8d0298a', NULL::INTEGER),
+    ('above_average_spend', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:10', 'db06136f1525', NULL::INTEGER),
+    ('vip_loyal', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:11', 'b89eda78e25a', NULL::INTEGER),
+    ('loyal_or_coupon', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:12', '22e7a0022276', NULL::INTEGER),
+    ('high_aov', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:13', '5fcd1ed55ea8', NULL::INTEGER),
+    ('rf_best', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'score:rf', 'segments/tiers.yaml:9', 'b52cec10b5a8', NULL::INTEGER),
+    ('rf_sleeping', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'score:rf', 'segments/tiers.yaml:9', 'ef8ea03af0fa', NULL::INTEGER)
+  ) AS v("name", "description", "tags", "owner", "campaign", "kind", "origin", "definition_hash", "priority")
 ),
 sizes AS (SELECT "segment", count(*) AS size FROM "segment_members" GROUP BY "segment"),
 total AS (SELECT count(*) AS n FROM "customer_features")
