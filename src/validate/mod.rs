@@ -621,6 +621,11 @@ impl<'a> Validator<'a> {
             self.err("E020", p.loc(item, "source"), format!("unknown source '{source}' in {owner}"), Some(hint));
             return None;
         };
+        if source != POPULATION_SOURCE && f.expr.is_none() {
+            self.err("E003", p.loc(item, ""), format!("{owner} reads source '{source}' but has no `expr`"),
+                Some("give an aggregate such as `expr: count(*)` or `expr: sum(amount)`".into()));
+            return None;
+        }
         let expr_text = f.expr.clone().unwrap_or_else(|| f.name.clone());
         let r = self.render(t, item, "expr", &expr_text)?;
         let columns = info.columns.clone();
@@ -644,11 +649,6 @@ impl<'a> Validator<'a> {
             deps.features.insert(format!("source:{source}"));
             let body = FeatureBody::Column { sql };
             return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, origin }, deps));
-        }
-        if f.expr.is_none() {
-            self.err("E003", p.loc(item, ""), format!("{owner} reads source '{source}' but has no `expr`"),
-                Some("give an aggregate such as `expr: count(*)` or `expr: sum(amount)`".into()));
-            return None;
         }
         let filter = match &f.filter {
             Some(text) => {
