@@ -191,19 +191,22 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
     let run_started = publish::utc_now();
     let run_id = format!("{}-{}", run_started, std::process::id());
-    let inputs = publish::input_files(&conn, &resolved)?;
+    // Input files are hashed on another thread while DuckDB computes; the manifest row waits for it.
+    let mut hashing = Some(publish::hash_input_files(publish::list_input_files(&conn, &resolved)?));
+    let inputs = publish::join_hashing;
     let source_rows = publish::source_rows(&conn, &resolved)?;
     let max_drop = project.config.settings.max_row_drop_pct.unwrap_or(50.0);
     let problems = publish::gates::check(&source_rows, &publish::Manifest::last_source_rows(&conn), max_drop);
-    let record = |status: &str, row_counts: &[(String, i64)], notes: &[String], error: Option<&str>| {
+    let record = |status: &str, inputs: &[publish::InputFile], row_counts: &[(String, i64)], notes: &[String], error: Option<&str>| {
         publish::Manifest::insert_sql(
             &run_id, &resolved.as_of, &run_started, status, args.force && !problems.is_empty(), &definition_hash,
-            &inputs, &source_rows, row_counts, notes, error,
+            inputs, &source_rows, row_counts, notes, error,
         )
     };
     if !problems.is_empty() {
         if !args.force {
-            let _ = conn.execute_batch(&record("blocked", &[], &notes, Some(&problems.join("; "))));
+            let files = inputs(&mut hashing)?;
+            let _ = conn.execute_batch(&record("blocked", &files, &[], &notes, Some(&problems.join("; "))));
             return Err(Error::Gates(problems));
         }
         for p in &problems {
@@ -222,10 +225,12 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     }
     let outcome = run_with_progress(cli, &conn, &plan, &mut |c| {
         let counts = publish_counts(c)?;
-        c.execute_batch(&record("ok", &counts, &notes, None)).map_err(db_err)
+        let files = inputs(&mut hashing)?;
+        c.execute_batch(&record("ok", &files, &counts, &notes, None)).map_err(db_err)
     });
     if let Err(e) = outcome {
-        let _ = conn.execute_batch(&record("failed", &[], &notes, Some(&e.to_string())));
+        let files = inputs(&mut hashing).unwrap_or_default();
+        let _ = conn.execute_batch(&record("failed", &files, &[], &notes, Some(&e.to_string())));
         return Err(e);
     }
     let exports = publish::exports::write_exports(&conn, &project, &resolved)?;

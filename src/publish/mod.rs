@@ -168,29 +168,51 @@ pub struct InputFile {
     pub source: String,
     pub path: String,
     pub bytes: u64,
-    pub sha256: String,
+    /// BLAKE3 of the content (fast enough to hash gigabytes while the run computes).
+    pub blake3: String,
 }
 
-/// Size and SHA-256 of every file behind the run's sources (globs expanded by DuckDB).
-pub fn input_files(conn: &duckdb::Connection, model: &Resolved) -> Result<Vec<InputFile>> {
+/// Every file behind the run's sources (globs expanded by DuckDB), as (source, path).
+pub fn list_input_files(conn: &duckdb::Connection, model: &Resolved) -> Result<Vec<(String, String)>> {
     let d = DuckDb;
     let mut out = Vec::new();
     for src in &model.sources {
         let sql = format!("SELECT file FROM glob({}) ORDER BY file", d.string(&src.path));
-        let files = crate::execute::column_strings(conn, "inputs", &sql, &[])?;
-        for file in files {
-            let (bytes, sha256) = hash_file(Path::new(&file))?;
-            out.push(InputFile { source: src.name.clone(), path: file, bytes, sha256 });
+        for file in crate::execute::column_strings(conn, "inputs", &sql, &[])? {
+            out.push((src.name.clone(), file));
         }
     }
     Ok(out)
 }
 
-/// Stream a file through SHA-256 (bytes only; DuckDB does all parsing).
+/// Size and content hash of each file; runs on its own thread while DuckDB computes.
+pub fn hash_input_files(files: Vec<(String, String)>) -> std::thread::JoinHandle<Result<Vec<InputFile>>> {
+    std::thread::spawn(move || {
+        files
+            .into_iter()
+            .map(|(source, path)| {
+                let (bytes, blake3) = hash_file(Path::new(&path))?;
+                Ok(InputFile { source, path, bytes, blake3 })
+            })
+            .collect()
+    })
+}
+
+/// Wait for [`hash_input_files`] (once; later calls return nothing).
+pub fn join_hashing(handle: &mut Option<std::thread::JoinHandle<Result<Vec<InputFile>>>>) -> Result<Vec<InputFile>> {
+    match handle.take() {
+        Some(h) => h.join().unwrap_or_else(|_| {
+            Err(Error::Io { context: "hashing input files".into(), source: std::io::Error::other("the hashing thread stopped") })
+        }),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Stream a file through BLAKE3 (bytes only; DuckDB does all parsing).
 fn hash_file(path: &Path) -> Result<(u64, String)> {
     let io = |e: std::io::Error| Error::Io { context: format!("reading {}", path.display()), source: e };
     let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
@@ -201,8 +223,7 @@ fn hash_file(path: &Path) -> Result<(u64, String)> {
         total += n as u64;
         hasher.update(&buf[..n]);
     }
-    let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((total, hex))
+    Ok((total, hasher.finalize().to_hex().to_string()))
 }
 
 /// Row count per source, as read now (DuckDB answers Parquet counts from metadata).
