@@ -98,7 +98,9 @@ pub(crate) const COMMENT_MARK: char = '\u{1}';
 
 /// `sql AS "name"` with a comment naming the definition it comes from.
 pub(crate) fn column(sql: &str, name: &str, origin: &str) -> String {
-    format!("{} AS {name}{COMMENT_MARK}{}", indent(sql, 4), comment(origin))
+    // A user's `-- comment` on the expression's last line would swallow `AS name`.
+    let sep = if sql.lines().last().is_some_and(|l| l.contains("--")) { "\n   " } else { "" };
+    format!("{}{sep} AS {name}{COMMENT_MARK}{}", indent(sql, 4), comment(origin))
 }
 
 /// Join select items with commas, keeping each `-- origin` comment after its comma.

@@ -190,10 +190,16 @@ impl Templates {
             Err(e) => e,
         };
         // Strict undefined errors carry no name: take it from the source span minijinja reports.
-        let undefined = match (err.kind(), err.detail(), err.range()) {
-            (ErrorKind::UndefinedError, None, Some(range)) => source.get(range).map(str::trim),
+        // Only when the error is in this snippet: a range inside a macro file is not in `source`.
+        let undefined = match (err.kind(), err.detail(), err.range(), err.name()) {
+            (ErrorKind::UndefinedError, None, Some(range), Some(n)) if n == name => source.get(range).map(str::to_string),
+            // The error is inside a macro file: take the name from that file's text.
+            (ErrorKind::UndefinedError, None, Some(range), Some(n)) => {
+                self.env.get_template(n).ok().and_then(|t| t.source().get(range).map(str::to_string))
+            }
             _ => None,
         };
+        let undefined = undefined.as_deref().map(str::trim);
         if let Some(name) = undefined.filter(|n| !n.is_empty()) {
             return Err(RenderError {
                 line: err.line(),

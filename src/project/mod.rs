@@ -209,7 +209,8 @@ fn is_blank_yaml(text: &str) -> bool {
 fn read_text(path: &Path, rel: &str, diags: &mut Vec<Diagnostic>) -> Option<String> {
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(s) => Some(s),
+            // A byte-order mark is not part of the text; keep lines and columns as editors show them.
+            Ok(s) => Some(s.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(s)),
             Err(e) => {
                 let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                 let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
@@ -269,13 +270,24 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Res
 }
 
 fn yaml_error_to_diagnostic(e: &serde_yaml::Error, file: &str) -> Diagnostic {
-    let loc = e.location().map_or_else(|| Loc::file(file), |l| Loc::new(file, l.line(), l.column()));
+    let mut loc = e.location().map_or_else(|| Loc::file(file), |l| Loc::new(file, l.line(), l.column()));
     let raw = e.to_string();
-    // serde_yaml appends " at line L column C"; the location is already in `loc`.
-    let msg = match raw.find(" at line ") {
+    // serde_yaml appends " at line L column C"; the location is already in `loc`. A scanner error
+    // may add ", while scanning X at line L column C": where X started is the place to fix.
+    let mut msg = match raw.find(" at line ") {
         Some(i) => raw[..i].to_string(),
         None => raw.clone(),
     };
+    if let Some(w) = raw.find(", while scanning ") {
+        let context = &raw[w..];
+        if let Some(at) = context.find(" at line ") {
+            let nums: Vec<usize> = context[at + 9..].split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).collect();
+            if let [line, col, ..] = nums[..] {
+                loc = Loc::new(file, line, col);
+            }
+            msg = format!("{msg}{}", &context[..at]);
+        }
+    }
     let (context, detail) = match msg.split_once(": ") {
         Some((ctx, rest)) if !ctx.contains(' ') => (Some(ctx.to_string()), rest.to_string()),
         _ => (None, msg.clone()),
@@ -300,7 +312,7 @@ fn yaml_error_to_diagnostic(e: &serde_yaml::Error, file: &str) -> Diagnostic {
             .unwrap_or_else(|| format!("allowed values: {}", allowed.join(", ")));
         return Diagnostic::error("E003", loc, format!("invalid value '{val}'{within}")).with_hint(hint);
     }
-    if detail.starts_with("invalid type") || detail.starts_with("data did not match") {
+    if detail.starts_with("invalid type") || detail.starts_with("invalid value") || detail.starts_with("invalid length") || detail.starts_with("data did not match") {
         return Diagnostic::error("E003", loc, format!("{detail}{within}"))
             .with_hint("see docs/language.md for the expected shape");
     }

@@ -54,6 +54,10 @@ pub struct SourceDef {
     pub optional: bool,
 }
 
+fn string_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
 fn default_key() -> String {
     "customer_id".to_string()
 }
@@ -369,7 +373,8 @@ pub struct SegmentDef {
     #[serde(default)]
     pub description: Option<String>,
     /// SQL boolean expression over features (minijinja allowed). NULL counts as false.
-    #[serde(rename = "where")]
+    /// An empty `where:` (null) reads as "" so validation can say so at the field.
+    #[serde(rename = "where", deserialize_with = "string_or_null")]
     pub rule: String,
     #[serde(default)]
     pub tags: Vec<String>,

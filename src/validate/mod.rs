@@ -152,6 +152,7 @@ impl<'a> Validator<'a> {
         }
         let segments = self.expand_segments(&seg_rules);
         self.check_exports(&sources, &feature_names, &segment_names);
+        self.check_tests(&segment_names);
         let tiers: Vec<(ResolvedTier, Deps, Vec<String>)> =
             p.tiers.iter().filter_map(|t| self.tier(t, &templates, &feature_names)).collect();
         let scores: Vec<(ResolvedScore, Deps)> =
@@ -286,7 +287,10 @@ impl<'a> Validator<'a> {
     }
 
     fn as_of(&mut self, opts: &ResolveOptions) -> Option<String> {
-        let from_vars = self.project.config.vars.get("as_of").and_then(|v| v.as_str().map(str::to_string));
+        let from_vars = self.project.config.vars.get("as_of").map(|v| match v {
+            serde_yaml::Value::String(s) => s.clone(),
+            other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
+        });
         let (value, loc) = match (&opts.as_of, from_vars) {
             (Some(a), _) => (a.clone(), Loc::new("--as-of", 1, 1)),
             (None, Some(v)) => (v, self.project.config_loc("vars.as_of")),
@@ -343,6 +347,13 @@ impl<'a> Validator<'a> {
                 None => !is_glob && !full.exists(),
             };
             let mut info = SourceInfo { columns: None, available: !missing };
+            if !is_glob && full.is_dir() {
+                self.err("E024", at("path"), format!("data file '{}' for source '{name}' is a directory, not a file", def.path),
+                    Some("point `path` at a file, or at the files inside with a glob such as dir/*.parquet".into()));
+                info.available = false;
+                out.insert(name.clone(), info);
+                continue;
+            }
             if missing {
                 if def.optional {
                     self.diags.push(
@@ -442,6 +453,44 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
+        }
+    }
+
+    /// Names used by fixture tests and assertions must exist (segments include score labels).
+    fn check_tests(&mut self, segments: &BTreeSet<String>) {
+        let p = self.project;
+        let mut known = segments.clone();
+        known.extend(p.scores.iter().flat_map(|sc| sc.def.map.iter().map(move |l| format!("{}_{}", sc.def.name, l.name))));
+        let ladders: BTreeSet<String> = p.tiers.iter().map(|t| t.def.name.clone()).collect();
+        let scores: BTreeSet<String> = p.scores.iter().map(|s| s.def.name.clone()).collect();
+        // (where, message, the name, the names it could have meant)
+        let mut unknown: Vec<(Loc, String, &String, &BTreeSet<String>)> = Vec::new();
+        for item in &p.tests {
+            let owner = format!("test '{}'", item.def.name);
+            for (i, e) in item.def.expect.iter().enumerate() {
+                for (field, value, set) in [("segment", &e.segment, &known), ("ladder", &e.ladder, &ladders), ("score", &e.score, &scores)] {
+                    if let Some(v) = value.as_ref().filter(|v| !set.contains(*v)) {
+                        unknown.push((p.loc(item, &format!("expect.{i}.{field}")), format!("unknown {field} '{v}' in {owner}"), v, set));
+                    }
+                }
+            }
+        }
+        for item in &p.assertions {
+            let a = &item.def;
+            let owner = format!("assertion '{}'", a.name);
+            if let Some(v) = a.segment.as_ref().filter(|v| !known.contains(*v)) {
+                unknown.push((p.loc(item, "segment"), format!("unknown segment '{v}' in {owner}"), v, &known));
+            }
+            if let Some(v) = a.one_level_per_customer.as_ref().filter(|v| !ladders.contains(*v)) {
+                unknown.push((p.loc(item, "one_level_per_customer"), format!("unknown ladder '{v}' in {owner}"), v, &ladders));
+            }
+            for (i, v) in a.overlap.iter().enumerate().filter(|(_, v)| !known.contains(*v)) {
+                unknown.push((p.loc(item, &format!("overlap.{i}")), format!("unknown segment '{v}' in {owner}"), v, &known));
+            }
+        }
+        for (loc, message, name, set) in unknown {
+            let hint = did_you_mean(name, set.iter().map(String::as_str)).unwrap_or_else(|| format!("known: {}", join_names(set)));
+            self.err("E202", loc, message, Some(hint));
         }
     }
 
@@ -565,9 +614,9 @@ impl<'a> Validator<'a> {
                 return match (n, block) {
                     (0, false) => {
                         let quoted = self.project.files[item.file].spans.is_quoted(&format!("{}.{field}", item.path));
-                        Loc::new(loc.file, loc.line, loc.col + c + usize::from(quoted))
+                        Loc::new(loc.file, loc.line, loc.col + line[..c].chars().count() + usize::from(quoted))
                     }
-                    (_, true) => Loc::new(loc.file, loc.line + n, loc.col + c),
+                    (_, true) => Loc::new(loc.file, loc.line + n, loc.col + line[..c].chars().count()),
                     _ => Loc::new(loc.file, loc.line + n, 1),
                 };
             }
@@ -608,7 +657,17 @@ impl<'a> Validator<'a> {
                         Some("add `source:` or remove the key".into()));
                 }
             }
+            if expr.trim().is_empty() {
+                self.err("E003", p.loc(item, "expr"), format!("{owner} has an empty `expr`"),
+                    Some("write an expression over other features, e.g. `expr: total_spent / nullif(order_count, 0)`".into()));
+                return None;
+            }
             let r = self.render(t, item, "expr", expr)?;
+            if sqlscan::column_refs(&r.sql).iter().any(|id| id.name == f.name) {
+                self.err("E023", p.loc(item, "expr"), format!("features depend on each other in a cycle: {0} -> {0}", f.name),
+                    Some("a feature cannot use itself; compute the part it needs in another feature".into()));
+                return None;
+            }
             let mut allowed = feature_names.clone();
             allowed.remove(&f.name);
             let (sql, deps) = self.check_refs(item, "expr", expr, &r, &allowed, "feature", &owner, None, feature_names);
@@ -733,6 +792,14 @@ impl<'a> Validator<'a> {
     ) -> Option<(String, Deps)> {
         let s = &item.def;
         let owner = format!("segment '{}'", s.name);
+        if s.rule.trim().is_empty() {
+            // `where: ""` points at the quotes; `where:` with nothing at the key.
+            let quoted = self.project.files[item.file].spans.is_quoted(&format!("{}.where", item.path));
+            let at = if quoted { self.project.loc(item, "where") } else { self.project.key_loc(item, "where") };
+            self.err("E003", at, format!("{owner} has an empty `where`"),
+                Some("write a condition over features, e.g. `where: total_spent > 1000`".into()));
+            return None;
+        }
         let r = self.render(t, item, "where", &s.rule)?;
         let (sql, mut deps) = self.check_refs(item, "where", &s.rule, &r, features, "feature", &owner, Some(segments), features);
         if let Some(parent) = &s.extends {
@@ -793,7 +860,12 @@ impl<'a> Validator<'a> {
     fn threshold<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, value: &Threshold) -> Option<String> {
         match value {
             Threshold::Number(n) if n.is_finite() => Some(format_number(*n)),
-            Threshold::Number(_) => None,
+            Threshold::Number(n) => {
+                let shown = if n.is_nan() { ".nan" } else if *n > 0.0 { ".inf" } else { "-.inf" };
+                self.err("E041", self.project.loc(item, field), format!("threshold '{shown}' is not a finite number"),
+                    Some("write a number such as 500 or 1500.50".into()));
+                None
+            }
             Threshold::Template(text) => {
                 let r = self.render(t, item, field, text)?;
                 let v = r.sql.trim();

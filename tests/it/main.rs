@@ -1,6 +1,7 @@
 //! The one integration-test binary (each test binary links DuckDB, so there is only one).
 
 mod cli_errors;
+mod corpus;
 mod diff;
 mod explain;
 mod exports;

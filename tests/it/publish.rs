@@ -73,7 +73,7 @@ fn history_keeps_each_as_of_once_and_the_manifest_records_every_run() {
             "2026-06-30|ok|false|3|[[\"customer_features\",12],[\"segment_members\",39],[\"tier_assignments\",12]]",
         ]
     );
-    assert_eq!(rows(&db, "SELECT DISTINCT length(json_extract_string(inputs, '$[0].sha256')) FROM runs"), vec!["64"]);
+    assert_eq!(rows(&db, "SELECT DISTINCT length(json_extract_string(inputs, '$[0].blake3')) FROM runs"), vec!["64"]);
 }
 
 #[test]
