@@ -182,6 +182,22 @@ pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
     Some(format!("SELECT coalesce(({}), FALSE) FROM {} LIMIT 0", outputs::on_features(&seg.rule, model, d), d.ident(FEATURES_TABLE)))
 }
 
+/// The SELECT of `customer_features` without derived features (for binding them one by one).
+pub fn source_features_select(model: &Resolved, d: &dyn Dialect) -> String {
+    let mut m = model.clone();
+    m.features.retain(|f| !matches!(f.body, FeatureBody::Derived { .. }));
+    features_select(&m, d)
+}
+
+/// A derived feature's expression with statistics read from `relation`.
+pub fn derived_sql(model: &Resolved, name: &str, relation: &str, d: &dyn Dialect) -> Option<String> {
+    let f = model.features.iter().find(|f| f.name == name)?;
+    match &f.body {
+        FeatureBody::Derived { sql, .. } => Some(substitute_stats(sql, model, d, &|_| d.ident(relation))),
+        _ => None,
+    }
+}
+
 /// A source as a relation: read, renamed to canonical names, cast to declared types.
 fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> String {
     let renamed = format!("(SELECT {} FROM {})", d.star_renaming(&src.rename), d.read_source(src.format, &src.path));

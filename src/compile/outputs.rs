@@ -130,7 +130,7 @@ fn threshold_cond(t: &ResolvedThreshold, d: &dyn Dialect) -> String {
     format!("{} {op} {}", d.ident(&t.feature), t.value)
 }
 
-fn level_condition(l: &ResolvedLevel, model: &Resolved, d: &dyn Dialect) -> String {
+pub fn level_condition(l: &ResolvedLevel, model: &Resolved, d: &dyn Dialect) -> String {
     let mut conds: Vec<String> = l.all_of.iter().map(|t| threshold_cond(t, d)).collect();
     if !l.any_of.is_empty() {
         let alts: Vec<String> = l

@@ -143,6 +143,22 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
                 }
             }
         }
+        if diags.len() == before && step.target == crate::compile::FEATURES_TABLE {
+            diags.extend(probe_derived(&conn, model, &loc_of));
+        }
+        if diags.len() == before && step.target == "tier_assignments" {
+            for t in &model.tiers {
+                for l in &t.levels {
+                    let cond = crate::compile::outputs::level_condition(l, model, &d);
+                    if let Err(e) = conn.execute_batch(&format!("SELECT {cond} FROM {} LIMIT 0", d.ident(crate::compile::FEATURES_TABLE))) {
+                        diags.push(
+                            Diagnostic::error("E070", loc_of(&l.origin), format!("level '{}' of tier ladder '{}' does not bind in DuckDB: {}", l.name, t.name, first_line(&e.to_string())))
+                                .with_hint("thresholds compare numbers; `when` must be a condition over features of matching types"),
+                        );
+                    }
+                }
+            }
+        }
         if diags.len() == before {
             diags.push(
                 Diagnostic::error("E070", Loc::file(crate::project::PROJECT_FILE), format!("the generated step '{}' does not bind in DuckDB: {whole}", step.target))
@@ -152,6 +168,45 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
         break; // later steps read this step's table
     }
     Ok(diags)
+}
+
+/// Bind derived features one by one, in dependency order, on an empty table of the source
+/// features; each that fails gets an error at its definition.
+fn probe_derived(
+    conn: &Connection,
+    model: &crate::validate::Resolved,
+    loc_of: &dyn Fn(&str) -> crate::diagnostics::Loc,
+) -> Vec<crate::diagnostics::Diagnostic> {
+    use crate::validate::FeatureBody;
+    let d = DuckDb;
+    let probe = "__segmenter_probe";
+    let mut out = Vec::new();
+    let base = format!("CREATE OR REPLACE TEMP TABLE {probe} AS SELECT * FROM ({}) LIMIT 0", crate::compile::source_features_select(model, &d));
+    if conn.execute_batch(&base).is_err() {
+        return out;
+    }
+    let mut derived: Vec<(&crate::validate::ResolvedFeature, usize)> = model
+        .features
+        .iter()
+        .filter_map(|f| match f.body {
+            FeatureBody::Derived { depth, .. } => Some((f, depth)),
+            _ => None,
+        })
+        .collect();
+    derived.sort_by_key(|(_, depth)| *depth);
+    for (f, _) in derived {
+        let Some(sql) = crate::compile::derived_sql(model, &f.name, probe, &d) else { continue };
+        let add = format!("CREATE OR REPLACE TEMP TABLE {probe} AS SELECT *, ({sql}) AS {} FROM {probe}", d.ident(&f.name));
+        if let Err(e) = conn.execute_batch(&add) {
+            out.push(
+                crate::diagnostics::Diagnostic::error("E070", loc_of(&f.origin), format!("feature '{}' does not bind in DuckDB: {}", f.name, first_line(&e.to_string())))
+                    .with_hint("check function names, argument types and columns in the expression (see `segmenter compile`)"),
+            );
+            // Later features may use this one: give it an untyped placeholder column.
+            let _ = conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE {probe} AS SELECT *, NULL AS {} FROM {probe}", d.ident(&f.name)));
+        }
+    }
+    out
 }
 
 /// Called before each step with (index, total, label).
