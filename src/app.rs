@@ -96,13 +96,13 @@ fn load_and_resolve_at(
         return Err(Error::Definitions(diags));
     }
     patch(&mut project);
-    let schemas = if describe {
+    let (schemas, bad_types) = if describe {
         let conn = execute::open(None, &EngineSettings::default())?;
-        Some(execute::describe_sources(&conn, &project))
+        (Some(execute::describe_sources(&conn, &project)), execute::unknown_types(&conn, &project))
     } else {
-        None
+        (None, Default::default())
     };
-    let opts = ResolveOptions { as_of: args.as_of.clone(), vars: args.vars.clone(), select: args.select.clone(), schemas };
+    let opts = ResolveOptions { as_of: args.as_of.clone(), vars: args.vars.clone(), select: args.select.clone(), schemas, bad_types };
     let outcome = validate::resolve(&project, &opts);
     diags.extend(outcome.diagnostics);
     crate::diagnostics::attach_snippets(&mut diags, root);

@@ -74,6 +74,22 @@ pub fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_string()
 }
 
+/// Type names in the sources' `types:` that DuckDB does not know, with its message.
+pub fn unknown_types(conn: &Connection, project: &Project) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for def in project.config.sources.values() {
+        for ty in def.types.values() {
+            // Only names that passed the syntax check reach SQL.
+            if crate::validate::is_valid_type(ty) && !out.contains_key(ty) {
+                if let Err(e) = conn.execute_batch(&format!("SELECT CAST(NULL AS {ty})")) {
+                    out.insert(ty.clone(), first_line(&e.to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Read each source's column names without scanning its data.
 pub fn describe_sources(conn: &Connection, project: &Project) -> BTreeMap<String, SourceSchema> {
     let mut out = BTreeMap::new();
@@ -123,7 +139,30 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
             Some(select) => format!("{prefix}SELECT * FROM (\n{select}\n) LIMIT 0"),
             None => step.sql.clone(),
         };
-        let Err(e) = conn.execute_batch(&sql) else { continue };
+        let Err(e) = conn.execute_batch(&sql) else {
+            if step.target == crate::compile::FEATURES_TABLE {
+                // Defaults are only converted when a customer has no rows: try each one now.
+                for f in &model.features {
+                    let Some(default) = &f.default_sql else { continue };
+                    let ty: std::result::Result<String, _> = conn.query_row(
+                        "SELECT data_type FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+                        [crate::compile::FEATURES_TABLE, f.name.as_str()],
+                        |r| r.get(0),
+                    );
+                    let Ok(ty) = ty else { continue };
+                    if let Err(e) = conn.execute_batch(&format!("SELECT CAST({default} AS {ty})")) {
+                        diags.push(
+                            Diagnostic::error("E070", loc_of(&f.origin), format!("feature '{}' does not bind in DuckDB: {}", f.name, first_line(&e.to_string())))
+                                .with_hint(format!("its `default` must convert to the feature's type {ty}")),
+                        );
+                    }
+                }
+                if !diags.is_empty() {
+                    break;
+                }
+            }
+            continue;
+        };
         let whole = first_line(&e.to_string());
         // Which definitions of this step fail on their own?
         let candidates: Vec<(&str, &str, &str)> = if step.target == crate::compile::FEATURES_TABLE {

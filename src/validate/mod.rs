@@ -46,6 +46,8 @@ pub struct ResolveOptions {
     pub select: Vec<String>,
     /// Schemas per source; `None` skips column checks (pure compile).
     pub schemas: Option<BTreeMap<String, SourceSchema>>,
+    /// Type names from `types:` that DuckDB rejected, with its message (filled when schemas are read).
+    pub bad_types: BTreeMap<String, String>,
 }
 
 /// Result of validation: the model when there were no errors, and all diagnostics.
@@ -68,7 +70,7 @@ fn is_valid_column(name: &str) -> bool {
 }
 
 /// A SQL type name: letters, digits, spaces, parentheses and commas only (never pasted raw otherwise).
-fn is_valid_type(ty: &str) -> bool {
+pub fn is_valid_type(ty: &str) -> bool {
     !ty.trim().is_empty() && ty.chars().all(|c| c.is_ascii_alphanumeric() || " (),_[]".contains(c))
 }
 
@@ -333,7 +335,7 @@ impl<'a> Validator<'a> {
                 }
             }
             for (col, ty) in &def.types {
-                if !is_valid_type(ty) {
+                if !is_valid_type(ty) || opts.bad_types.contains_key(ty) {
                     self.err("E027", at(&format!("types.{col}")), format!("invalid SQL type '{ty}' for column '{col}'"),
                         Some("use a type name such as DECIMAL(12,2), BIGINT, DATE, TIMESTAMP or VARCHAR".into()));
                 }
