@@ -453,7 +453,16 @@ fn cmd_generate(cli: &Cli, args: &GenerateArgs) -> Result<i32> {
         return Err(Error::Usage(format!("--as-of '{}' is not a date (YYYY-MM-DD)", args.as_of)));
     }
     let out = if args.out.is_absolute() { args.out.clone() } else { cli.project.join(&args.out) };
-    let opts = crate::generate::GenerateOptions { seed: args.seed, customers: args.customers, as_of: args.as_of.clone() };
+    let opts = match args.orders {
+        Some(orders) => crate::generate::GenerateOptions {
+            seed: args.seed,
+            customers: (orders / 10).max(1),
+            as_of: args.as_of.clone(),
+            frequency: crate::generate::SCALE_FREQUENCY,
+            all_parquet: true,
+        },
+        None => crate::generate::GenerateOptions { seed: args.seed, customers: args.customers, as_of: args.as_of.clone(), frequency: 1.0, all_parquet: false },
+    };
     let counts = crate::generate::generate(&out, &opts)?;
     if !cli.quiet {
         match cli.format {

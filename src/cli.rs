@@ -197,8 +197,12 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Number of customers (orders are about 4.5 times that).
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 3000, conflicts_with = "orders")]
     pub customers: u64,
+    /// Scale mode: about this many orders, from orders/10 customers with about 10 orders each,
+    /// every table written as Parquet (e.g. --orders 10000000 for the benchmark).
+    #[arg(long)]
+    pub orders: Option<u64>,
     /// Last day of the generated history.
     #[arg(long, default_value = "2026-06-30")]
     pub as_of: String,

@@ -19,7 +19,15 @@ pub struct GenerateOptions {
     pub customers: u64,
     /// Last day of the history, `YYYY-MM-DD` (already validated).
     pub as_of: String,
+    /// Multiplies repeat buyers' order counts: 1.0 gives about 4.5 orders per customer (the
+    /// sample), [`SCALE_FREQUENCY`] about 10.
+    pub frequency: f64,
+    /// Write every table as Parquet (for large scales) instead of the sample's CSV/Parquet mix.
+    pub all_parquet: bool,
 }
+
+/// `frequency` that gives about 10 orders per customer (`generate --orders N`).
+pub const SCALE_FREQUENCY: f64 = 2.7;
 
 /// How a table is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,14 +63,16 @@ pub fn generate(out_dir: &Path, opts: &GenerateOptions) -> Result<BTreeMap<Strin
     let d = DuckDb;
     let step = |what: &str, e: duckdb::Error| Error::Step { step: format!("generate {what}"), message: first_line(&e.to_string()) };
     conn.execute_batch(&format!(
-        "SET preserve_insertion_order = true; SET VARIABLE seed = {}; SET VARIABLE customers = {}; SET VARIABLE as_of = {};",
+        "SET preserve_insertion_order = true; SET VARIABLE seed = {}; SET VARIABLE customers = {}; SET VARIABLE as_of = {}; SET VARIABLE frequency = {}::DOUBLE;",
         opts.seed,
         opts.customers,
-        d.date(&opts.as_of)
+        d.date(&opts.as_of),
+        opts.frequency
     ))
     .map_err(|e| step("settings", e))?;
     let mut counts = BTreeMap::new();
     for (table, format, select) in TABLES {
+        let format = if opts.all_parquet { &FileFormat::Parquet } else { format };
         let name = file_name(table, *format);
         let final_path = out_dir.join(&name);
         // Write to a temporary name and rename, so a failure never leaves half a file.

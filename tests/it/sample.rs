@@ -70,3 +70,18 @@ fn init_writes_a_project_that_runs_and_refuses_to_overwrite() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already has a segmenter.yaml; choose an empty folder"));
 }
+
+#[test]
+fn scale_mode_writes_parquet_with_about_ten_orders_per_customer() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cmd = assert_cmd::Command::cargo_bin("segmenter").expect("bin");
+    cmd.args(["--quiet", "generate", "--orders", "20000", "--out"]).arg(dir.path()).assert().success();
+    let db = dir.path().join("check.duckdb");
+    let orders = dir.path().join("orders.parquet");
+    let customers = dir.path().join("customers.parquet");
+    assert!(!dir.path().join("customers.csv").exists(), "scale mode writes Parquet only");
+    let got = rows(&db, &format!("SELECT (SELECT count(*) FROM read_parquet('{}')), (SELECT count(*) FROM read_parquet('{}'))", customers.display(), orders.display()));
+    let parts: Vec<i64> = got[0].split('|').map(|x| x.parse().expect("count")).collect();
+    assert_eq!(parts[0], 2000, "customers = orders / 10");
+    assert!((17_000..=23_000).contains(&parts[1]), "about 20000 orders, got {}", parts[1]);
+}

@@ -10,10 +10,10 @@ WITH cust AS (
 ),
 plan AS (
     SELECT *,
-           -- 10% never order, 25% order once, the rest a long-tailed number of times
+           -- 10% never order, 25% order once, the rest a long-tailed number of times (scaled by `frequency`)
            CASE WHEN u_profile < 0.10 THEN 0
                 WHEN u_profile < 0.35 THEN 1
-                ELSE 2 + CAST(floor(-ln(1 - u_freq * 0.999) * 5) AS INTEGER) END AS n_orders,
+                ELSE 2 + CAST(floor(-ln(1 - u_freq * 0.999) * 5 * getvariable('frequency')) AS INTEGER) END AS n_orders,
            -- a third of the customers stop buying at some point (churn / win-back candidates)
            CASE WHEN u_churn < 0.33 THEN 0.2 + 0.6 * u_churn / 0.33 ELSE 1.0 END AS active_share,
            exp(3.6 + 2.4 * u_wallet) AS wallet,
