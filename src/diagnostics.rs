@@ -108,7 +108,7 @@ pub fn attach_snippets(diags: &mut [Diagnostic], root: &std::path::Path) {
             let text: String = text.trim_end().chars().take(240).collect();
             // A location known only by line points at the line's first character.
             if d.loc.col == 1 {
-                d.loc.col = text.chars().take_while(|c| c.is_whitespace()).count() + 1;
+                d.loc.col = text.chars().take_while(|c| *c == ' ').count() + 1;
             }
             if !text.trim().is_empty() {
                 d.snippet = Some(text);

@@ -126,7 +126,7 @@ pub fn quote_string(s: &str) -> String {
 
 impl Templates {
     /// Build the environment: project vars for `var()`, `as_of` as a DATE literal, macro files.
-    pub fn new(vars: &BTreeMap<String, serde_yaml::Value>, as_of: &str, macros: &[MacroFile]) -> Result<Templates, (String, String)> {
+    pub fn new(vars: &BTreeMap<String, serde_yaml::Value>, as_of: &str, macros: &[MacroFile]) -> Result<Templates, (String, usize, String)> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         // A custom escape mode (handled by the formatter below) makes macro output safe SQL.
@@ -167,9 +167,9 @@ impl Templates {
         for m in macros {
             let stem = std::path::Path::new(&m.path).file_stem().and_then(|s| s.to_str()).unwrap_or_default();
             if !crate::validate::is_valid_name(stem) {
-                return Err((m.path.clone(), format!("macro file name '{stem}' is not a valid identifier")));
+                return Err((m.path.clone(), 1, format!("macro file name '{stem}' is not a valid identifier")));
             }
-            env.add_template_owned(m.path.clone(), m.text.clone()).map_err(|e| (m.path.clone(), describe(&e)))?;
+            env.add_template_owned(m.path.clone(), m.text.clone()).map_err(|e| (m.path.clone(), e.line().unwrap_or(1), describe(&e)))?;
             prelude.push_str(&format!("{{% import {:?} as {stem} %}}", m.path));
         }
         Ok(Templates { env, refs, prelude })

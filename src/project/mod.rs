@@ -129,6 +129,10 @@ pub fn load_project(root: &Path) -> Loaded {
         return Loaded { project: None, diagnostics: diags };
     };
     let spans = SpanIndex::build(&text);
+    if let Some(d) = duplicate_key(&spans, PROJECT_FILE) {
+        diags.push(d);
+        return Loaded { project: None, diagnostics: diags };
+    }
     let config: ProjectConfig = match parse_yaml(&text, PROJECT_FILE) {
         Ok(c) => c,
         Err(d) => {
@@ -168,6 +172,11 @@ fn load_definition_file(project: &mut Project, rel: &str, diags: &mut Vec<Diagno
         );
         return;
     }
+    let spans = SpanIndex::build(&text);
+    if let Some(d) = duplicate_key(&spans, rel) {
+        diags.push(d);
+        return;
+    }
     let def: DefinitionFile = match parse_yaml(&text, rel) {
         Ok(d) => d,
         Err(d) => {
@@ -176,7 +185,7 @@ fn load_definition_file(project: &mut Project, rel: &str, diags: &mut Vec<Diagno
         }
     };
     let file = project.files.len();
-    project.files.push(SourceFile { path: rel.to_string(), spans: SpanIndex::build(&text) });
+    project.files.push(SourceFile { path: rel.to_string(), spans });
     let wrap = |kind: &str, i: usize| format!("{kind}.{i}");
     for (i, d) in def.features.into_iter().enumerate() {
         project.features.push(Item { def: d, file, path: wrap("features", i) });
@@ -265,8 +274,39 @@ pub fn list_files(root: &Path, dir: &str, exts: &[&str]) -> Vec<String> {
 }
 
 /// Deserialize `text` into `T`, turning serde_yaml's error into a located diagnostic.
+/// A key written twice in one mapping, at the second one (YAML parsers keep only one silently,
+/// or report it at the start of the mapping).
+fn duplicate_key(spans: &SpanIndex, file: &str) -> Option<Diagnostic> {
+    let (path, key, (line, col)) = spans.first_duplicate()?;
+    // `segments.0` is shown as `segments[0]`, like the schema errors.
+    let shown: String = path
+        .split('.')
+        .enumerate()
+        .map(|(i, part)| if part.chars().all(|c| c.is_ascii_digit()) && i > 0 { format!("[{part}]") } else if i > 0 { format!(".{part}") } else { part.to_string() })
+        .collect();
+    let within = if shown.is_empty() { String::new() } else { format!(" in {shown}") };
+    Some(
+        Diagnostic::error("E001", Loc::new(file, *line, *col), format!("YAML syntax error: duplicate key '{key}'{within}"))
+            .with_hint("each key may appear once per block; delete or merge one of them"),
+    )
+}
+
 pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &str) -> Result<T, Diagnostic> {
-    serde_yaml::from_str(text).map_err(|e| yaml_error_to_diagnostic(&e, file))
+    serde_yaml::from_str(text).map_err(|e| {
+        let mut d = yaml_error_to_diagnostic(&e, file);
+        // The scanner reports a tab after it: point at the tab itself.
+        if d.message.contains("found a tab character") {
+            if let Some(col) = text.lines().nth(d.loc.line.saturating_sub(1)).and_then(|l| l.find('\t')) {
+                d.loc.col = l_chars(text, d.loc.line, col) + 1;
+            }
+        }
+        d
+    })
+}
+
+/// Characters before byte `byte` of line `line` (1-based) of `text`.
+fn l_chars(text: &str, line: usize, byte: usize) -> usize {
+    text.lines().nth(line.saturating_sub(1)).map_or(byte, |l| l[..byte.min(l.len())].chars().count())
 }
 
 fn yaml_error_to_diagnostic(e: &serde_yaml::Error, file: &str) -> Diagnostic {
@@ -278,7 +318,8 @@ fn yaml_error_to_diagnostic(e: &serde_yaml::Error, file: &str) -> Diagnostic {
         Some(i) => raw[..i].to_string(),
         None => raw.clone(),
     };
-    if let Some(w) = raw.find(", while scanning ") {
+    // (Only for an unexpected end: other scanner errors are where the scanner stopped.)
+    if let Some(w) = raw.find(", while scanning ").filter(|_| raw.starts_with("found unexpected end of stream")) {
         let context = &raw[w..];
         if let Some(at) = context.find(" at line ") {
             let nums: Vec<usize> = context[at + 9..].split(|c: char| !c.is_ascii_digit()).filter_map(|x| x.parse().ok()).collect();

@@ -15,6 +15,8 @@ pub struct SpanIndex {
     block: HashSet<String>,
     /// Paths whose value is a quoted scalar: its text starts one column after the quote.
     quoted: HashSet<String>,
+    /// Keys written twice in one mapping: (mapping path, key, position of the second).
+    duplicates: Vec<(String, String, (usize, usize))>,
 }
 
 enum Frame {
@@ -78,7 +80,11 @@ impl SpanIndex {
                             if std::mem::take(unplaced) {
                                 index.starts.insert(path.clone(), pos);
                             }
-                            index.starts.entry(format!("{}#key", join(path, &value))).or_insert(pos);
+                            let key_path = format!("{}#key", join(path, &value));
+                            if index.starts.contains_key(&key_path) && !index.duplicates.iter().any(|(p, k, _)| p == path && *k == value) {
+                                index.duplicates.push((path.clone(), value.clone(), pos));
+                            }
+                            index.starts.entry(key_path).or_insert(pos);
                             *key = Some(value);
                         }
                     }
@@ -97,11 +103,17 @@ impl SpanIndex {
                 Event::MappingEnd | Event::SequenceEnd => {
                     stack.pop();
                 }
-                Event::StreamEnd => break,
+                // One document per file (serde_yaml reports a second one); index only the first.
+                Event::StreamEnd | Event::DocumentEnd => break,
                 _ => {}
             }
         }
         index
+    }
+
+    /// The first key written twice in the same mapping: (mapping path, key, where the second is).
+    pub fn first_duplicate(&self) -> Option<&(String, String, (usize, usize))> {
+        self.duplicates.first()
     }
 
     /// Position of the value at `path`, e.g. `segments.3.where`.

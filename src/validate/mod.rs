@@ -114,8 +114,8 @@ impl<'a> Validator<'a> {
         let vars = merged_vars(&p.config, &opts.vars);
         let templates = match Templates::new(&vars, &as_of, &p.macros) {
             Ok(t) => t,
-            Err((file, msg)) => {
-                self.err("E030", Loc::file(file), msg, Some("fix the macro file".into()));
+            Err((file, line, msg)) => {
+                self.err("E030", Loc::new(file, line, 1), msg, Some("fix the macro file".into()));
                 return None;
             }
         };
@@ -611,6 +611,17 @@ impl<'a> Validator<'a> {
     fn ident_loc<T>(&self, item: &Item<T>, field: &str, raw: &str, ident: &str) -> Loc {
         let loc = self.project.loc(item, field);
         let block = self.project.files[item.file].spans.is_block(&format!("{}.{field}", item.path));
+        if block {
+            // Folded (`>`) text is joined into one line: search the file's own lines instead.
+            let path = self.project.root.join(&self.project.files[item.file].path);
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let lines = raw.lines().count().max(1);
+            for (n, line) in text.lines().skip(loc.line.saturating_sub(1)).take(lines + 8).enumerate() {
+                if let Some(c) = find_word(line, ident) {
+                    return Loc::new(loc.file, loc.line + n, line[..c].chars().count() + 1);
+                }
+            }
+        }
         for (n, line) in raw.lines().enumerate() {
             if let Some(c) = find_word(line, ident) {
                 return match (n, block) {
