@@ -171,3 +171,31 @@ fn a_project_with_only_customers_and_orders_runs_and_reports_what_it_skipped() {
     let db = dir.path().join("out/library.duckdb");
     assert_eq!(members(&db, "clv_high"), "4");
 }
+
+#[test]
+fn engagement_psychographic_affinity_and_consent_boundaries() {
+    let dir = library_project("library");
+    let db = run(dir.path());
+    check(&db, &[
+        // score = 0.4*min(sessions_90d/10,1) + 0.3*min(clicks_90d/40,1) + 0.3*response rate:
+        // 5: 0.2 + 0.075 + 0.3 = 0.575; 6: 0.16 + 0.06 = 0.22; 7: 0.165 (its clicked email of
+        // 2026-04-01 23:00 is outside the 90 days starting 2026-04-02).
+        ("engagement_high", "5"),
+        ("engagement_medium", "6"),
+        ("engagement_low", "1,2,3,4,7,8,9,10,11,12,13,14,15,16,17"),
+        // Survey 4 (1) or a coupon lover (7); survey 3 (2) is not enough.
+        ("price_sensitive", "1,7"),
+        ("interest_sports_outdoor", "1,2"),
+        ("interest_fashion_beauty", "3"),
+        ("interest_home_living", "4"),
+        // 3: 2 of 4 lines electronics (tie with home; alphabetically first) = 0.5 with 4 lines;
+        // 4: 3 of 3 fashion but only 3 lines; 7: 2 of 5 home = 0.4; 8: 5 categories, 0.2 each.
+        ("category_loyal", "3"),
+        ("affinity_electronics", "3"),
+        ("affinity_fashion", "4"),
+        ("affinity_home", "7"),
+        // The latest consent row counts: 1 opted out in 2026, 2 opted back in; 7 only left sms.
+        ("opted_out_email", "1"),
+        ("email_contactable", "2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"),
+    ]);
+}
