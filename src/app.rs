@@ -163,8 +163,36 @@ fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
+/// Column names of every source now (schema reads only), and the columns lost since the last
+/// successful run recorded in the output database.
+fn column_gate(cli: &Cli) -> Result<(Vec<(String, Vec<String>)>, Vec<String>)> {
+    let Some(project) = load_project(&cli.project).project else { return Ok((Vec::new(), Vec::new())) };
+    let conn = execute::open(None, &EngineSettings::default())?;
+    let now: Vec<(String, Vec<String>)> = execute::describe_sources(&conn, &project)
+        .into_iter()
+        .filter_map(|(name, schema)| match schema {
+            validate::SourceSchema::Columns(cols) => Some((name, cols)),
+            _ => None,
+        })
+        .collect();
+    let db = resolve(&project.root, &project.config.output.database);
+    // A database another run is writing cannot be opened; the lock reports that run later.
+    let previous = if db.exists() {
+        execute::open_read_only(&db).map(|c| publish::Manifest::last_source_columns(&c)).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let lost = publish::gates::lost_columns(&now, &previous);
+    Ok((now, lost))
+}
+
 fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let started = Instant::now();
+    // Checked before validation, which would otherwise stop on the missing column (exit 2).
+    let (source_columns, lost) = column_gate(cli)?;
+    if !lost.is_empty() && !args.force {
+        return Err(Error::Gates(lost));
+    }
     let (project, resolved, mut diags) = load_and_resolve(cli, &args.select, true)?;
     print_warnings(cli, &diags);
     let mut plan = compile(&resolved);
@@ -189,6 +217,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let conn = execute::open(Some(&db_path), &settings)?;
     let db_err = |e: duckdb::Error| Error::Database { path: db_display.clone(), message: execute::first_line(&e.to_string()) };
     conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
+    conn.execute_batch(publish::Manifest::MIGRATE).map_err(db_err)?;
     let run_started = publish::utc_now();
     let run_id = format!("{}-{}", run_started, std::process::id());
     // Input files are hashed on another thread while DuckDB computes; the manifest row waits for it.
@@ -199,7 +228,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let problems = publish::gates::check(&source_rows, &publish::Manifest::last_source_rows(&conn), max_drop);
     let record = |status: &str, inputs: &[publish::InputFile], row_counts: &[(String, i64)], notes: &[String], error: Option<&str>| {
         publish::Manifest::insert_sql(
-            &run_id, &resolved.as_of, &run_started, status, args.force && !problems.is_empty(), &definition_hash,
+            &run_id, &resolved.as_of, &run_started, status, args.force && !(problems.is_empty() && lost.is_empty()), &definition_hash,
             inputs, &source_rows, row_counts, notes, error,
         )
     };
@@ -209,6 +238,9 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
             let _ = conn.execute_batch(&record("blocked", &files, &[], &notes, Some(&problems.join("; "))));
             return Err(Error::Gates(problems));
         }
+    }
+    let problems: Vec<String> = if args.force { lost.iter().chain(problems.iter()).cloned().collect() } else { problems.clone() };
+    if !problems.is_empty() {
         for p in &problems {
             if cli.format == Format::Text {
                 eprintln!("warning: gate overridden by --force: {p}");
@@ -226,7 +258,8 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let outcome = run_with_progress(cli, &conn, &plan, &mut |c| {
         let counts = publish_counts(c)?;
         let files = inputs(&mut hashing)?;
-        c.execute_batch(&record("ok", &files, &counts, &notes, None)).map_err(db_err)
+        c.execute_batch(&record("ok", &files, &counts, &notes, None)).map_err(db_err)?;
+        c.execute_batch(&publish::Manifest::columns_sql(&run_id, &source_columns)).map_err(db_err)
     });
     if let Err(e) = outcome {
         let files = inputs(&mut hashing).unwrap_or_default();

@@ -244,6 +244,19 @@ pub fn source_rows(conn: &duckdb::Connection, model: &Resolved) -> Result<Vec<(S
 pub mod gates {
     /// Problems that block publishing (unless `--force`): an empty source, or a source whose
     /// row count fell by more than `max_drop_pct` percent since the last successful run.
+    /// Columns a source had at the last successful run and has no more.
+    pub fn lost_columns(now: &[(String, Vec<String>)], previous: &[(String, Vec<String>)]) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, before) in previous {
+            let Some((_, cols)) = now.iter().find(|(n, _)| n == name) else { continue };
+            let lost: Vec<&str> = before.iter().filter(|c| !cols.contains(c)).map(String::as_str).collect();
+            if !lost.is_empty() {
+                problems.push(format!("source '{name}' lost column(s) {} since the last successful run", lost.join(", ")));
+            }
+        }
+        problems
+    }
+
     pub fn check(now: &[(String, i64)], previous: &[(String, i64)], max_drop_pct: f64) -> Vec<String> {
         let mut problems = Vec::new();
         for (name, n) in now {
@@ -274,6 +287,26 @@ impl Manifest {
         run_id VARCHAR, as_of DATE, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, forced BOOLEAN, \
         definition_hash VARCHAR, inputs VARCHAR, source_rows VARCHAR, row_counts VARCHAR, warnings VARCHAR, error VARCHAR)";
 
+    /// Added after the first release; older databases get the column on their next run.
+    pub const MIGRATE: &'static str = "ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_columns VARCHAR";
+
+    /// Column names per source at the last successful run (empty before the first).
+    pub fn last_source_columns(conn: &duckdb::Connection) -> Vec<(String, Vec<String>)> {
+        let sql = "SELECT source_columns FROM runs WHERE status = 'ok' AND source_columns IS NOT NULL ORDER BY finished_at DESC, started_at DESC LIMIT 1";
+        let text: Option<String> = conn.query_row(sql, [], |r| r.get(0)).ok();
+        text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    }
+
+    /// Record the sources' columns on this run's row.
+    pub fn columns_sql(run_id: &str, columns: &[(String, Vec<String>)]) -> String {
+        let d = DuckDb;
+        format!(
+            "UPDATE runs SET source_columns = {} WHERE run_id = {}",
+            d.string(&serde_json::to_value(columns).unwrap_or_default().to_string()),
+            d.string(run_id)
+        )
+    }
+
     /// Source row counts of the last successful run, for the row-drop gate.
     pub fn last_source_rows(conn: &duckdb::Connection) -> Vec<(String, i64)> {
         let sql = "SELECT source_rows FROM runs WHERE status = 'ok' ORDER BY finished_at DESC, started_at DESC LIMIT 1";
@@ -300,7 +333,7 @@ impl Manifest {
         let d = DuckDb;
         let json = |v: serde_json::Value| d.string(&v.to_string());
         format!(
-            "INSERT INTO runs VALUES ({}, {}, CAST({} AS TIMESTAMP), CAST(now() AS TIMESTAMP), {}, {}, {}, {}, {}, {}, {}, {})",
+            "INSERT INTO runs (run_id, as_of, started_at, finished_at, status, forced, definition_hash, inputs, source_rows, row_counts, warnings, error) VALUES ({}, {}, CAST({} AS TIMESTAMP), CAST(now() AS TIMESTAMP), {}, {}, {}, {}, {}, {}, {}, {})",
             d.string(run_id),
             d.date(as_of),
             d.string(started.trim_end_matches('Z')),
@@ -351,6 +384,9 @@ mod tests {
             vec!["source 'orders' has 100 rows, 90% fewer than the 1000 of the last successful run (limit 50%)", "source 'carts' is empty"]
         );
         assert!(gates::check(&now[1..2], &prev, 50.0).is_empty(), "a 40% drop is within a 50% limit");
+        let before = vec![("orders".to_string(), vec!["amount".to_string(), "channel".to_string()])];
+        let after = vec![("orders".to_string(), vec!["amount".to_string()])];
+        assert_eq!(gates::lost_columns(&after, &before), vec!["source 'orders' lost column(s) channel since the last successful run"]);
     }
 
     #[test]

@@ -203,3 +203,23 @@ fn sigkill_at_random_moments_never_publishes_half_a_result() {
     run("2026-06-30");
     assert_eq!(published_state(&db), state_b);
 }
+
+#[test]
+fn a_source_that_lost_a_column_blocks_the_publish() {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    let before = published_state(&db);
+    // Drop the last column (coupon_code) of every line of orders.csv.
+    let orders = dir.path().join("data/orders.csv");
+    let text = std::fs::read_to_string(&orders).expect("orders");
+    let cut: String = text.lines().map(|l| format!("{}\n", l.rsplit_once(',').map_or(l, |(a, _)| a))).collect();
+    std::fs::write(&orders, cut).expect("write");
+    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: data-quality gates blocked the publish (nothing changed; rerun with --force to publish anyway):\n  source 'orders' lost column(s) coupon_code since the last successful run"
+    );
+    assert_eq!(published_state(&db), before);
+}
