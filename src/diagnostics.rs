@@ -28,6 +28,14 @@ impl Loc {
         Loc { file: file.into(), line, col }
     }
 
+    /// The location of a definition's `file:line` origin (column 1).
+    pub fn from_origin(origin: &str) -> Self {
+        match origin.rsplit_once(':') {
+            Some((file, line)) => Loc::new(file, line.parse().unwrap_or(1), 1),
+            None => Loc::file(origin),
+        }
+    }
+
     /// A location that names only the file (line 1, column 1).
     pub fn file(file: impl Into<String>) -> Self {
         Loc::new(file, 1, 1)

@@ -128,10 +128,7 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
     use crate::diagnostics::{Diagnostic, Loc};
     let d = DuckDb;
     let conn = open(None, &EngineSettings::default())?;
-    let loc_of = |origin: &str| match origin.rsplit_once(':') {
-        Some((file, line)) => Loc::new(file, line.parse().unwrap_or(1), 1),
-        None => Loc::file(origin),
-    };
+    let loc_of = |origin: &str| Loc::from_origin(origin);
     let mut diags = Vec::new();
     for step in &plan.steps {
         let prefix = d.create_table_as(&step.target, "");

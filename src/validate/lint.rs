@@ -8,10 +8,7 @@ use crate::project::model::FeatureKind;
 use std::collections::BTreeSet;
 
 fn loc_of(origin: &str) -> Loc {
-    match origin.rsplit_once(':') {
-        Some((file, line)) => Loc::new(file, line.parse().unwrap_or(1), 1),
-        None => Loc::file(origin),
-    }
+    Loc::from_origin(origin)
 }
 
 /// True when every customer who meets `later` also meets `earlier` (so `later` never wins):
