@@ -70,7 +70,7 @@ def main():
         c.close()
     t_plan, _ = timed(raw_plan, a.repeat)
     rows.append(("full library", "segmenter run", t_full))
-    rows.append(("full library", "its compiled SQL in DuckDB (floor)", t_plan))
+    rows.append(("full library", "its compiled SQL + history in DuckDB (floor)", t_plan))
 
     # 2. The core subset, five ways, with the same memberships.
     sel = ",".join(SUBSET)
