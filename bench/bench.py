@@ -101,6 +101,22 @@ def main():
         rows.append(("core subset", "polars", t_pl))
         rows.append(("core subset", "pandas", t_pd))
         checks += [("polars", pl_members), ("pandas", pd_members)]
+        dbt_bin = pathlib.Path(sys.executable).parent / "dbt"
+        if dbt_bin.exists():
+            dbt_db = work / "dbt.duckdb"
+
+            def dbt():
+                dbt_db.unlink(missing_ok=True)
+                subprocess.run([str(dbt_bin), "--quiet", "run", "--project-dir", str(HERE / "dbt"), "--profiles-dir", str(HERE / "dbt"),
+                                "--vars", json.dumps({"data": str(data), "as_of": AS_OF})],
+                               check=True, capture_output=True, env={**os.environ, "DBT_DUCKDB_PATH": str(dbt_db)})
+                c = duckdb.connect(str(dbt_db), read_only=True)
+                r = set(c.execute("SELECT customer_id, segment FROM members").fetchall())
+                c.close()
+                return r
+            t_dbt, dbt_members = timed(dbt, a.repeat)
+            rows.append(("core subset", "dbt-duckdb (one model per segment)", t_dbt))
+            checks.append(("dbt-duckdb", dbt_members))
     ok = True
     for name, members in checks:
         if members != seg_members:

@@ -1,0 +1,1 @@
+select customer_id from {{ ref('features') }} where order_count = 1
