@@ -199,6 +199,9 @@ pub struct GenerateArgs {
     /// Number of customers (orders are about 4.5 times that).
     #[arg(long, default_value_t = 3000, conflicts_with = "orders")]
     pub customers: u64,
+    /// DuckDB memory limit while generating; big sorts spill to disk beyond it.
+    #[arg(long, default_value = "4GB")]
+    pub memory_limit: String,
     /// Scale mode: about this many orders, from orders/10 customers with about 10 orders each,
     /// every table written as Parquet (e.g. --orders 10000000 for the benchmark).
     #[arg(long)]

@@ -24,6 +24,8 @@ pub struct GenerateOptions {
     pub frequency: f64,
     /// Write every table as Parquet (for large scales) instead of the sample's CSV/Parquet mix.
     pub all_parquet: bool,
+    /// DuckDB memory limit while generating, e.g. `4GB`.
+    pub memory_limit: String,
 }
 
 /// `frequency` that gives about 10 orders per customer (`generate --orders N`).
@@ -59,8 +61,13 @@ pub fn file_name(table: &str, format: FileFormat) -> String {
 /// Write every table into `out_dir`; returns rows written per file name.
 pub fn generate(out_dir: &Path, opts: &GenerateOptions) -> Result<BTreeMap<String, i64>> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::Io { context: format!("creating {}", out_dir.display()), source: e })?;
-    let conn = open(None, &EngineSettings { threads: Some(1), memory_limit: None })?;
+    // One thread keeps the output byte-identical; the memory limit makes the big ORDER BYs
+    // (order lines, sessions) spill to a temporary folder instead of growing with the data.
+    let conn = open(None, &EngineSettings { threads: Some(1), memory_limit: Some(opts.memory_limit.clone()) })?;
     let d = DuckDb;
+    let spill = out_dir.join(".generate-tmp");
+    conn.execute_batch(&format!("SET temp_directory = {}", d.string(&spill.to_string_lossy())))
+        .map_err(|e| Error::Step { step: "generate settings".into(), message: first_line(&e.to_string()) })?;
     let step = |what: &str, e: duckdb::Error| Error::Step { step: format!("generate {what}"), message: first_line(&e.to_string()) };
     conn.execute_batch(&format!(
         "SET preserve_insertion_order = true; SET VARIABLE seed = {}; SET VARIABLE customers = {}; SET VARIABLE as_of = {}; SET VARIABLE frequency = {}::DOUBLE;",
@@ -92,6 +99,7 @@ pub fn generate(out_dir: &Path, opts: &GenerateOptions) -> Result<BTreeMap<Strin
         std::fs::rename(&tmp_path, &final_path).map_err(|e| Error::Io { context: format!("writing {}", final_path.display()), source: e })?;
         counts.insert(name, rows);
     }
+    let _ = std::fs::remove_dir_all(&spill);
     Ok(counts)
 }
 
