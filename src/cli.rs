@@ -8,7 +8,8 @@ use std::path::PathBuf;
 /// Define features, segments, tier ladders and scores in YAML under segments/, and segmenter
 /// compiles them to DuckDB SQL and runs them over your Parquet/CSV data.
 ///
-/// Exit codes: 0 success, 1 tests failed, 2 definition or usage error, 3 data or runtime error.
+/// Exit codes: 0 success; 1 tests/assertions failed or a data-quality gate blocked a publish;
+/// 2 definition or usage error; 3 data or runtime error (including another run holding the lock).
 #[derive(Debug, Parser)]
 #[command(name = "segmenter", version, propagate_version = true)]
 pub struct Cli {
@@ -35,8 +36,10 @@ pub enum Format {
 pub enum Command {
     /// Compute features, segments, tiers and scores into the output database.
     ///
-    /// Everything is validated first; the tables are replaced in one transaction, so a failed
-    /// run leaves the previous results untouched.
+    /// Everything is validated first (and every query bound in DuckDB); data-quality gates check
+    /// the sources; then all tables, the history for this as_of and the run manifest are written
+    /// in one transaction, so a failed or killed run leaves the previous results untouched. A lock
+    /// next to the database stops concurrent runs. Exports are written after the commit.
     ///
     /// Example: segmenter run --as-of 2026-06-30 --select tag:value
     Run(RunArgs),
