@@ -32,6 +32,30 @@ def timed(fn, repeat):
     return statistics.median(times), result
 
 
+def export_members(work, path, ladder=None):
+    """segmenter's memberships (segments, and tiers as 'ladder/level') as Parquet, for comparing."""
+    c = duckdb.connect(str(work / "out/segments.duckdb"), read_only=True)
+    only = f"WHERE ladder = '{ladder}'" if ladder else ""
+    c.execute(f"COPY (SELECT customer_id, segment FROM segment_members UNION ALL "
+              f"SELECT customer_id, ladder || '/' || tier FROM tier_assignments {only}) TO '{path}' (FORMAT parquet)")
+    c.close()
+
+
+def compare(expected, table):
+    """(extra rows, missing rows, the five segments with most differences) of a peer's memberships."""
+    c = duckdb.connect()
+    c.register("peer", table)
+    c.execute(f"""CREATE TEMP TABLE d AS
+        (SELECT 'extra' AS kind, * FROM (SELECT customer_id::BIGINT AS customer_id, segment::VARCHAR AS segment FROM peer
+                                         EXCEPT ALL SELECT customer_id, segment FROM read_parquet('{expected}')))
+        UNION ALL
+        (SELECT 'missing', * FROM (SELECT customer_id, segment FROM read_parquet('{expected}')
+                                   EXCEPT ALL SELECT customer_id::BIGINT, segment::VARCHAR FROM peer))""")
+    extra, missing = c.execute("SELECT count(*) FILTER (kind = 'extra'), count(*) FILTER (kind = 'missing') FROM d").fetchone()
+    worst = c.execute("SELECT segment, count(*) n FROM d GROUP BY ALL ORDER BY n DESC, segment LIMIT 5").fetchall()
+    return extra, missing, worst
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=1_000_000)
@@ -44,7 +68,9 @@ def main():
     data = HERE / "data" / str(a.orders)
     if not (data / "orders.parquet").exists():
         print(f"generating {a.orders} orders into {data} ...", flush=True)
-        subprocess.run([a.bin, "--quiet", "generate", "--orders", str(a.orders), "--out", str(data)], check=True)
+        # All cores: the same rows in the same order as one thread (only Parquet row groups may differ).
+        subprocess.run([a.bin, "--quiet", "generate", "--orders", str(a.orders), "--out", str(data),
+                        "--threads", str(os.cpu_count()), "--memory-limit", a.memory_limit], check=True)
     work = HERE / "work" / str(a.orders)
     if work.exists():
         shutil.rmtree(work)
@@ -54,9 +80,60 @@ def main():
     (work / "segmenter.yaml").write_text(PROJECT.format(orders=a.orders, data=data, as_of=AS_OF, memory=a.memory_limit))
     seg = lambda *args: subprocess.run([a.bin, "--quiet", "--project", str(work), *args], check=True, capture_output=True, text=True)
 
-    rows = []
-    # 1. The full library: segmenter run, and the very SQL it compiles run directly in DuckDB.
-    t_full, _ = timed(lambda: seg("run"), a.repeat)
+    rows, checks = [], []  # checks: (group, way, thunk giving a pyarrow Table of (customer_id, segment))
+    as_of = dt.date.fromisoformat(AS_OF)
+    sys.path.insert(0, str(HERE / "peers"))
+    dbt_bin = pathlib.Path(sys.executable).parent / "dbt"
+    peers = not a.skip_peers
+
+    def sql_peer(script, table):
+        """Run a hand-written DuckDB script; the memberships are fetched after the clock stops."""
+        def run():
+            c = duckdb.connect()
+            c.execute(f"SET memory_limit = '{a.memory_limit}'; SET VARIABLE data = '{data}'; SET VARIABLE as_of = DATE '{AS_OF}';")
+            c.execute(script)
+            return lambda: c.execute(f"SELECT customer_id, segment FROM {table}").to_arrow_table()
+        return run
+
+    def dbt_peer(project, db_name):
+        dbt_db = work / db_name
+
+        def run():
+            dbt_db.unlink(missing_ok=True)
+            subprocess.run([str(dbt_bin), "--quiet", "run", "--project-dir", str(project), "--profiles-dir", str(project),
+                            "--vars", json.dumps({"data": str(data), "as_of": AS_OF})],
+                           check=True, capture_output=True, env={**os.environ, "DBT_DUCKDB_PATH": str(dbt_db)})
+            return lambda: duckdb.connect(str(dbt_db), read_only=True).execute("SELECT customer_id, segment FROM members").to_arrow_table()
+        return run
+
+    def df_peer(members):
+        """A dataframe peer: members(data, as_of) returns a pyarrow Table (converting is part of its work)."""
+        def run():
+            table = members(data, as_of)
+            return lambda: table
+        return run
+
+    def measure(group, way, fn, repeat):
+        t, thunk = timed(fn, repeat)
+        rows.append((group, way, t))
+        checks.append((group, way, thunk))
+
+    # 1. The full library: segmenter run, the very SQL it compiles run directly in DuckDB (the
+    #    floor for this engine), and the same memberships written by hand in SQL, polars, pandas, dbt.
+    peak_kb = []
+
+    def seg_run():
+        """`segmenter run`, recording the process's peak RSS (wait4's rusage is per child)."""
+        p = subprocess.Popen([a.bin, "--quiet", "--project", str(work), "run"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0:
+            sys.exit(f"segmenter run failed ({p.returncode}): {p.stderr.read().decode()}")
+        peak_kb.append(usage.ru_maxrss)
+    t_full, _ = timed(seg_run, a.repeat)
+    rows.append(("full library", "segmenter run", t_full))
+    expected = {"full library": work / "expected_full.parquet", "core subset": work / "expected_subset.parquet"}
+    export_members(work, expected["full library"])
     plan = seg("compile").stdout
 
     def raw_plan():
@@ -69,59 +146,33 @@ def main():
         c.execute("COMMIT")
         c.close()
     t_plan, _ = timed(raw_plan, a.repeat)
-    rows.append(("full library", "segmenter run", t_full))
     rows.append(("full library", "its compiled SQL + history in DuckDB (floor)", t_plan))
+    measure("full library", "hand-written DuckDB SQL", sql_peer((HERE / "handwritten_full.sql").read_text(), "hand_members"), a.repeat)
+    if peers:
+        import full_pandas, full_polars
+        measure("full library", "polars", df_peer(full_polars.members), a.repeat)
+        measure("full library", "pandas", df_peer(full_pandas.members), max(1, a.repeat // 2))
+        if dbt_bin.exists():
+            measure("full library", "dbt-duckdb", dbt_peer(HERE / "dbt_full", "dbt_full.duckdb"), max(1, a.repeat // 2))
 
-    # 2. The core subset, five ways, with the same memberships.
+    # 2. The core subset (a few order-based segments and club_tier), the same ways.
     sel = ",".join(SUBSET)
     t_sub, _ = timed(lambda: seg("run", "--select", sel), a.repeat)
-    got = duckdb.connect(str(work / "out/segments.duckdb"), read_only=True)
-    seg_members = set(got.execute(
-        "SELECT customer_id, segment FROM segment_members UNION ALL SELECT customer_id, 'club_tier/' || tier FROM tier_assignments WHERE ladder = 'club_tier'").fetchall())
-    got.close()
-    hand_sql = (HERE / "handwritten.sql").read_text()
-
-    def hand():
-        c = duckdb.connect()
-        c.execute(f"SET memory_limit = '{a.memory_limit}'; SET VARIABLE data = '{data}'; SET VARIABLE as_of = DATE '{AS_OF}';")
-        c.execute(hand_sql)
-        r = set(c.execute("SELECT customer_id, segment FROM hand_members").fetchall())
-        c.close()
-        return r
-    t_hand, hand_members = timed(hand, a.repeat)
     rows.append(("core subset", "segmenter run --select", t_sub))
-    rows.append(("core subset", "hand-written DuckDB SQL", t_hand))
-    checks = [("hand-written DuckDB SQL", hand_members)]
-    if not a.skip_peers:
-        sys.path.insert(0, str(HERE / "peers"))
+    export_members(work, expected["core subset"], ladder="club_tier")
+    measure("core subset", "hand-written DuckDB SQL", sql_peer((HERE / "handwritten.sql").read_text(), "hand_members"), a.repeat)
+    if peers:
         import dataframes
-        as_of = dt.date.fromisoformat(AS_OF)
-        t_pl, pl_members = timed(lambda: dataframes.polars_members(data, as_of), a.repeat)
-        t_pd, pd_members = timed(lambda: dataframes.pandas_members(data, as_of), max(1, a.repeat // 2))
-        rows.append(("core subset", "polars", t_pl))
-        rows.append(("core subset", "pandas", t_pd))
-        checks += [("polars", pl_members), ("pandas", pd_members)]
-        dbt_bin = pathlib.Path(sys.executable).parent / "dbt"
+        measure("core subset", "polars", df_peer(dataframes.polars_members), a.repeat)
+        measure("core subset", "pandas", df_peer(dataframes.pandas_members), max(1, a.repeat // 2))
         if dbt_bin.exists():
-            dbt_db = work / "dbt.duckdb"
-
-            def dbt():
-                dbt_db.unlink(missing_ok=True)
-                subprocess.run([str(dbt_bin), "--quiet", "run", "--project-dir", str(HERE / "dbt"), "--profiles-dir", str(HERE / "dbt"),
-                                "--vars", json.dumps({"data": str(data), "as_of": AS_OF})],
-                               check=True, capture_output=True, env={**os.environ, "DBT_DUCKDB_PATH": str(dbt_db)})
-                c = duckdb.connect(str(dbt_db), read_only=True)
-                r = set(c.execute("SELECT customer_id, segment FROM members").fetchall())
-                c.close()
-                return r
-            t_dbt, dbt_members = timed(dbt, a.repeat)
-            rows.append(("core subset", "dbt-duckdb (one model per segment)", t_dbt))
-            checks.append(("dbt-duckdb", dbt_members))
+            measure("core subset", "dbt-duckdb (one model per segment)", dbt_peer(HERE / "dbt", "dbt.duckdb"), a.repeat)
     ok = True
-    for name, members in checks:
-        if members != seg_members:
+    for group, way, thunk in checks:
+        extra, missing, worst = compare(expected[group], thunk())
+        if extra or missing:
             ok = False
-            print(f"MISMATCH {name}: {len(members - seg_members)} extra, {len(seg_members - members)} missing", file=sys.stderr)
+            print(f"MISMATCH {group} / {way}: {extra} extra, {missing} missing; most different segments: {worst}", file=sys.stderr)
 
     # 3. validate + compile of 500 generated segment files (in-process time is below the CLI start).
     many = HERE / "work" / "many"
@@ -141,8 +192,9 @@ def main():
     print(f"{'work':<18} {'way':<40} {'seconds':>8} {'ratio':>6}")
     for group, name, t in rows:
         print(f"{group:<18} {name:<40} {t:8.2f} {t / fastest[group]:6.2f}")
+    print(f"segmenter run peak RSS: {max(peak_kb) / 1024:.0f} MB (memory limit {a.memory_limit})")
     print("memberships: " + ("identical in every peer" if ok else "MISMATCH (see above)"))
-    json.dump({"orders": a.orders, "rows": rows, "memberships_equal": ok}, open(work / "results.json", "w"), indent=1)
+    json.dump({"orders": a.orders, "rows": rows, "memberships_equal": ok, "run_peak_rss_mb": max(peak_kb) / 1024}, open(work / "results.json", "w"), indent=1)
     sys.exit(0 if ok else 1)
 
 

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/segmenter/target}"
 (cd .. && cargo build --release --quiet)
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-    .venv/bin/pip install --quiet "duckdb==1.5.*" pandas polars pyarrow "dbt-core>=1.9,<1.11" "dbt-duckdb>=1.9,<1.10"
+if [ ! -x .venv/bin/python ] || ! cmp -s requirements.txt .venv/requirements.txt; then
+    [ -x .venv/bin/python ] || python3 -m venv .venv
+    .venv/bin/pip install --quiet --upgrade -r requirements.txt
+    cp requirements.txt .venv/requirements.txt
 fi
 exec .venv/bin/python bench.py --bin "$CARGO_TARGET_DIR/release/segmenter" "$@"

@@ -496,8 +496,9 @@ fn cmd_generate(cli: &Cli, args: &GenerateArgs) -> Result<i32> {
             frequency: crate::generate::SCALE_FREQUENCY,
             all_parquet: true,
             memory_limit: args.memory_limit.clone(),
+            threads: args.threads,
         },
-        None => crate::generate::GenerateOptions { seed: args.seed, customers: args.customers, as_of: args.as_of.clone(), frequency: 1.0, all_parquet: false, memory_limit: args.memory_limit.clone() },
+        None => crate::generate::GenerateOptions { seed: args.seed, customers: args.customers, as_of: args.as_of.clone(), frequency: 1.0, all_parquet: false, memory_limit: args.memory_limit.clone(), threads: args.threads },
     };
     let counts = crate::generate::generate(&out, &opts)?;
     if !cli.quiet {

@@ -212,6 +212,11 @@ pub struct GenerateArgs {
     /// Last day of the generated history.
     #[arg(long, default_value = "2026-06-30")]
     pub as_of: String,
+    /// DuckDB threads while generating. 1 (the default) gives byte-identical files for a seed;
+    /// more threads give the same rows in the same order, faster, but the Parquet files'
+    /// internal layout (row-group boundaries) may differ from run to run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub threads: u32,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

@@ -96,9 +96,50 @@ pub fn describe_sources(conn: &Connection, project: &Project) -> BTreeMap<String
     for (name, def) in &project.config.sources {
         let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
         let format = def.format.or_else(|| SourceFormat::from_path(&def.path)).unwrap_or(SourceFormat::Csv);
-        out.insert(name.clone(), describe_one(conn, &path, format));
+        let mut schema = describe_one(conn, &path, format);
+        if let (SourceFormat::Csv, SourceSchema::Columns(cols)) = (format, &schema) {
+            // Header-only is fine when `types:` declares every column (names after renaming).
+            let typed = cols.iter().all(|c| def.types.contains_key(def.rename.get(c).unwrap_or(c)));
+            if let Some(problem) = (!def.path.contains(['*', '?', '['])).then(|| csv_problem(conn, &path, &def.path, typed)).flatten() {
+                schema = SourceSchema::Unreadable(problem);
+            }
+        }
+        out.insert(name.clone(), schema);
     }
     out
+}
+
+/// A CSV file whose columns DuckDB cannot know, said in the user's terms: an empty file, a
+/// header without rows (every column would be VARCHAR) unless `types:` declares them all, or a
+/// row with more fields than the header (DuckDB then takes the header for data).
+fn csv_problem(conn: &Connection, path: &str, rel: &str, typed: bool) -> Option<String> {
+    if std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false) {
+        return Some(format!("data file '{rel}' is empty"));
+    }
+    let p = DuckDb.string(path);
+    let has_header: bool = conn.query_row(&format!("SELECT HasHeader FROM sniff_csv({p})"), [], |r| r.get(0)).ok()?;
+    if has_header {
+        let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM (SELECT 1 FROM read_csv({p}) LIMIT 1)"), [], |r| r.get(0)).ok()?;
+        return (rows == 0 && !typed)
+            .then(|| format!("data file '{rel}' has a header but no rows, so its column types are unknown"));
+    }
+    // Read every line as text, padded to the widest row, and compare field counts to the first.
+    let sql = format!("SELECT * FROM read_csv({p}, header = false, all_varchar = true, null_padding = true) LIMIT 1000000");
+    let mut stmt = conn.prepare(&sql).ok()?;
+    let mut rows = stmt.query([]).ok()?;
+    let mut header = None;
+    let mut line = 0usize;
+    while let Ok(Some(row)) = rows.next() {
+        line += 1;
+        let width = row.as_ref().column_count();
+        let fields = (0..width).rev().find(|&i| matches!(row.get::<_, Option<String>>(i), Ok(Some(_)))).map_or(0, |i| i + 1);
+        match header {
+            None => header = Some(fields),
+            Some(h) if fields > h => return Some(format!("data file '{rel}' line {line} has {fields} fields, the header has {h}")),
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 fn describe_one(conn: &Connection, path: &str, format: SourceFormat) -> SourceSchema {

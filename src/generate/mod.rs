@@ -26,6 +26,8 @@ pub struct GenerateOptions {
     pub all_parquet: bool,
     /// DuckDB memory limit while generating, e.g. `4GB`.
     pub memory_limit: String,
+    /// DuckDB threads; 1 keeps the files byte-identical for a seed.
+    pub threads: u32,
 }
 
 /// `frequency` that gives about 10 orders per customer (`generate --orders N`).
@@ -61,9 +63,10 @@ pub fn file_name(table: &str, format: FileFormat) -> String {
 /// Write every table into `out_dir`; returns rows written per file name.
 pub fn generate(out_dir: &Path, opts: &GenerateOptions) -> Result<BTreeMap<String, i64>> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::Io { context: format!("creating {}", out_dir.display()), source: e })?;
-    // One thread keeps the output byte-identical; the memory limit makes the big ORDER BYs
+    // One thread keeps the output byte-identical (more threads: same rows, same order, but the
+    // Parquet row groups may be cut differently); the memory limit makes the big ORDER BYs
     // (order lines, sessions) spill to a temporary folder instead of growing with the data.
-    let conn = open(None, &EngineSettings { threads: Some(1), memory_limit: Some(opts.memory_limit.clone()) })?;
+    let conn = open(None, &EngineSettings { threads: Some(opts.threads.max(1)), memory_limit: Some(opts.memory_limit.clone()) })?;
     let d = DuckDb;
     let spill = out_dir.join(".generate-tmp");
     conn.execute_batch(&format!("SET temp_directory = {}", d.string(&spill.to_string_lossy())))
@@ -97,6 +100,12 @@ pub fn generate(out_dir: &Path, opts: &GenerateOptions) -> Result<BTreeMap<Strin
             .query_row(&format!("SELECT count(*) FROM {}", reader(*format, &path_sql)), [], |r| r.get(0))
             .map_err(|e| step(table, e))?;
         std::fs::rename(&tmp_path, &final_path).map_err(|e| Error::Io { context: format!("writing {}", final_path.display()), source: e })?;
+        if *format == FileFormat::Parquet {
+            // Later tables read the written file instead of computing (and sorting) this table
+            // again: the same rows in the same order, since Parquet keeps the types exactly.
+            let written = d.string(&final_path.to_string_lossy());
+            conn.execute_batch(&format!("CREATE OR REPLACE TEMP VIEW gen_{table} AS FROM read_parquet({written});")).map_err(|e| step(table, e))?;
+        }
         counts.insert(name, rows);
     }
     let _ = std::fs::remove_dir_all(&spill);

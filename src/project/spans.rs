@@ -100,6 +100,13 @@ impl SpanIndex {
                     index.starts.entry(p.clone()).or_insert(pos);
                     stack.push(Frame::Seq { path: p, next: 0 });
                 }
+                // An alias (`*big`) repeats the anchored node; its fields are not indexed again,
+                // so anything about them points at the alias itself (through the parent fallback).
+                Event::Alias(_) => {
+                    if let Some(p) = node_path {
+                        index.starts.entry(p).or_insert(pos);
+                    }
+                }
                 Event::MappingEnd | Event::SequenceEnd => {
                     stack.pop();
                 }
@@ -151,5 +158,13 @@ mod tests {
         assert_eq!(idx.value("segments.1.name"), Some((4, 11)));
         // A block scalar's value starts at its first content line.
         assert_eq!(idx.value("segments.1.where"), Some((6, 7)));
+    }
+
+    #[test]
+    fn an_alias_is_placed_where_it_is_written() {
+        let idx = SpanIndex::build("segments:\n  - &big { name: big }\n  - *big\n");
+        assert_eq!(idx.value("segments.0.name"), Some((2, 18)));
+        assert_eq!(idx.value("segments.1"), Some((3, 5)));
+        assert_eq!(idx.value("segments.1.name"), None);
     }
 }

@@ -85,3 +85,25 @@ fn scale_mode_writes_parquet_with_about_ten_orders_per_customer() {
     assert_eq!(parts[0], 2000, "customers = orders / 10");
     assert!((17_000..=23_000).contains(&parts[1]), "about 20000 orders, got {}", parts[1]);
 }
+
+#[test]
+fn more_generator_threads_give_the_same_rows_in_the_same_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for (threads, out) in [("1", "one"), ("2", "two")] {
+        let mut cmd = assert_cmd::Command::cargo_bin("segmenter").expect("bin");
+        cmd.args(["--quiet", "generate", "--orders", "5000", "--threads", threads, "--out"]).arg(dir.path().join(out)).assert().success();
+    }
+    let db = dir.path().join("check.duckdb");
+    for table in ["customers", "orders", "order_items", "sessions", "carts", "campaign_events", "consent", "survey"] {
+        let file = |out: &str| dir.path().join(out).join(format!("{table}.parquet")).display().to_string();
+        // Row by row, in file order: a hash of every row with its position.
+        let sql = |out: &str| format!("SELECT count(*), sum(hash(t::VARCHAR, n)) FROM (SELECT t, row_number() OVER () AS n FROM read_parquet('{}') t)", file(out));
+        let one = rows(&db, &sql("one"));
+        assert_eq!(one, rows(&db, &sql("two")), "{table} differs between 1 and 2 threads");
+        assert!(!one[0].starts_with("0|"), "{table} is empty");
+    }
+    let mut zero = assert_cmd::Command::cargo_bin("segmenter").expect("bin");
+    let out = zero.args(["generate", "--threads", "0", "--out"]).arg(dir.path().join("zero")).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 is not in 1..=256"), "{}", String::from_utf8_lossy(&out.stderr));
+}
