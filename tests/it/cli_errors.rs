@@ -187,12 +187,7 @@ fn a_header_only_csv_runs_when_types_declares_every_column() {
     let dir = fixture("tiny");
     let p = dir.path();
     std::fs::write(p.join("data/orders.csv"), "order_id,client,ordered_at,total,coupon_code\n").expect("write");
-    let cfg = std::fs::read_to_string(p.join("segmenter.yaml")).expect("read");
-    let cfg = cfg.replace(
-        r#"types: { amount: "DECIMAL(12,2)" }"#,
-        r#"types: { order_id: BIGINT, customer_id: BIGINT, ordered_at: TIMESTAMP, amount: "DECIMAL(12,2)", coupon_code: VARCHAR }"#,
-    );
-    std::fs::write(p.join("segmenter.yaml"), cfg).expect("write");
+    type_all_order_columns(p);
     segmenter(p).args(["--quiet", "run", "--force"]).assert().success();
     // No orders at all: the population (customer 12 signs up after as_of) is all in clv_low.
     assert_eq!(members(&p.join("out/tiny.duckdb"), "one_time_buyers"), "");

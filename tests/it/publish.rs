@@ -134,7 +134,8 @@ fn gates_block_empty_sources_and_big_row_drops_unless_forced() {
         format!("error: data-quality gates blocked the publish (nothing changed; rerun with --force to publish anyway):\n  source 'orders' has 2 rows, {pct}% fewer than the {n} of the last successful run (limit 50%)")
     );
     assert_eq!(published_state(&db), before);
-    // An empty source (header only) is blocked too.
+    // An empty source (header only, its types declared) is blocked too.
+    type_all_order_columns(dir.path());
     std::fs::write(&orders, format!("{}\n", lines[0])).expect("write");
     let out = segmenter(dir.path()).args(["run"]).output().expect("run");
     assert_eq!(out.status.code(), Some(1));

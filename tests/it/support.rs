@@ -88,3 +88,13 @@ fn value_str(v: &duckdb::types::Value) -> String {
 pub fn members(db: &Path, segment: &str) -> String {
     rows(db, &format!("SELECT customer_id FROM segment_members WHERE segment = '{segment}' ORDER BY customer_id")).join(",")
 }
+
+/// Declare every column type of the tiny fixture's orders CSV, so a header-only file is accepted.
+pub fn type_all_order_columns(project: &Path) {
+    let cfg = std::fs::read_to_string(project.join("segmenter.yaml")).expect("read");
+    let cfg = cfg.replace(
+        r#"types: { amount: "DECIMAL(12,2)" }"#,
+        r#"types: { order_id: BIGINT, customer_id: BIGINT, ordered_at: TIMESTAMP, amount: "DECIMAL(12,2)", coupon_code: VARCHAR }"#,
+    );
+    std::fs::write(project.join("segmenter.yaml"), cfg).expect("write");
+}

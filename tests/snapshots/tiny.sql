@@ -85,7 +85,6 @@ ORDER BY "customer_id";
 
 -- step: segments
 CREATE OR REPLACE TABLE "segment_members" AS
-SELECT * FROM (
 SELECT "customer_id", "segment"
 FROM (
   SELECT "customer_id",
@@ -129,9 +128,7 @@ WHERE "is_member"
 UNION ALL
 SELECT "customer_id", 'rf_' || "label" AS "segment"
 FROM "rf_scores"
-WHERE "label" IS NOT NULL
-)
-ORDER BY "segment", "customer_id";
+WHERE "label" IS NOT NULL;
 
 -- step: tiers
 CREATE OR REPLACE TABLE "tier_assignments" AS
