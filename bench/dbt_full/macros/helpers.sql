@@ -1,0 +1,23 @@
+{#- The as_of date and the first instant after it (every time cut is "< day_after"). -#}
+{% macro as_of() -%}
+date '{{ var("as_of") }}'
+{%- endmacro %}
+
+{% macro day_after() -%}
+(date '{{ var("as_of") }}' + interval 1 day)
+{%- endmacro %}
+
+{#- First instant of a window of whole days/months ending on as_of, e.g. window_start(90, 'day'). -#}
+{% macro window_start(n, unit) -%}
+({{ day_after() }} - interval {{ n }} {{ unit }})
+{%- endmacro %}
+
+{#- A list var as an SQL list for IN: ['US', 'CA'] -> ('US', 'CA'). -#}
+{% macro sql_list(values) -%}
+({% for v in values %}{% if not loop.first %}, {% endif %}'{{ v | replace("'", "''") }}'{% endfor %})
+{%- endmacro %}
+
+{#- Month-day windows such as [['11-24', '12-31']] as a condition on a timestamp column. -#}
+{% macro in_windows(column, windows) -%}
+({% for w in windows %}{% if not loop.first %} OR {% endif %}strftime({{ column }}, '%m-%d') BETWEEN '{{ w[0] }}' AND '{{ w[1] }}'{% endfor %})
+{%- endmacro %}

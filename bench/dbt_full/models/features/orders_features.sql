@@ -1,0 +1,15 @@
+-- Order features per customer (segments/features.yaml), one grouped scan.
+select
+    customer_id,
+    count(*) as order_count,
+    sum(amount) as total_spent,
+    date_diff('day', max(ordered_at), {{ as_of() }}) as recency_days,
+    date_diff('day', min(ordered_at), {{ as_of() }}) as first_order_days,
+    date_diff('day', min(ordered_at), max(ordered_at)) as active_span_days,
+    count(*) filter (where ordered_at >= {{ window_start(12, 'month') }}) as orders_12m,
+    sum(amount) filter (where ordered_at >= {{ window_start(12, 'month') }}) as spend_12m,
+    count(*) filter (where ordered_at >= {{ window_start(90, 'day') }}) as orders_90d,
+    count(*) filter (where coupon_code is not null) as coupon_orders,
+    sum(amount) filter (where {{ in_windows('ordered_at', var('holiday_windows', [['11-24', '12-31']])) }}) as holiday_spend
+from {{ ref('stg_orders') }}
+group by customer_id

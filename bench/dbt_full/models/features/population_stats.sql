@@ -1,0 +1,9 @@
+-- Store-wide statistics the segment rules compare customers with (over all customers; NULLs,
+-- e.g. the aov of customers without orders, are left out).
+select
+    avg(order_count) as avg_order_count,
+    avg(session_count) as avg_session_count,
+    median(total_spent) as median_total_spent,
+    quantile_cont(total_spent, {{ var('big_spender_quantile', 0.9) }}) as big_spender_total_spent,
+    quantile_cont(aov, {{ var('big_spender_quantile', 0.9) }}) as big_spender_aov
+from {{ ref('customer_features') }}

@@ -1,0 +1,27 @@
+-- One long membership table (customer_id, segment): every rule segment, the rfm_<label>
+-- segments, and one '<ladder>/<level>' row per customer and ladder.
+{%- set segments = [
+    'category_loyal', 'affinity_electronics', 'affinity_fashion', 'affinity_home',
+    'loyal', 'one_time_buyers', 'registered_no_orders', 'coupon_lovers', 'hesitant', 'cart_abandoners', 'low_engagement',
+    'campaign_win_back', 'campaign_encourage', 'campaign_retain',
+    'churn_risk_high', 'churn_risk_medium', 'churn_risk_low',
+    'email_contactable', 'opted_out_email',
+    'age_18_24', 'age_25_34', 'age_35_44', 'age_45_54', 'age_55_64', 'age_65_plus', 'gender_female', 'gender_male',
+    'income_low', 'income_middle', 'income_high', 'education_secondary', 'education_higher', 'single', 'married',
+    'engagement_high', 'engagement_medium', 'engagement_low',
+    'home_market', 'international', 'urban', 'rural', 'warm_climate', 'cold_climate', 'target_provinces', 'target_cities',
+    'holiday_shoppers',
+    'new_customers', 'returning', 'active', 'inactive',
+    'price_sensitive', 'interest_sports_outdoor', 'interest_fashion_beauty', 'interest_home_living',
+    'mobile_first', 'desktop_first', 'multi_device',
+    'clv_low', 'clv_medium', 'clv_high', 'big_spenders',
+] %}
+{% for s in segments %}
+select customer_id, '{{ s }}' as segment from {{ ref('seg_' ~ s) }}
+union all
+{%- endfor %}
+select customer_id, 'rfm_' || label as segment from {{ ref('rfm_scores') }} where label is not null
+union all
+select customer_id, 'club_tier/' || tier as segment from {{ ref('club_tier') }}
+union all
+select customer_id, 'loyalty_level/' || tier as segment from {{ ref('loyalty_level') }}
