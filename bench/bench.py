@@ -41,19 +41,30 @@ def export_members(work, path, ladder=None):
     c.close()
 
 
-def compare(expected, table):
-    """(extra rows, missing rows, the five segments with most differences) of a peer's memberships."""
+def fingerprints(c, relation):
+    """{segment: (rows, sum of row hashes)}: a multiset fingerprint computed in one streaming pass."""
+    return {seg: (n, h) for seg, n, h in c.execute(
+        f"SELECT segment::VARCHAR, count(*), sum(hash(customer_id::BIGINT, segment::VARCHAR)) FROM {relation} GROUP BY ALL").fetchall()}
+
+
+def compare(expected, peer, memory_limit, spill):
+    """Segments whose memberships differ between segmenter (Parquet) and a peer (an Arrow table,
+    or (database file, table)), as [(segment, expected rows, peer rows)]. Runs under the memory limit."""
     c = duckdb.connect()
-    c.register("peer", table)
-    c.execute(f"""CREATE TEMP TABLE d AS
-        (SELECT 'extra' AS kind, * FROM (SELECT customer_id::BIGINT AS customer_id, segment::VARCHAR AS segment FROM peer
-                                         EXCEPT ALL SELECT customer_id, segment FROM read_parquet('{expected}')))
-        UNION ALL
-        (SELECT 'missing', * FROM (SELECT customer_id, segment FROM read_parquet('{expected}')
-                                   EXCEPT ALL SELECT customer_id::BIGINT, segment::VARCHAR FROM peer))""")
-    extra, missing = c.execute("SELECT count(*) FILTER (kind = 'extra'), count(*) FILTER (kind = 'missing') FROM d").fetchone()
-    worst = c.execute("SELECT segment, count(*) n FROM d GROUP BY ALL ORDER BY n DESC, segment LIMIT 5").fetchall()
-    return extra, missing, worst
+    c.execute(f"SET memory_limit = '{memory_limit}'; SET temp_directory = '{spill}'")
+    if isinstance(peer, tuple):
+        c.execute(f"ATTACH '{peer[0]}' AS p (READ_ONLY)")
+        got = fingerprints(c, f"p.{peer[1]}")
+    else:
+        c.register("peer", peer)
+        got = fingerprints(c, "peer")
+    want = fingerprints(c, f"read_parquet('{expected}')")
+    c.close()
+    return [(seg, want.get(seg, (0,))[0], got.get(seg, (0,))[0]) for seg in sorted(set(want) | set(got)) if want.get(seg) != got.get(seg)]
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def main():
@@ -80,19 +91,23 @@ def main():
     (work / "segmenter.yaml").write_text(PROJECT.format(orders=a.orders, data=data, as_of=AS_OF, memory=a.memory_limit))
     seg = lambda *args: subprocess.run([a.bin, "--quiet", "--project", str(work), *args], check=True, capture_output=True, text=True)
 
-    rows, checks = [], []  # checks: (group, way, thunk giving a pyarrow Table of (customer_id, segment))
+    rows = []
     as_of = dt.date.fromisoformat(AS_OF)
     sys.path.insert(0, str(HERE / "peers"))
     dbt_bin = pathlib.Path(sys.executable).parent / "dbt"
     peers = not a.skip_peers
 
-    def sql_peer(script, table):
-        """Run a hand-written DuckDB script; the memberships are fetched after the clock stops."""
+    def sql_peer(script, table, db_name):
+        """Run a hand-written DuckDB script into a database file (as segmenter writes one)."""
+        db = work / db_name
+
         def run():
-            c = duckdb.connect()
+            db.unlink(missing_ok=True)
+            c = duckdb.connect(str(db))
             c.execute(f"SET memory_limit = '{a.memory_limit}'; SET VARIABLE data = '{data}'; SET VARIABLE as_of = DATE '{AS_OF}';")
             c.execute(script)
-            return lambda: c.execute(f"SELECT customer_id, segment FROM {table}").to_arrow_table()
+            c.close()
+            return lambda: (str(db), table)
         return run
 
     def dbt_peer(project, db_name):
@@ -103,7 +118,7 @@ def main():
             subprocess.run([str(dbt_bin), "--quiet", "run", "--project-dir", str(project), "--profiles-dir", str(project),
                             "--vars", json.dumps({"data": str(data), "as_of": AS_OF})],
                            check=True, capture_output=True, env={**os.environ, "DBT_DUCKDB_PATH": str(dbt_db)})
-            return lambda: duckdb.connect(str(dbt_db), read_only=True).execute("SELECT customer_id, segment FROM members").to_arrow_table()
+            return lambda: (str(dbt_db), "members")
         return run
 
     def df_peer(members):
@@ -113,10 +128,18 @@ def main():
             return lambda: table
         return run
 
+    spill = work / "spill"
+    mismatches = []
+
     def measure(group, way, fn, repeat):
+        log(f"{group}: {way} ...")
         t, thunk = timed(fn, repeat)
         rows.append((group, way, t))
-        checks.append((group, way, thunk))
+        log(f"{group}: {way}: {t:.2f} s; comparing memberships")
+        diff = compare(expected[group], thunk(), a.memory_limit, spill)
+        if diff:
+            mismatches.append((group, way, diff))
+            print(f"MISMATCH {group} / {way}: segments that differ (segment, segmenter rows, peer rows): {diff[:8]}", file=sys.stderr, flush=True)
 
     # 1. The full library: segmenter run, the very SQL it compiles run directly in DuckDB (the
     #    floor for this engine), and the same memberships written by hand in SQL, polars, pandas, dbt.
@@ -130,6 +153,7 @@ def main():
         if p.returncode != 0:
             sys.exit(f"segmenter run failed ({p.returncode}): {p.stderr.read().decode()}")
         peak_kb.append(usage.ru_maxrss)
+    log("full library: segmenter run ...")
     t_full, _ = timed(seg_run, a.repeat)
     rows.append(("full library", "segmenter run", t_full))
     expected = {"full library": work / "expected_full.parquet", "core subset": work / "expected_subset.parquet"}
@@ -140,14 +164,15 @@ def main():
         db = work / "raw.duckdb"
         db.unlink(missing_ok=True)
         c = duckdb.connect(str(db))
-        c.execute(f"SET memory_limit = '{a.memory_limit}'")
+        c.execute(f"SET memory_limit = '{a.memory_limit}'; SET temp_directory = '{spill}'")
         c.execute("BEGIN")
         c.execute(plan)
         c.execute("COMMIT")
         c.close()
+    log("full library: compiled SQL in DuckDB ...")
     t_plan, _ = timed(raw_plan, a.repeat)
     rows.append(("full library", "its compiled SQL + history in DuckDB (floor)", t_plan))
-    measure("full library", "hand-written DuckDB SQL", sql_peer((HERE / "handwritten_full.sql").read_text(), "hand_members"), a.repeat)
+    measure("full library", "hand-written DuckDB SQL", sql_peer((HERE / "handwritten_full.sql").read_text(), "hand_members", "hand_full.duckdb"), a.repeat)
     if peers:
         import full_pandas, full_polars
         measure("full library", "polars", df_peer(full_polars.members), a.repeat)
@@ -157,22 +182,18 @@ def main():
 
     # 2. The core subset (a few order-based segments and club_tier), the same ways.
     sel = ",".join(SUBSET)
+    log("core subset: segmenter run --select ...")
     t_sub, _ = timed(lambda: seg("run", "--select", sel), a.repeat)
     rows.append(("core subset", "segmenter run --select", t_sub))
     export_members(work, expected["core subset"], ladder="club_tier")
-    measure("core subset", "hand-written DuckDB SQL", sql_peer((HERE / "handwritten.sql").read_text(), "hand_members"), a.repeat)
+    measure("core subset", "hand-written DuckDB SQL", sql_peer((HERE / "handwritten.sql").read_text(), "hand_members", "hand_subset.duckdb"), a.repeat)
     if peers:
         import dataframes
         measure("core subset", "polars", df_peer(dataframes.polars_members), a.repeat)
         measure("core subset", "pandas", df_peer(dataframes.pandas_members), max(1, a.repeat // 2))
         if dbt_bin.exists():
             measure("core subset", "dbt-duckdb (one model per segment)", dbt_peer(HERE / "dbt", "dbt.duckdb"), a.repeat)
-    ok = True
-    for group, way, thunk in checks:
-        extra, missing, worst = compare(expected[group], thunk())
-        if extra or missing:
-            ok = False
-            print(f"MISMATCH {group} / {way}: {extra} extra, {missing} missing; most different segments: {worst}", file=sys.stderr)
+    ok = not mismatches
 
     # 3. validate + compile of 500 generated segment files (in-process time is below the CLI start).
     many = HERE / "work" / "many"

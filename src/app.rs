@@ -188,18 +188,56 @@ fn column_gate(cli: &Cli) -> Result<(Vec<(String, Vec<String>)>, Vec<String>)> {
     Ok((now, lost))
 }
 
+/// Wall time per phase of `run`, printed on stderr with `--timings`.
+struct Phases {
+    on: bool,
+    last: Instant,
+    done: Vec<(String, f64)>,
+}
+
+impl Phases {
+    fn new(on: bool) -> Self {
+        Phases { on, last: Instant::now(), done: Vec::new() }
+    }
+
+    /// The phase that just ended.
+    fn mark(&mut self, label: &str) {
+        if self.on {
+            let now = Instant::now();
+            self.done.push((label.to_string(), (now - self.last).as_secs_f64()));
+            self.last = now;
+        }
+    }
+
+    fn print(&self) {
+        if self.on {
+            let total: f64 = self.done.iter().map(|(_, t)| t).sum();
+            eprintln!("timings:");
+            for (label, t) in &self.done {
+                eprintln!("  {t:8.3}s {:5.1}%  {label}", 100.0 * t / total.max(1e-9));
+            }
+            eprintln!("  {total:8.3}s total");
+        }
+    }
+}
+
 fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let started = Instant::now();
+    let phases = std::cell::RefCell::new(Phases::new(cli.timings));
+    let mark = |label: &str| phases.borrow_mut().mark(label);
     // Checked before validation, which would otherwise stop on the missing column (exit 2).
     let (source_columns, lost) = column_gate(cli)?;
+    mark("column gate (read source schemas, compare with the last run)");
     if !lost.is_empty() && !args.force {
         return Err(Error::Gates(lost));
     }
     let (project, resolved, mut diags) = load_and_resolve(cli, &args.select, true)?;
+    mark("load and validate definitions");
     print_warnings(cli, &diags);
     let mut plan = compile(&resolved);
     let definition_hash = publish::definition_hash(&plan.script());
     plan.steps.extend(publish::history_steps(&resolved));
+    mark("compile");
     let settings = EngineSettings {
         threads: args.threads.or(project.config.settings.threads),
         memory_limit: args.memory_limit.clone().or_else(|| project.config.settings.memory_limit.clone()),
@@ -225,7 +263,9 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     // Input files are hashed on another thread while DuckDB computes; the manifest row waits for it.
     let mut hashing = Some(publish::hash_input_files(publish::list_input_files(&conn, &resolved)?));
     let inputs = publish::join_hashing;
+    mark("open the database, lock, start hashing inputs");
     let source_rows = publish::source_rows(&conn, &resolved)?;
+    mark("count source rows (gates)");
     let max_drop = project.config.settings.max_row_drop_pct.unwrap_or(50.0);
     let problems = publish::gates::check(&source_rows, &publish::Manifest::last_source_rows(&conn), max_drop);
     let record = |status: &str, inputs: &[publish::InputFile], row_counts: &[(String, i64)], notes: &[String], error: Option<&str>| {
@@ -257,19 +297,48 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         crate::diagnostics::attach_snippets(&mut bind, &project.root);
         return Err(Error::Definitions(bind));
     }
-    let outcome = run_with_progress(cli, &conn, &plan, &mut |c| {
-        let counts = publish_counts(c)?;
-        let files = inputs(&mut hashing)?;
-        c.execute_batch(&record("ok", &files, &counts, &notes, None)).map_err(db_err)?;
-        c.execute_batch(&publish::Manifest::columns_sql(&run_id, &source_columns)).map_err(db_err)
-    });
+    mark("bind check");
+    // The step running now; a step ends when the next one (or the pre-commit work) starts.
+    let step_label = std::cell::RefCell::new(String::new());
+    let end_step = || {
+        let label = std::mem::take(&mut *step_label.borrow_mut());
+        if !label.is_empty() {
+            mark(&format!("step {label}"));
+        }
+    };
+    let outcome = run_with_progress(
+        cli,
+        &conn,
+        &plan,
+        &mut |label| {
+            end_step();
+            if label == "commit" {
+                mark("write the run manifest");
+            } else {
+                *step_label.borrow_mut() = label.to_string();
+            }
+        },
+        &mut |c| {
+            end_step();
+            let counts = publish_counts(c)?;
+            mark("count published rows");
+            let files = inputs(&mut hashing)?;
+            mark("wait for input hashing");
+            c.execute_batch(&record("ok", &files, &counts, &notes, None)).map_err(db_err)?;
+            c.execute_batch(&publish::Manifest::columns_sql(&run_id, &source_columns)).map_err(db_err)
+        },
+    );
+    mark("commit");
     if let Err(e) = outcome {
         let files = inputs(&mut hashing).unwrap_or_default();
         let _ = conn.execute_batch(&record("failed", &files, &[], &notes, Some(&e.to_string())));
         return Err(e);
     }
     let exports = publish::exports::write_exports(&conn, &project, &resolved)?;
+    mark("exports");
     let (customers, segments, tiers) = crate::report::read_sizes(&conn)?;
+    mark("summary");
+    phases.borrow().print();
     let summary = RunSummary {
         status: "ok",
         project: resolved.name.clone(),
@@ -312,11 +381,12 @@ fn run_with_progress(
     cli: &Cli,
     conn: &duckdb::Connection,
     plan: &Plan,
+    on_step: &mut dyn FnMut(&str),
     before_commit: &mut dyn FnMut(&duckdb::Connection) -> Result<()>,
 ) -> Result<()> {
     let show = !cli.quiet && cli.format == Format::Text && std::io::stderr().is_terminal();
     if !show {
-        return execute::run_plan_then(conn, plan, &mut |_, _, _| {}, before_commit);
+        return execute::run_plan_then(conn, plan, &mut |_, _, label| on_step(label), before_commit);
     }
     let bar = indicatif::ProgressBar::new(plan.steps.len() as u64);
     bar.set_style(
@@ -328,6 +398,7 @@ fn run_with_progress(
         conn,
         plan,
         &mut |i, _, label| {
+            on_step(label);
             bar.set_position(i as u64);
             bar.set_message(label.to_string());
         },

@@ -22,6 +22,10 @@ pub struct Cli {
     /// Print nothing but errors (no progress bar, no summary).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// `run`: print on stderr how long each phase and each plan step took (also with --quiet),
+    /// to see where a slow run spends its time.
+    #[arg(long, global = true)]
+    pub timings: bool,
     #[command(subcommand)]
     pub command: Command,
 }
