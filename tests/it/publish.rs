@@ -224,3 +224,22 @@ fn a_source_that_lost_a_column_blocks_the_publish() {
     );
     assert_eq!(published_state(&db), before);
 }
+
+#[test]
+fn timings_list_every_phase_and_plan_step_on_stderr() {
+    let dir = fixture("tiny");
+    let out = segmenter(dir.path()).args(["--quiet", "--timings", "run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "--quiet keeps stdout empty");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // "    0.012s   3.4%  step features" -> "step features"
+    let labels: Vec<String> = err.lines().skip(1).map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(err.lines().next(), Some("timings:"));
+    for want in ["column gate (read source schemas, compare with the last run)", "load and validate definitions", "bind check", "step features", "step segments", "step tiers", "step history", "wait for input hashing", "commit"] {
+        assert!(labels.iter().any(|l| l == want), "no '{want}' in:\n{err}");
+    }
+    assert!(err.trim_end().ends_with("total"), "{err}");
+    // Without the flag nothing is printed.
+    let quiet = segmenter(dir.path()).args(["--quiet", "run"]).output().expect("run");
+    assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
+}
