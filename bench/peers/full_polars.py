@@ -13,6 +13,8 @@ segment = '<ladder>/<level>'. Vars are the YAML defaults. It follows the SQL seg
   and are used whole;
 - money stays exact: DECIMAL(12,2) amounts are summed as integer cents; DuckDB's
   DECIMAL->DOUBLE cast (for aov, holiday_share) is cents / 100.0, correctly rounded;
+- every division by a constant goes through `_div_const` (polars' column / scalar is x * (1/k), not
+  the correctly rounded x / k that DuckDB computes);
 - stat(): population statistics over all customers, NULLs left out; quantile_cont interpolates
   `lo*(1-d) + hi*d` and, on a DECIMAL column, truncates the result to cents;
 - NULL means "not a member": polars' Kleene logic on booleans equals SQL's, then NULL -> False;
@@ -93,6 +95,17 @@ def _quantiles(f: pl.DataFrame, specs):
         v = lo if exact else lo * (1.0 - d) + hi * d
         out.append(math.trunc(v) if is_decimal else v)
     return out
+
+
+def _div_const(e: pl.Expr, k: float) -> pl.Expr:
+    """e / k as DuckDB (and numpy) compute it: one correctly rounded IEEE division. polars divides
+    a column by a scalar as e * (1 / k), which is one ulp off for many values (7 / 10 gives
+    0.7000000000000001, and ~13% of cents / 100 differ); that tipped a customer's engagement_score
+    from 0.49999999999999994 to 0.5. A full-length divisor takes polars' element-wise division
+    kernel; it is built from e itself (e * 0.0 + k, e finite; NULL stays NULL) because
+    pl.repeat / when-then of a literal are broadcast as scalars and hit the same reciprocal path."""
+    e = e.cast(pl.Float64)
+    return e / (e * 0.0 + k)
 
 
 def _isin(e: pl.Expr, values) -> pl.Expr:
@@ -255,22 +268,22 @@ def _features(data: pathlib.Path, as_of: dt.date) -> pl.DataFrame:
         col("email_opted_out").fill_null(False),
     )
     # Derived features (DuckDB: DECIMAL and integer division give DOUBLE).
-    total = col("total_cents").cast(pl.Float64) / 100.0
+    total = _div_const(col("total_cents"), 100.0)
     nz = lambda e: pl.when(e != 0).then(e.cast(pl.Float64))
     sessions_f, clicks_f = col("sessions_90d").cast(pl.Float64), col("clicks_90d").cast(pl.Float64)
     f = f.with_columns(
         (total / nz(col("order_count"))).alias("aov"),
         (col("coupon_orders") / nz(col("order_count"))).alias("coupon_share"),
-        ((col("holiday_cents").cast(pl.Float64) / 100.0) / nz(col("total_cents"))
-         .truediv(100.0)).alias("holiday_share"),
+        (_div_const(col("holiday_cents"), 100.0) / _div_const(nz(col("total_cents")), 100.0))
+        .alias("holiday_share"),
         (col("active_span_days") / nz(col("order_count") - 1)).alias("avg_interval_days"),
         (col("_top_n").cast(pl.Float64) / nz(col("item_lines"))).alias("top_category_share"),
         (col("campaigns_clicked_90d") / nz(col("campaigns_sent_90d"))).alias("response_rate_90d"),
         (col("mobile_sessions") / nz(col("session_count"))).alias("mobile_share"),
         (col("desktop_sessions") / nz(col("session_count"))).alias("desktop_share"),
     ).with_columns(
-        (0.4 * pl.min_horizontal(sessions_f / 10.0, pl.lit(1.0))
-         + 0.3 * pl.min_horizontal(clicks_f / 40.0, pl.lit(1.0))
+        (0.4 * pl.min_horizontal(_div_const(sessions_f, 10.0), pl.lit(1.0))
+         + 0.3 * pl.min_horizontal(_div_const(clicks_f, 40.0), pl.lit(1.0))
          + 0.3 * col("response_rate_90d").fill_null(0.0)).alias("engagement_score"),
     )
     return f.collect()
