@@ -107,7 +107,7 @@ def main():
             c.execute(f"SET memory_limit = '{a.memory_limit}'; SET VARIABLE data = '{data}'; SET VARIABLE as_of = DATE '{AS_OF}';")
             c.execute(script)
             c.close()
-            return lambda: (str(db), table)
+            return str(db), table
         return run
 
     def dbt_peer(project, db_name):
@@ -118,25 +118,22 @@ def main():
             subprocess.run([str(dbt_bin), "--quiet", "run", "--project-dir", str(project), "--profiles-dir", str(project),
                             "--vars", json.dumps({"data": str(data), "as_of": AS_OF})],
                            check=True, capture_output=True, env={**os.environ, "DBT_DUCKDB_PATH": str(dbt_db)})
-            return lambda: (str(dbt_db), "members")
+            return str(dbt_db), "members"
         return run
 
     def df_peer(members):
         """A dataframe peer: members(data, as_of) returns a pyarrow Table (converting is part of its work)."""
-        def run():
-            table = members(data, as_of)
-            return lambda: table
-        return run
+        return lambda: members(data, as_of)
 
     spill = work / "spill"
     mismatches = []
 
     def measure(group, way, fn, repeat):
         log(f"{group}: {way} ...")
-        t, thunk = timed(fn, repeat)
+        t, result = timed(fn, repeat)
         rows.append((group, way, t))
         log(f"{group}: {way}: {t:.2f} s; comparing memberships")
-        diff = compare(expected[group], thunk(), a.memory_limit, spill)
+        diff = compare(expected[group], result, a.memory_limit, spill)
         if diff:
             mismatches.append((group, way, diff))
             print(f"MISMATCH {group} / {way}: segments that differ (segment, segmenter rows, peer rows): {diff[:8]}", file=sys.stderr, flush=True)

@@ -10,6 +10,7 @@ use crate::project::{load_project, resolve, Project};
 use crate::publish;
 use crate::report::RunSummary;
 use crate::validate::{self, ResolveOptions, Resolved};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -73,7 +74,17 @@ fn print_warnings(cli: &Cli, diags: &[Diagnostic]) {
 }
 
 /// Load and validate; `describe` reads source schemas through DuckDB (column checks).
-pub fn load_and_resolve(cli: &Cli, args: &SelectArgs, describe: bool) -> Result<(Project, Resolved, Vec<Diagnostic>)> {
+/// Where validation gets the sources' column names from.
+pub enum Schemas {
+    /// Do not read the data files (definitions only).
+    Skip,
+    /// Read every source's schema now.
+    Read,
+    /// Already read by the caller (`run` reads them once, for the column gate).
+    Known(BTreeMap<String, validate::SourceSchema>),
+}
+
+pub fn load_and_resolve(cli: &Cli, args: &SelectArgs, describe: Schemas) -> Result<(Project, Resolved, Vec<Diagnostic>)> {
     load_and_resolve_at(&cli.project, args, describe, |_| {})
 }
 
@@ -81,7 +92,7 @@ pub fn load_and_resolve(cli: &Cli, args: &SelectArgs, describe: bool) -> Result<
 fn load_and_resolve_at(
     root: &std::path::Path,
     args: &SelectArgs,
-    describe: bool,
+    describe: Schemas,
     patch: impl FnOnce(&mut Project),
 ) -> Result<(Project, Resolved, Vec<Diagnostic>)> {
     let loaded = load_project(root);
@@ -96,11 +107,16 @@ fn load_and_resolve_at(
         return Err(Error::Definitions(diags));
     }
     patch(&mut project);
-    let (schemas, bad_types) = if describe {
-        let conn = execute::open(None, &EngineSettings::default())?;
-        (Some(execute::describe_sources(&conn, &project)), execute::unknown_types(&conn, &project))
-    } else {
-        (None, Default::default())
+    let (schemas, bad_types) = match describe {
+        Schemas::Skip => (None, Default::default()),
+        Schemas::Read | Schemas::Known(_) => {
+            let conn = execute::open(None, &EngineSettings::default())?;
+            let schemas = match describe {
+                Schemas::Known(known) => known,
+                _ => execute::describe_sources(&conn, &project),
+            };
+            (Some(schemas), execute::unknown_types(&conn, &project))
+        }
     };
     let opts = ResolveOptions { as_of: args.as_of.clone(), vars: args.vars.clone(), select: args.select.clone(), schemas, bad_types };
     let outcome = validate::resolve(&project, &opts);
@@ -113,7 +129,7 @@ fn load_and_resolve_at(
 }
 
 fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
-    let (project, resolved, mut diags) = load_and_resolve(cli, args, true)?;
+    let (project, resolved, mut diags) = load_and_resolve(cli, args, Schemas::Read)?;
     let plan = compile(&resolved);
     // Every generated statement must bind in DuckDB (types, functions); nothing is computed.
     let mut bind = execute::bind_check(&plan, &resolved)?;
@@ -151,7 +167,7 @@ fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
 }
 
 fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
-    let (_, resolved, diags) = load_and_resolve(cli, args, false)?;
+    let (_, resolved, diags) = load_and_resolve(cli, args, Schemas::Skip)?;
     print_warnings(cli, &diags);
     // Everything `run` executes in its transaction, history included (not the manifest row).
     let mut plan = compile(&resolved);
@@ -165,18 +181,13 @@ fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// Column names of every source now (schema reads only), and the columns lost since the last
+/// Every source's schema now (schema reads only), and the columns lost since the last
 /// successful run recorded in the output database.
-fn column_gate(cli: &Cli) -> Result<(Vec<(String, Vec<String>)>, Vec<String>)> {
-    let Some(project) = load_project(&cli.project).project else { return Ok((Vec::new(), Vec::new())) };
+fn column_gate(cli: &Cli) -> Result<(BTreeMap<String, validate::SourceSchema>, Vec<String>)> {
+    let Some(project) = load_project(&cli.project).project else { return Ok((BTreeMap::new(), Vec::new())) };
     let conn = execute::open(None, &EngineSettings::default())?;
-    let now: Vec<(String, Vec<String>)> = execute::describe_sources(&conn, &project)
-        .into_iter()
-        .filter_map(|(name, schema)| match schema {
-            validate::SourceSchema::Columns(cols) => Some((name, cols)),
-            _ => None,
-        })
-        .collect();
+    let schemas = execute::describe_sources(&conn, &project);
+    let now = source_columns(&schemas);
     let db = resolve(&project.root, &project.config.output.database);
     // A database another run is writing cannot be opened; the lock reports that run later.
     let previous = if db.exists() {
@@ -185,7 +196,18 @@ fn column_gate(cli: &Cli) -> Result<(Vec<(String, Vec<String>)>, Vec<String>)> {
         Vec::new()
     };
     let lost = publish::gates::lost_columns(&now, &previous);
-    Ok((now, lost))
+    Ok((schemas, lost))
+}
+
+/// (source, column names) of the sources that could be read.
+fn source_columns(schemas: &BTreeMap<String, validate::SourceSchema>) -> Vec<(String, Vec<String>)> {
+    schemas
+        .iter()
+        .filter_map(|(name, schema)| match schema {
+            validate::SourceSchema::Columns(cols) => Some((name.clone(), cols.clone())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Wall time per phase of `run`, printed on stderr with `--timings`.
@@ -226,12 +248,13 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let phases = std::cell::RefCell::new(Phases::new(cli.timings));
     let mark = |label: &str| phases.borrow_mut().mark(label);
     // Checked before validation, which would otherwise stop on the missing column (exit 2).
-    let (source_columns, lost) = column_gate(cli)?;
+    let (schemas, lost) = column_gate(cli)?;
+    let source_columns = source_columns(&schemas);
     mark("column gate (read source schemas, compare with the last run)");
     if !lost.is_empty() && !args.force {
         return Err(Error::Gates(lost));
     }
-    let (project, resolved, mut diags) = load_and_resolve(cli, &args.select, true)?;
+    let (project, resolved, mut diags) = load_and_resolve(cli, &args.select, Schemas::Known(schemas))?;
     mark("load and validate definitions");
     print_warnings(cli, &diags);
     let mut plan = compile(&resolved);
@@ -312,7 +335,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         &plan,
         &mut |label| {
             end_step();
-            if label == "commit" {
+            if label == execute::COMMIT_STEP {
                 mark("write the run manifest");
             } else {
                 *step_label.borrow_mut() = label.to_string();
@@ -442,7 +465,7 @@ fn cmd_report(cli: &Cli, args: &ReportArgs) -> Result<i32> {
 }
 
 fn cmd_explain(cli: &Cli, args: &ExplainArgs) -> Result<i32> {
-    let (project, resolved, _) = load_and_resolve(cli, &args.select, false)?;
+    let (project, resolved, _) = load_and_resolve(cli, &args.select, Schemas::Skip)?;
     let db_path = resolve(&project.root, &project.config.output.database);
     if !db_path.exists() {
         return Err(Error::Usage(format!("{} does not exist yet; run `segmenter run` first", project.config.output.database)));
@@ -457,7 +480,7 @@ fn cmd_explain(cli: &Cli, args: &ExplainArgs) -> Result<i32> {
 }
 
 fn cmd_diff(cli: &Cli, args: &DiffArgs) -> Result<i32> {
-    let (head, resolved, _) = load_and_resolve(cli, &args.select, true)?;
+    let (head, resolved, _) = load_and_resolve(cli, &args.select, Schemas::Read)?;
     let scratch = std::env::temp_dir().join(format!("segmenter-diff-{}", std::process::id()));
     let base_root = if std::path::Path::new(&args.base).is_dir() {
         std::path::PathBuf::from(&args.base)
@@ -470,7 +493,7 @@ fn cmd_diff(cli: &Cli, args: &DiffArgs) -> Result<i32> {
     let sources = head.config.sources.clone();
     let mut base_args = args.select.clone();
     base_args.as_of = Some(resolved.as_of.clone());
-    let base = load_and_resolve_at(&base_root, &base_args, true, |p| {
+    let base = load_and_resolve_at(&base_root, &base_args, Schemas::Read, |p| {
         p.config.sources = sources
             .into_iter()
             .map(|(name, mut def)| {
@@ -536,7 +559,7 @@ fn checkout_definitions(project: &std::path::Path, rev: &str, dest: &std::path::
 
 fn cmd_test(cli: &Cli, junit: Option<&std::path::Path>) -> Result<i32> {
     // Definition errors stop everything (exit 2); data files are not needed for fixture tests.
-    let (project, _, diags) = load_and_resolve(cli, &SelectArgs::default(), false)?;
+    let (project, _, diags) = load_and_resolve(cli, &SelectArgs::default(), Schemas::Skip)?;
     print_warnings(cli, &diags);
     let report = crate::testing::run_all(&project)?;
     if let Some(path) = junit {

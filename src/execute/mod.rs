@@ -100,7 +100,7 @@ pub fn describe_sources(conn: &Connection, project: &Project) -> BTreeMap<String
         if let (SourceFormat::Csv, SourceSchema::Columns(cols)) = (format, &schema) {
             // Header-only is fine when `types:` declares every column (names after renaming).
             let typed = cols.iter().all(|c| def.types.contains_key(def.rename.get(c).unwrap_or(c)));
-            if let Some(problem) = (!def.path.contains(['*', '?', '['])).then(|| csv_problem(conn, &path, &def.path, typed)).flatten() {
+            if let Some(problem) = (!def.is_glob()).then(|| csv_problem(conn, &path, &def.path, typed)).flatten() {
                 schema = SourceSchema::Unreadable(problem);
             }
         }
@@ -119,8 +119,11 @@ fn csv_problem(conn: &Connection, path: &str, rel: &str, typed: bool) -> Option<
     let p = DuckDb.string(path);
     let has_header: bool = conn.query_row(&format!("SELECT HasHeader FROM sniff_csv({p})"), [], |r| r.get(0)).ok()?;
     if has_header {
+        if typed {
+            return None;
+        }
         let rows: i64 = conn.query_row(&format!("SELECT count(*) FROM (SELECT 1 FROM read_csv({p}) LIMIT 1)"), [], |r| r.get(0)).ok()?;
-        return (rows == 0 && !typed)
+        return (rows == 0)
             .then(|| format!("data file '{rel}' has a header but no rows, so its column types are unknown"));
     }
     // Read every line as text, padded to the widest row, and compare field counts to the first.
@@ -296,6 +299,9 @@ pub fn run_plan(conn: &Connection, plan: &Plan, progress: &mut Progress) -> Resu
 
 /// Like [`run_plan`], calling `before_commit` inside the transaction after the last step
 /// (the publish stage writes the run manifest there, so it commits with the tables).
+/// Label [`run_plan_then`] reports after the last step, when the transaction commits.
+pub const COMMIT_STEP: &str = "commit";
+
 pub fn run_plan_then(
     conn: &Connection,
     plan: &Plan,
@@ -315,7 +321,7 @@ pub fn run_plan_then(
         let _ = conn.execute_batch("ROLLBACK");
         return Err(e);
     }
-    progress(plan.steps.len(), plan.steps.len(), "commit");
+    progress(plan.steps.len(), plan.steps.len(), COMMIT_STEP);
     conn.execute_batch("COMMIT").map_err(|e| fail("commit", e))?;
     Ok(())
 }

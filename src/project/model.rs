@@ -54,6 +54,13 @@ pub struct SourceDef {
     pub optional: bool,
 }
 
+impl SourceDef {
+    /// True when `path` is a glob (`data/orders_*.parquet`) rather than one file.
+    pub fn is_glob(&self) -> bool {
+        self.path.contains(['*', '?', '['])
+    }
+}
+
 fn string_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }

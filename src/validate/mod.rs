@@ -341,7 +341,7 @@ impl<'a> Validator<'a> {
                 }
             }
             let full = crate::project::resolve(&p.root, &def.path);
-            let is_glob = def.path.contains(['*', '?', '[']);
+            let is_glob = def.is_glob();
             let schema = opts.schemas.as_ref().and_then(|s| s.get(name).cloned());
             let missing = match &schema {
                 Some(SourceSchema::Missing) => true,
