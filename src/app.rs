@@ -257,9 +257,11 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let (project, resolved, mut diags) = load_and_resolve(cli, &args.select, Schemas::Known(schemas))?;
     mark("load and validate definitions");
     print_warnings(cli, &diags);
-    let mut plan = compile(&resolved);
+    let plan = compile(&resolved);
     let definition_hash = publish::definition_hash(&plan.script());
-    plan.steps.extend(publish::history_steps(&resolved));
+    // What runs: the same statements writing staging tables, then the history.
+    let mut staged = crate::compile::compile_staged(&resolved);
+    staged.steps.extend(publish::history_steps(&resolved));
     mark("compile");
     let settings = EngineSettings {
         threads: args.threads.or(project.config.settings.threads),
@@ -332,7 +334,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let outcome = run_with_progress(
         cli,
         &conn,
-        &plan,
+        &staged,
         &mut |label| {
             end_step();
             if label == execute::COMMIT_STEP {

@@ -24,8 +24,15 @@ pub trait Dialect {
     fn star_renaming(&self, renames: &[(String, String)]) -> String;
     /// A query over `relation` casting some columns and keeping the rest.
     fn select_casting(&self, relation: &str, types: &[(String, String)]) -> String;
-    /// Statement replacing table `name` with the result of `select`.
-    fn create_table_as(&self, name: &str, select: &str) -> String;
+    /// How the plan refers to its output table `name` (a run writes them under a staging name
+    /// first, see [`Staged`]).
+    fn table(&self, name: &str) -> String {
+        self.ident(name)
+    }
+    /// Statement replacing output table `name` with the result of `select`.
+    fn create_table_as(&self, name: &str, select: &str) -> String {
+        format!("CREATE OR REPLACE TABLE {} AS\n{select}", self.table(name))
+    }
     /// Keyword for a CTE computed once even when referenced several times.
     fn materialized(&self) -> &'static str;
     /// The first instant inside a window that ends with the whole day `as_of`.
@@ -70,10 +77,6 @@ impl Dialect for DuckDb {
         format!("(SELECT * REPLACE ({}) FROM {relation})", parts.join(", "))
     }
 
-    fn create_table_as(&self, name: &str, select: &str) -> String {
-        format!("CREATE OR REPLACE TABLE {} AS\n{select}", self.ident(name))
-    }
-
     fn materialized(&self) -> &'static str {
         "AS MATERIALIZED"
     }
@@ -102,5 +105,46 @@ impl Dialect for DuckDb {
 
     fn union_all_by_name(&self) -> &'static str {
         "UNION ALL BY NAME"
+    }
+}
+
+/// Prefix of the name under which a run writes each output table before publishing it.
+pub const STAGE_PREFIX: &str = "__segmenter_stage__";
+
+/// Another dialect whose output tables are named `STAGE_PREFIX + name`: `run` computes every
+/// table under its staging name, one committed statement at a time, then publishes them all by
+/// renaming in one short transaction.
+pub struct Staged<'a>(pub &'a dyn Dialect);
+
+impl Dialect for Staged<'_> {
+    fn table(&self, name: &str) -> String {
+        self.0.ident(&format!("{STAGE_PREFIX}{name}"))
+    }
+    fn read_source(&self, format: SourceFormat, path: &str) -> String {
+        self.0.read_source(format, path)
+    }
+    fn star_renaming(&self, renames: &[(String, String)]) -> String {
+        self.0.star_renaming(renames)
+    }
+    fn select_casting(&self, relation: &str, types: &[(String, String)]) -> String {
+        self.0.select_casting(relation, types)
+    }
+    fn materialized(&self) -> &'static str {
+        self.0.materialized()
+    }
+    fn window_start(&self, as_of: &str, w: Window) -> String {
+        self.0.window_start(as_of, w)
+    }
+    fn day_after(&self, as_of: &str) -> String {
+        self.0.day_after(as_of)
+    }
+    fn quantile(&self, expr: &str, q: f64) -> String {
+        self.0.quantile(expr, q)
+    }
+    fn string_list(&self, items: &[String]) -> String {
+        self.0.string_list(items)
+    }
+    fn union_all_by_name(&self) -> &'static str {
+        self.0.union_all_by_name()
     }
 }

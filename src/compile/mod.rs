@@ -24,6 +24,15 @@ pub struct Step {
     /// Table the statement writes.
     pub target: String,
     pub sql: String,
+    /// The statement writes `target` under its staging name (see [`dialect::Staged`]).
+    pub staged: bool,
+}
+
+impl Step {
+    /// A statement replacing output table `target` with the result of `select`.
+    pub fn table(label: &str, target: &str, select: &str, d: &dyn Dialect) -> Step {
+        Step { label: label.into(), target: target.into(), sql: d.create_table_as(target, select), staged: false }
+    }
 }
 
 /// The SQL of a run, in execution order.
@@ -51,11 +60,7 @@ impl Plan {
 
 /// Compile with the given dialect.
 pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
-    let mut steps = vec![Step {
-        label: "features".into(),
-        target: FEATURES_TABLE.into(),
-        sql: d.create_table_as(FEATURES_TABLE, &features_select(model, d)),
-    }];
+    let mut steps = vec![Step::table("features", FEATURES_TABLE, &features_select(model, d), d)];
     steps.extend(outputs::steps(model, d));
     Plan { as_of: model.as_of.clone(), steps }
 }
@@ -63,6 +68,15 @@ pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
 /// Compile for DuckDB.
 pub fn compile(model: &Resolved) -> Plan {
     compile_with(model, &dialect::DuckDb)
+}
+
+/// Compile for DuckDB, every table written under its staging name (what `run` executes).
+pub fn compile_staged(model: &Resolved) -> Plan {
+    let mut plan = compile_with(model, &dialect::Staged(&dialect::DuckDb));
+    for s in &mut plan.steps {
+        s.staged = true;
+    }
+    plan
 }
 
 /// Replace `__stat_N__` placeholders with scalar subqueries over `relation`.
@@ -179,7 +193,7 @@ pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
         };
     }
     let seg = model.segments.iter().find(|s| s.name == name)?;
-    Some(format!("SELECT coalesce(({}), FALSE) FROM {} LIMIT 0", outputs::on_features(&seg.rule, model, d), d.ident(FEATURES_TABLE)))
+    Some(format!("SELECT coalesce(({}), FALSE) FROM {} LIMIT 0", outputs::on_features(&seg.rule, model, d), d.table(FEATURES_TABLE)))
 }
 
 /// The SELECT of `customer_features` without derived features (for binding them one by one).

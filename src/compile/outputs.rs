@@ -21,19 +21,19 @@ pub fn steps(model: &Resolved, d: &dyn Dialect) -> Vec<Step> {
     let mut out = Vec::new();
     for s in &model.scores {
         let target = score_table(&s.name);
-        out.push(Step { label: format!("score {}", s.name), sql: d.create_table_as(&target, &score_select(model, s, d)), target });
+        out.push(Step::table(&format!("score {}", s.name), &target, &score_select(model, s, d), d));
     }
-    out.push(Step { label: "segments".into(), target: MEMBERS_TABLE.into(), sql: d.create_table_as(MEMBERS_TABLE, &members_select(model, d)) });
-    out.push(Step { label: "tiers".into(), target: TIERS_TABLE.into(), sql: d.create_table_as(TIERS_TABLE, &tiers_select(model, d)) });
-    out.push(Step { label: "catalogs".into(), target: SEGMENT_CATALOG.into(), sql: d.create_table_as(SEGMENT_CATALOG, &segment_catalog(model, d)) });
-    out.push(Step { label: "catalogs".into(), target: TIER_CATALOG.into(), sql: d.create_table_as(TIER_CATALOG, &tier_catalog(model, d)) });
-    out.push(Step { label: "catalogs".into(), target: FEATURE_CATALOG.into(), sql: d.create_table_as(FEATURE_CATALOG, &feature_catalog(model, d)) });
+    out.push(Step::table("segments", MEMBERS_TABLE, &members_select(model, d), d));
+    out.push(Step::table("tiers", TIERS_TABLE, &tiers_select(model, d), d));
+    out.push(Step::table("catalogs", SEGMENT_CATALOG, &segment_catalog(model, d), d));
+    out.push(Step::table("catalogs", TIER_CATALOG, &tier_catalog(model, d), d));
+    out.push(Step::table("catalogs", FEATURE_CATALOG, &feature_catalog(model, d), d));
     out
 }
 
 /// A rule over features with population statistics read from the features table.
 pub fn on_features(sql: &str, model: &Resolved, d: &dyn Dialect) -> String {
-    substitute_stats(sql, model, d, &|_| d.ident(FEATURES_TABLE))
+    substitute_stats(sql, model, d, &|_| d.table(FEATURES_TABLE))
 }
 
 fn opt_string(d: &dyn Dialect, s: &Option<String>) -> String {
@@ -74,7 +74,7 @@ fn score_select(model: &Resolved, s: &ResolvedScore, d: &dyn Dialect) -> String 
         s.buckets,
         d.ident("scored_population"),
         values.join(", "),
-        d.ident(FEATURES_TABLE),
+        d.table(FEATURES_TABLE),
         d.ident("ranked"),
         s.parts.iter().map(|(p, _, _)| d.ident(&format!("{p}_value"))).collect::<Vec<_>>().join(", "),
         scored.join(",\n    "),
@@ -102,7 +102,7 @@ fn members_select(model: &Resolved, d: &dyn Dialect) -> String {
         parts.push(format!(
             "SELECT {key}, {seg}\nFROM (\n  SELECT {key},\n    {}\n  FROM {}\n) UNPIVOT ({m} FOR {seg} IN ({}))\nWHERE {m}",
             columns(&flags, 4),
-            d.ident(FEATURES_TABLE),
+            d.table(FEATURES_TABLE),
             names.join(", "),
             seg = d.ident("segment"),
             m = d.ident("is_member"),
@@ -115,13 +115,13 @@ fn members_select(model: &Resolved, d: &dyn Dialect) -> String {
                 d.string(&format!("{}_", s.name)),
                 d.ident("label"),
                 d.ident("segment"),
-                d.ident(&score_table(&s.name)),
+                d.table(&score_table(&s.name)),
                 d.ident("label")
             ));
         }
     }
     if parts.is_empty() {
-        return format!("SELECT {key}, CAST(NULL AS VARCHAR) AS {}\nFROM {}\nWHERE FALSE", d.ident("segment"), d.ident(FEATURES_TABLE));
+        return format!("SELECT {key}, CAST(NULL AS VARCHAR) AS {}\nFROM {}\nWHERE FALSE", d.ident("segment"), d.table(FEATURES_TABLE));
     }
     // No ORDER BY: the rows come out in features order (by customer), deterministic as they are;
     // sorting ~20 rows per customer by segment cost as much as computing them (bench/RESULTS.md).
@@ -215,7 +215,7 @@ fn ladder_select(model: &Resolved, t: &ResolvedTier, d: &dyn Dialect) -> String 
         comment(&t.origin),
         cols.join(",\n  "),
         inner_cols.join(",\n    "),
-        d.ident(FEATURES_TABLE)
+        d.table(FEATURES_TABLE)
     )
 }
 
@@ -225,7 +225,7 @@ fn tiers_select(model: &Resolved, d: &dyn Dialect) -> String {
     if model.tiers.is_empty() {
         return format!(
             "SELECT {key}, CAST(NULL AS VARCHAR) AS {}, CAST(NULL AS VARCHAR) AS {}, CAST(NULL AS INTEGER) AS {}, CAST(NULL AS VARCHAR) AS {}\nFROM {}\nWHERE FALSE",
-            d.ident("ladder"), d.ident("tier"), d.ident("rank"), d.ident("next_tier"), d.ident(FEATURES_TABLE)
+            d.ident("ladder"), d.ident("tier"), d.ident("rank"), d.ident("next_tier"), d.table(FEATURES_TABLE)
         );
     }
     let parts: Vec<String> = model.tiers.iter().map(|t| format!("({})", ladder_select(model, t, d))).collect();
@@ -279,8 +279,8 @@ fn segment_catalog(model: &Resolved, d: &dyn Dialect) -> String {
     let defs = values_table(&cols, rows, d, &types);
     format!(
         "WITH defs AS (\n  {defs}\n),\nsizes AS (SELECT {seg}, count(*) AS size FROM {} GROUP BY {seg}),\ntotal AS (SELECT count(*) AS n FROM {})\nSELECT defs.*, coalesce(sizes.size, 0) AS size,\n  CASE WHEN total.n = 0 THEN 0 ELSE round(coalesce(sizes.size, 0) / total.n, 4) END AS share,\n  {} AS as_of\nFROM defs LEFT JOIN sizes ON sizes.{seg} = defs.name CROSS JOIN total\nORDER BY defs.name",
-        d.ident(MEMBERS_TABLE),
-        d.ident(FEATURES_TABLE),
+        d.table(MEMBERS_TABLE),
+        d.table(FEATURES_TABLE),
         d.date(&model.as_of),
         seg = d.ident("segment"),
     )
@@ -322,8 +322,8 @@ fn tier_catalog(model: &Resolved, d: &dyn Dialect) -> String {
     let defs = values_table(&cols, rows, d, &types);
     format!(
         "WITH defs AS (\n  {defs}\n),\nsizes AS (SELECT ladder, tier, count(*) AS size FROM {} GROUP BY ladder, tier),\ntotal AS (SELECT count(*) AS n FROM {})\nSELECT defs.*, coalesce(sizes.size, 0) AS size,\n  CASE WHEN total.n = 0 THEN 0 ELSE round(coalesce(sizes.size, 0) / total.n, 4) END AS share\nFROM defs LEFT JOIN sizes ON sizes.ladder = defs.ladder AND sizes.tier = defs.tier CROSS JOIN total\nORDER BY defs.ladder, defs.rank",
-        d.ident(TIERS_TABLE),
-        d.ident(FEATURES_TABLE)
+        d.table(TIERS_TABLE),
+        d.table(FEATURES_TABLE)
     )
 }
 

@@ -5,7 +5,7 @@ use crate::project::load_project;
 use crate::validate::{resolve, ResolveOptions};
 use std::path::Path;
 
-fn compile_fixture(select: &[&str]) -> Plan {
+fn resolve_fixture(select: &[&str]) -> Resolved {
     // Relative root: paths in the SQL stay machine-independent.
     let loaded = load_project(Path::new("tests/fixtures/tiny"));
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
@@ -13,7 +13,11 @@ fn compile_fixture(select: &[&str]) -> Plan {
     let opts = ResolveOptions { select: select.iter().map(|s| s.to_string()).collect(), ..Default::default() };
     let outcome = resolve(&project, &opts);
     assert!(outcome.diagnostics.is_empty(), "{:?}", outcome.diagnostics);
-    compile(&outcome.resolved.expect("resolved"))
+    outcome.resolved.expect("resolved")
+}
+
+fn compile_fixture(select: &[&str]) -> Plan {
+    compile(&resolve_fixture(select))
 }
 
 #[test]
@@ -44,6 +48,25 @@ fn selecting_prunes_unneeded_sources() {
     let script = compile_fixture(&["clv_low"]).script();
     assert!(script.contains("orders.csv"));
     assert!(!script.contains("sessions.csv"), "sessions is not needed by clv_low");
+}
+
+/// The staged plan is the same SQL with every output table, written or read, under its staging
+/// name, and nothing else changed.
+#[test]
+fn the_staged_plan_renames_only_the_output_tables() {
+    let model = resolve_fixture(&[]);
+    let (plain, staged) = (compile(&model), compile_staged(&model));
+    assert_eq!(plain.targets(), staged.targets());
+    let mut unstaged = staged.script();
+    for t in plain.targets() {
+        unstaged = unstaged.replace(&format!("\"__segmenter_stage__{t}\""), &format!("\"{t}\""));
+    }
+    assert_eq!(unstaged, plain.script());
+    assert!(staged.steps.iter().all(|s| s.staged) && plain.steps.iter().all(|s| !s.staged));
+    let segments = &staged.steps[2];
+    assert!(segments.sql.starts_with("CREATE OR REPLACE TABLE \"__segmenter_stage__segment_members\" AS"), "{}", segments.sql);
+    assert!(segments.sql.contains("FROM \"__segmenter_stage__customer_features\""));
+    assert!(segments.sql.contains("FROM \"__segmenter_stage__rf_scores\""));
 }
 
 /// The full SQL of the tiny fixture; `UPDATE_SNAPSHOTS=1 cargo test --release` rewrites it.

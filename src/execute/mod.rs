@@ -1,9 +1,9 @@
 //! Stage 4, execute: a DuckDB session that reads source schemas and runs a [`Plan`].
 //!
-//! The whole plan runs inside one transaction: either every output table is replaced, or
-//! (on any error, or if the process dies) the database keeps the previous tables unchanged.
+//! A plan publishes atomically: either every output table is replaced, or (on any error, or if
+//! the process dies) the database keeps the previous tables unchanged (see [`run_plan_then`]).
 
-use crate::compile::dialect::{Dialect, DuckDb};
+use crate::compile::dialect::{Dialect, DuckDb, Staged, STAGE_PREFIX};
 use crate::compile::Plan;
 use crate::error::{Error, Result};
 use crate::project::model::SourceFormat;
@@ -292,16 +292,24 @@ fn probe_derived(
 /// Called before each step with (index, total, label).
 pub type Progress<'a> = dyn FnMut(usize, usize, &str) + 'a;
 
-/// Run every step of `plan` in one transaction; on error roll back and name the step.
+/// Run every step of `plan` (see [`run_plan_then`]).
 pub fn run_plan(conn: &Connection, plan: &Plan, progress: &mut Progress) -> Result<()> {
     run_plan_then(conn, plan, progress, &mut |_| Ok(()))
 }
 
-/// Like [`run_plan`], calling `before_commit` inside the transaction after the last step
-/// (the publish stage writes the run manifest there, so it commits with the tables).
 /// Label [`run_plan_then`] reports after the last step, when the transaction commits.
 pub const COMMIT_STEP: &str = "commit";
 
+/// Run `plan` so that its tables change all at once or not at all, calling `before_commit`
+/// inside the final transaction (the publish stage writes the run manifest there).
+///
+/// Steps that are not staged run in one transaction. Staged steps (see
+/// [`crate::compile::compile_staged`]) first run one by one, each committing its table under
+/// a staging name (DuckDB reads committed tables faster than ones created earlier in the same
+/// transaction, and holds less in memory); then one transaction drops the published tables,
+/// renames the staged ones into their place, runs the remaining steps (history) and commits.
+/// On any error, or if the process dies, the published tables stay as they were; staging
+/// tables left by a dead run are dropped by the next one.
 pub fn run_plan_then(
     conn: &Connection,
     plan: &Plan,
@@ -309,19 +317,53 @@ pub fn run_plan_then(
     before_commit: &mut dyn FnMut(&Connection) -> Result<()>,
 ) -> Result<()> {
     let fail = |step: &str, e: duckdb::Error| Error::Step { step: step.to_string(), message: first_line(&e.to_string()) };
-    conn.execute_batch("BEGIN TRANSACTION").map_err(|e| fail("begin", e))?;
-    for (i, step) in plan.steps.iter().enumerate() {
-        progress(i, plan.steps.len(), &step.label);
+    let total = plan.steps.len();
+    let staged: Vec<_> = plan.steps.iter().filter(|s| s.staged).collect();
+    if !staged.is_empty() {
+        drop_staging_tables(conn).map_err(|e| fail("staging", e))?;
+    }
+    for (i, step) in staged.iter().enumerate() {
+        progress(i, total, &step.label);
         if let Err(e) = conn.execute_batch(&step.sql) {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = drop_staging_tables(conn);
             return Err(fail(&step.target, e));
         }
     }
-    if let Err(e) = before_commit(conn) {
+    let d = DuckDb;
+    let mut publish = String::new();
+    for step in &staged {
+        publish.push_str(&format!(
+            "DROP TABLE IF EXISTS {t};\nALTER TABLE {} RENAME TO {t};\n",
+            Staged(&d).table(&step.target),
+            t = d.ident(&step.target)
+        ));
+    }
+    conn.execute_batch("BEGIN TRANSACTION").map_err(|e| fail("begin", e))?;
+    let rest = plan.steps.iter().filter(|s| !s.staged);
+    let outcome = conn.execute_batch(&publish).map_err(|e| fail("publish", e)).and_then(|()| {
+        for (i, step) in rest.enumerate() {
+            progress(staged.len() + i, total, &step.label);
+            conn.execute_batch(&step.sql).map_err(|e| fail(&step.target, e))?;
+        }
+        before_commit(conn)
+    });
+    if let Err(e) = outcome {
         let _ = conn.execute_batch("ROLLBACK");
+        let _ = drop_staging_tables(conn);
         return Err(e);
     }
-    progress(plan.steps.len(), plan.steps.len(), COMMIT_STEP);
+    progress(total, total, COMMIT_STEP);
     conn.execute_batch("COMMIT").map_err(|e| fail("commit", e))?;
+    Ok(())
+}
+
+/// Drop every table named with the staging prefix (left by this run or a dead one).
+fn drop_staging_tables(conn: &Connection) -> duckdb::Result<()> {
+    let d = DuckDb;
+    let mut stmt = conn.prepare("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = current_schema() AND starts_with(table_name, ?)")?;
+    let names = stmt.query_map([STAGE_PREFIX], |r| r.get::<_, String>(0))?.collect::<duckdb::Result<Vec<String>>>()?;
+    for name in names {
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", d.ident(&name)))?;
+    }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! - [`RunLock`]: one writer per output database; a second run fails at once naming the holder,
 //!   a lock left by a dead process is taken over.
 //! - [`history_steps`]: `segment_members_history` and `tier_history`, keyed by `as_of`; a rerun of
-//!   the same date replaces that date's rows. They run in the same transaction as the plan, so a
+//!   the same date replaces that date's rows. They run in the transaction that publishes the plan's tables, so a
 //!   killed run leaves both the published tables and the history exactly as they were.
 //! - [`Manifest`]: one row per run in `runs` (inputs with size and content hash, definition hash,
 //!   row counts, warnings, status), and the data-quality [`gates`] checked before publishing.
@@ -142,6 +142,7 @@ pub fn history_steps(model: &Resolved) -> Vec<Step> {
     let mut steps = vec![Step {
         label: "history".into(),
         target: "segment_members_history".into(),
+        staged: false,
         sql: format!(
             "CREATE TABLE IF NOT EXISTS segment_members_history AS SELECT {as_of} AS as_of, * FROM segment_members WHERE FALSE;\n\
              DELETE FROM segment_members_history WHERE as_of = {as_of} AND segment IN (SELECT name FROM segment_catalog);\n\
@@ -152,6 +153,7 @@ pub fn history_steps(model: &Resolved) -> Vec<Step> {
         steps.push(Step {
             label: "history".into(),
             target: "tier_history".into(),
+            staged: false,
             sql: format!(
                 "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM tier_assignments WHERE FALSE;\n\
                  DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM tier_catalog);\n\

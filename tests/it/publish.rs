@@ -243,3 +243,39 @@ fn timings_list_every_phase_and_plan_step_on_stderr() {
     let quiet = segmenter(dir.path()).args(["--quiet", "run"]).output().expect("run");
     assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
 }
+
+/// `run` computes every table under a staging name, then publishes them by renaming in one
+/// transaction: a step failing at run time changes nothing and leaves no staging table, and
+/// staging tables left by a killed run are dropped by the next run.
+#[test]
+fn a_step_failing_at_run_time_publishes_nothing_and_leaves_no_staging_tables() {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    let before = published_state(&db);
+    let staging = "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '__segmenter_stage__')";
+    assert_eq!(rows(&db, staging), vec!["0"]);
+    // What a run killed after its features step leaves behind.
+    rows(&db, "CREATE TABLE __segmenter_stage__customer_features AS SELECT 1 AS leftover");
+    // Binds (so validation passes), fails in DuckDB while the segments step runs.
+    std::fs::write(
+        dir.path().join("segments/boom.yaml"),
+        "segments:\n  - name: boom\n    description: fails at run time\n    where: order_count >= 0 AND error('boom at run time') IS NULL\n",
+    )
+    .expect("write");
+    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: step 'segment_members' failed in DuckDB: Invalid Input Error: boom at run time"
+    );
+    assert_eq!(published_state(&db), before);
+    assert_eq!(rows(&db, staging), vec!["0"]);
+    assert_eq!(rows(&db, "SELECT status FROM runs ORDER BY started_at DESC LIMIT 1"), vec!["failed"]);
+    // Without the failing rule the next run publishes, and keeps nothing staged either.
+    std::fs::remove_file(dir.path().join("segments/boom.yaml")).expect("rm");
+    rows(&db, "CREATE TABLE __segmenter_stage__segment_members AS SELECT 1 AS leftover");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    assert_eq!(published_state(&db), before);
+    assert_eq!(rows(&db, staging), vec!["0"]);
+}
