@@ -173,6 +173,32 @@ pub fn single_call(sql: &str) -> Option<usize> {
     None
 }
 
+/// True when `sql` has `ORDER BY` outside string literals and quoted names (any spacing and case).
+pub fn has_order_by(sql: &str) -> bool {
+    let bytes = sql.as_bytes();
+    let mut words: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b'\'' || c == b'"' {
+            i = skip_quoted(bytes, i, c);
+            words.push(String::new());
+        } else if c.is_ascii_alphanumeric() || c == b'_' {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            words.push(sql[start..i].to_ascii_lowercase());
+        } else {
+            if !c.is_ascii_whitespace() {
+                words.push(String::new());
+            }
+            i += 1;
+        }
+    }
+    words.windows(2).any(|w| w[0] == "order" && w[1] == "by")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,6 +218,15 @@ mod tests {
         assert_eq!(names("\"Total Spent\" > 5 -- comment about foo"), vec!["Total Spent"]);
         assert_eq!(names("list_filter(tags, t -> t = 'vip') AND __ref_0__"), vec!["tags"]);
         assert_eq!(names("t.col > 1"), vec![] as Vec<String>);
+    }
+
+    #[test]
+    fn finds_order_by_outside_strings() {
+        assert!(has_order_by("string_agg(products, ';' ORDER BY created_at DESC, cart_id)"));
+        assert!(has_order_by("list(x order\n   by y)"));
+        assert!(!has_order_by("string_agg(products, ' ORDER BY ')"));
+        assert!(!has_order_by("\"order\" + by"));
+        assert!(!has_order_by("sum(border_by)"));
     }
 
     #[test]

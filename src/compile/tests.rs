@@ -95,3 +95,19 @@ fn committed_json_schemas_are_current() {
         assert!(committed == now, "schema/{name} is stale: run `UPDATE_SNAPSHOTS=1 cargo test --release` and commit it");
     }
 }
+
+/// A filtered ordered aggregate (`abandoned_products` in the library) gets its own scan with
+/// the filter and window in WHERE; the source's other features keep the shared scan.
+#[test]
+fn a_filtered_ordered_aggregate_gets_its_own_prefiltered_scan() {
+    let loaded = load_project(Path::new("."));
+    let project = loaded.project.expect("the repository's sample project");
+    let model = resolve(&project, &ResolveOptions::default()).resolved.expect("resolved");
+    let sql = compile(&model).steps[0].sql.clone();
+    let own = sql.split("\"agg_carts__abandoned_products\" AS (").nth(1).expect("own CTE").split("\n),").next().unwrap_or_default();
+    assert!(own.contains("string_agg(products, ';' ORDER BY created_at DESC, cart_id) AS \"abandoned_products\""), "{own}");
+    assert!(!own.contains("FILTER"), "{own}");
+    assert!(own.contains("(status = 'abandoned')") && own.contains("INTERVAL 30 DAY"), "{own}");
+    let shared = sql.split("\"agg_carts\" AS (").nth(1).expect("shared CTE").split("\n),").next().unwrap_or_default();
+    assert!(shared.contains("\"abandoned_carts_recent\"") && !shared.contains("string_agg"), "{shared}");
+}
