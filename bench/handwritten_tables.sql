@@ -48,16 +48,16 @@ pop AS (
 o AS MATERIALIZED (  -- read twice: the features and the median interval
     SELECT customer_id,
            count(*) AS order_count,
-           sum(amount) AS total_spent,
+           sum(amount)::DECIMAL(18,2) AS total_spent,  -- money as the library declares it
            date_diff('day', max(ordered_at), getvariable('as_of')) AS recency_days,
            date_diff('day', min(ordered_at), getvariable('as_of')) AS first_order_days,
            date_diff('day', min(ordered_at), max(ordered_at)) AS active_span_days,
            count(*) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 12 MONTH) AS orders_12m,
-           sum(amount) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 12 MONTH) AS spend_12m,
+           (sum(amount) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 12 MONTH))::DECIMAL(18,2) AS spend_12m,
            count(*) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY) AS orders_90d,
            count(*) FILTER (WHERE coupon_code IS NOT NULL) AS coupon_orders,
            -- holiday window 11-24 .. 12-31 (month-day, inclusive)
-           sum(amount) FILTER (WHERE month(ordered_at) * 100 + day(ordered_at) BETWEEN 1124 AND 1231) AS holiday_spend
+           (sum(amount) FILTER (WHERE month(ordered_at) * 100 + day(ordered_at) BETWEEN 1124 AND 1231))::DECIMAL(18,2) AS holiday_spend
     FROM read_parquet(getvariable('data') || '/orders.parquet')
     WHERE ordered_at < getvariable('as_of') + INTERVAL 1 DAY
     GROUP BY customer_id
@@ -72,8 +72,8 @@ s AS (
     SELECT customer_id,
            count(*) AS session_count,
            count(*) FILTER (WHERE started_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY) AS sessions_90d,
-           sum(page_views) FILTER (WHERE started_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY) AS page_views_90d,
-           sum(clicks) FILTER (WHERE started_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY) AS clicks_90d,
+           (sum(page_views) FILTER (WHERE started_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY))::BIGINT AS page_views_90d,
+           (sum(clicks) FILTER (WHERE started_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY))::BIGINT AS clicks_90d,
            count(*) FILTER (WHERE device = 'mobile') AS mobile_sessions,
            count(*) FILTER (WHERE device = 'desktop') AS desktop_sessions,
            count(DISTINCT device) AS device_types

@@ -153,6 +153,14 @@ fn indent(sql: &str, n: usize) -> String {
     sql.lines().collect::<Vec<_>>().join(&format!("\n{pad}"))
 }
 
+/// `sql` cast to the feature's declared `type:`, if any (checked by validation: a type name only).
+fn typed(sql: &str, f: &ResolvedFeature) -> String {
+    match &f.ty {
+        Some(ty) => format!("CAST({sql} AS {ty})"),
+        None => sql.to_string(),
+    }
+}
+
 /// The conditions a feature's rows meet besides the time cut: its window and its filter.
 fn filter_conds(
     filter: Option<&str>,
@@ -204,12 +212,12 @@ pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
         return match &f.body {
             FeatureBody::Column { sql } => {
                 let customers = model.sources.first()?;
-                Some(format!("SELECT {sql} FROM {} LIMIT 0", source_relation(customers, d)))
+                Some(format!("SELECT {} FROM {} LIMIT 0", typed(sql, f), source_relation(customers, d)))
             }
             FeatureBody::Aggregate { source, sql, filter, window } => {
                 let src = model.sources.iter().find(|s| &s.name == source)?;
                 let expr = aggregate_expr(sql, filter_conds(filter.as_deref(), *window, src, model, d));
-                Some(format!("SELECT {expr} FROM {} LIMIT 0", source_relation(src, d)))
+                Some(format!("SELECT {} FROM {} LIMIT 0", typed(&expr, f), source_relation(src, d)))
             }
             FeatureBody::Derived { .. } => None,
         };
@@ -229,7 +237,7 @@ pub fn source_features_select(model: &Resolved, d: &dyn Dialect) -> String {
 pub fn derived_sql(model: &Resolved, name: &str, relation: &str, d: &dyn Dialect) -> Option<String> {
     let f = model.features.iter().find(|f| f.name == name)?;
     match &f.body {
-        FeatureBody::Derived { sql, .. } => Some(substitute_stats(sql, model, d, &|_| d.ident(relation))),
+        FeatureBody::Derived { sql, .. } => Some(typed(&substitute_stats(sql, model, d, &|_| d.ident(relation)), f)),
         _ => None,
     }
 }
@@ -256,7 +264,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
                 Some(def) => format!("coalesce({sql}, {def})"),
                 None => sql.clone(),
             };
-            cols.push(column(&sql, &d.ident(&f.name), &f.origin));
+            cols.push(column(&typed(&sql, f), &d.ident(&f.name), &f.origin));
         }
     }
     let mut from = source_relation(customers, d);
@@ -293,7 +301,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
             for f in &shared {
                 if let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body {
                     let expr = aggregate_expr(sql, filter_conds(filter.as_deref(), *window, src, model, d));
-                    aggs.push(column(&expr, &d.ident(&f.name), &f.origin));
+                    aggs.push(column(&typed(&expr, f), &d.ident(&f.name), &f.origin));
                 }
             }
             let cte = format!("agg_{}", src.name);
@@ -317,7 +325,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
                     d.ident(&cte),
                     src.name,
                     f.name,
-                    columns(&[format!("{} AS {key}", d.ident(&src.key)), column(sql, &d.ident(&f.name), &f.origin)], 4),
+                    columns(&[format!("{} AS {key}", d.ident(&src.key)), column(&typed(sql, f), &d.ident(&f.name), &f.origin)], 4),
                     scan(&conds)
                 ));
                 joined.push((cte, vec![f]));
@@ -337,7 +345,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
         for f in feats {
             let col = format!("{alias}.{}", d.ident(&f.name));
             let v = match &f.default_sql {
-                Some(def) => format!("coalesce({col}, {def})"),
+                Some(def) => typed(&format!("coalesce({col}, {def})"), f),
                 None => col,
             };
             select.push(format!("{v} AS {}", d.ident(&f.name)));
@@ -378,7 +386,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
                         Some(def) => format!("coalesce({sql}, {def})"),
                         None => sql,
                     };
-                    cols.push(column(&v, &d.ident(&f.name), &f.origin));
+                    cols.push(column(&typed(&v, f), &d.ident(&f.name), &f.origin));
                 }
             }
         }

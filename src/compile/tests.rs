@@ -111,3 +111,14 @@ fn a_filtered_ordered_aggregate_gets_its_own_prefiltered_scan() {
     let shared = sql.split("\"agg_carts\" AS (").nth(1).expect("shared CTE").split("\n),").next().unwrap_or_default();
     assert!(shared.contains("\"abandoned_carts_recent\"") && !shared.contains("string_agg"), "{shared}");
 }
+
+/// A declared `type:` casts the value where it is produced, and again after `default`.
+#[test]
+fn a_declared_type_casts_the_feature() {
+    let mut model = resolve_fixture(&[]);
+    let f = model.features.iter_mut().find(|f| f.name == "total_spent").expect("total_spent");
+    f.ty = Some("DECIMAL(18,2)".into());
+    let sql = compile(&model).steps[0].sql.clone();
+    assert!(sql.contains("CAST(sum(amount) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
+    assert!(sql.contains("CAST(coalesce(a0.\"total_spent\", 0) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
+}

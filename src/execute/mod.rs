@@ -74,16 +74,16 @@ pub fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_string()
 }
 
-/// Type names in the sources' `types:` that DuckDB does not know, with its message.
+/// Type names in the sources' `types:` and features' `type:` that DuckDB does not know, with its message.
 pub fn unknown_types(conn: &Connection, project: &Project) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for def in project.config.sources.values() {
-        for ty in def.types.values() {
-            // Only names that passed the syntax check reach SQL.
-            if crate::validate::is_valid_type(ty) && !out.contains_key(ty) {
-                if let Err(e) = conn.execute_batch(&format!("SELECT CAST(NULL AS {ty})")) {
-                    out.insert(ty.clone(), first_line(&e.to_string()));
-                }
+    let sources = project.config.sources.values().flat_map(|def| def.types.values().map(|t| t.as_str()));
+    let features = project.features.iter().filter_map(|f| f.def.ty.as_deref().map(str::trim));
+    for ty in sources.chain(features) {
+        // Only names that passed the syntax check reach SQL.
+        if crate::validate::is_valid_type(ty) && !out.contains_key(ty) {
+            if let Err(e) = conn.execute_batch(&format!("SELECT CAST(NULL AS {ty})")) {
+                out.insert(ty.to_string(), first_line(&e.to_string()));
             }
         }
     }

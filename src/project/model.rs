@@ -368,6 +368,11 @@ pub struct FeatureDef {
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub default: Option<serde_yaml::Value>,
+    /// DuckDB type to store the feature as, such as BIGINT or DECIMAL(18,2); the value is cast
+    /// to it. DuckDB sums integers into HUGEINT and decimals into DECIMAL(38,s), 128-bit types
+    /// that are slow to store and read back and that pandas and Arrow handle badly.
+    #[serde(default, rename = "type")]
+    pub ty: Option<String>,
     #[serde(default)]
     pub kind: FeatureKind,
 }

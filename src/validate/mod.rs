@@ -76,7 +76,7 @@ pub fn is_valid_type(ty: &str) -> bool {
 
 /// Check and resolve the project.
 pub fn resolve(project: &Project, opts: &ResolveOptions) -> Outcome {
-    let mut v = Validator { project, diags: Vec::new(), stats: Vec::new() };
+    let mut v = Validator { project, diags: Vec::new(), stats: Vec::new(), bad_types: &opts.bad_types };
     let resolved = v.run(opts);
     let mut diagnostics = v.diags;
     crate::diagnostics::sort(&mut diagnostics);
@@ -88,6 +88,8 @@ struct Validator<'a> {
     project: &'a Project,
     diags: Vec<Diagnostic>,
     stats: Vec<StatUse>,
+    /// Type names DuckDB rejected, with its message (see [`ResolveOptions::bad_types`]).
+    bad_types: &'a BTreeMap<String, String>,
 }
 
 /// A source as validation sees it: its columns (when known) and whether its data exists.
@@ -648,6 +650,14 @@ impl<'a> Validator<'a> {
         let f = &item.def;
         let owner = format!("feature '{}'", f.name);
         let origin = origin(&p.loc(item, ""));
+        let ty = f.ty.as_ref().map(|t| t.trim().to_string());
+        if let Some(t) = &ty {
+            if !is_valid_type(t) || self.bad_types.contains_key(t) {
+                let why = self.bad_types.get(t).map_or(String::new(), |m| format!(" ({m})"));
+                self.err("E027", p.loc(item, "type"), format!("invalid SQL type '{t}' for {owner}{why}"),
+                    Some("use a DuckDB type name such as BIGINT, DOUBLE or DECIMAL(18,2)".into()));
+            }
+        }
         let default_sql = match &f.default {
             None => None,
             Some(v) => match yaml_literal(v) {
@@ -685,7 +695,7 @@ impl<'a> Validator<'a> {
             allowed.remove(&f.name);
             let (sql, deps) = self.check_refs(item, "expr", expr, &r, &allowed, "feature", &owner, None, feature_names);
             let body = FeatureBody::Derived { sql, depth: 0 };
-            return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, origin }, deps));
+            return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, ty, origin }, deps));
         };
         let Some(info) = sources.get(source) else {
             let hint = did_you_mean(source, sources.keys().map(String::as_str))
@@ -720,7 +730,7 @@ impl<'a> Validator<'a> {
             }
             deps.features.insert(format!("source:{source}"));
             let body = FeatureBody::Column { sql };
-            return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, origin }, deps));
+            return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, ty, origin }, deps));
         }
         let filter = match &f.filter {
             Some(text) => {
@@ -758,7 +768,7 @@ impl<'a> Validator<'a> {
         let default_sql = default_sql.or_else(|| sql.trim_start().to_ascii_lowercase().starts_with("count(").then(|| "0".to_string()));
         deps.features.insert(format!("source:{source}"));
         let body = FeatureBody::Aggregate { source: source.clone(), sql, filter, window };
-        Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, origin }, deps))
+        Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, ty, origin }, deps))
     }
 
     /// Sort features so each comes after the features it uses; report cycles.

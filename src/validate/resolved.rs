@@ -93,6 +93,8 @@ pub struct ResolvedFeature {
     pub body: FeatureBody,
     /// SQL for customers without rows in the source (`0` for counts).
     pub default_sql: Option<String>,
+    /// The declared `type:`; the feature's value is cast to it.
+    pub ty: Option<String>,
     /// `file:line` of the definition, for SQL comments.
     pub origin: String,
 }

@@ -50,6 +50,18 @@ fn cases() -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
             "segments/broken.yaml:3:12: error[E030]: template error: unknown var 'clv_lo'; hint: define it under `vars:` in segmenter.yaml or give a default: var('clv_lo', 10)\nerror: 1 error(s) in the project definitions",
         ),
         (
+            "unknown feature type",
+            "segments/broken.yaml",
+            "features:\n  - name: spend2\n    source: orders\n    expr: sum(amount)\n    type: DECIML(18,2)\n",
+            "segments/broken.yaml:5:11: error[E027]: invalid SQL type 'DECIML(18,2)' for feature 'spend2' (Catalog Error: Type with name DECIML does not exist!); hint: use a DuckDB type name such as BIGINT, DOUBLE or DECIMAL(18,2)\nerror: 1 error(s) in the project definitions",
+        ),
+        (
+            "feature type that is not a type name",
+            "segments/broken.yaml",
+            "features:\n  - name: spend2\n    source: orders\n    expr: sum(amount)\n    type: \"BIGINT); DROP TABLE x; --\"\n",
+            "segments/broken.yaml:5:11: error[E027]: invalid SQL type 'BIGINT); DROP TABLE x; --' for feature 'spend2'; hint: use a DuckDB type name such as BIGINT, DOUBLE or DECIMAL(18,2)\nerror: 1 error(s) in the project definitions",
+        ),
+        (
             "ladder without else",
             "segments/broken.yaml",
             "tiers:\n  - name: l\n    levels:\n      - { name: a, min: { total_spent: 10 } }\n      - { name: b, min: { total_spent: 1 } }\n",

@@ -199,3 +199,16 @@ fn engagement_psychographic_affinity_and_consent_boundaries() {
         ("email_contactable", "2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"),
     ]);
 }
+
+/// The library declares `type:` on its sums: money as DECIMAL(18,2), counts of clicks and page
+/// views as BIGINT (DuckDB's own sum types are the 128-bit DECIMAL(38,2) and HUGEINT).
+#[test]
+fn the_library_stores_its_sums_in_the_declared_types() {
+    let dir = library_project("library");
+    let db = run(dir.path());
+    assert_eq!(
+        rows(&db, "SELECT column_name || ' ' || data_type FROM duckdb_columns() WHERE table_name = 'customer_features' AND column_name IN ('total_spent', 'spend_12m', 'holiday_spend', 'page_views_90d', 'clicks_90d') ORDER BY column_name"),
+        vec!["clicks_90d BIGINT", "holiday_spend DECIMAL(18,2)", "page_views_90d BIGINT", "spend_12m DECIMAL(18,2)", "total_spent DECIMAL(18,2)"]
+    );
+    assert_eq!(rows(&db, "SELECT data_type FROM duckdb_columns() WHERE table_name = 'tier_assignments' AND column_name = 'gap_total_spent'"), vec!["DECIMAL(18,2)"]);
+}
