@@ -164,15 +164,21 @@ def main():
         db.unlink(missing_ok=True)
         c = duckdb.connect(str(db))
         c.execute(f"SET memory_limit = '{a.memory_limit}'; SET temp_directory = '{spill}'")
-        c.execute("BEGIN")
-        c.execute(plan)
-        c.execute("COMMIT")
+        # Statement by statement, each committed (as `run` computes its staged tables; the
+        # renames and the manifest that make `run` atomic are left out).
+        for step in plan.split("\n-- step: ")[1:]:
+            c.execute(step.split("\n", 1)[1])  # after the label line
         c.close()
     log("full library: compiled SQL in DuckDB ...")
     t_plan, _ = timed(raw_plan, a.repeat)
-    rows.append(("full library", "its compiled SQL + history in DuckDB (floor)", t_plan))
+    rows.append(("full library", "its compiled SQL, step by step (floor)", t_plan))
     measure("full library", "hand-written DuckDB SQL, memberships only", sql_peer((HERE / "handwritten_full.sql").read_text(), "hand_members", "hand_full.duckdb"), a.repeat)
-    measure("full library", "hand-written DuckDB SQL, same tables", sql_peer((HERE / "handwritten_tables.sql").read_text(), "hand_members", "hand_tables.duckdb"), a.repeat)
+    tables_sql = (HERE / "handwritten_tables.sql").read_text()
+    measure("full library", "hand-written DuckDB SQL, same tables", sql_peer(tables_sql, "hand_members", "hand_tables.duckdb"), a.repeat)
+    # The same script with each statement committed on its own (not atomic): what one long
+    # transaction costs DuckDB, the cost `run` avoids by staging its tables.
+    autocommit_sql = tables_sql.replace("BEGIN TRANSACTION;", "").replace("\nCOMMIT;", "")
+    measure("full library", "  the same, each statement committed", sql_peer(autocommit_sql, "hand_members", "hand_tables.duckdb"), a.repeat)
     if peers:
         import full_pandas, full_polars
         measure("full library", "polars", df_peer(full_polars.members), a.repeat)

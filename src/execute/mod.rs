@@ -206,13 +206,15 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
         };
         let whole = first_line(&e.to_string());
         // Which definitions of this step fail on their own?
-        let candidates: Vec<(&str, &str, &str)> = if step.target == crate::compile::FEATURES_TABLE {
+        // The feature statistics step computes (some of) the features too.
+        let features_step = step.target == crate::compile::FEATURES_TABLE || step.target == crate::compile::FEATURE_STATS;
+        let candidates: Vec<(&str, &str, &str)> = if features_step {
             model.features.iter().map(|f| ("feature", f.name.as_str(), f.origin.as_str())).collect()
         } else {
             model.segments.iter().map(|s| ("segment", s.name.as_str(), s.origin.as_str())).collect()
         };
         let before = diags.len();
-        if step.target == crate::compile::FEATURES_TABLE || step.target == crate::compile::outputs::MEMBERS_TABLE {
+        if features_step || step.target == crate::compile::outputs::MEMBERS_TABLE {
             for (kind, name, origin) in candidates {
                 let Some(probe) = crate::compile::probe(model, name, &d) else { continue };
                 if let Err(e) = conn.execute_batch(&probe) {
@@ -223,7 +225,7 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
                 }
             }
         }
-        if diags.len() == before && step.target == crate::compile::FEATURES_TABLE {
+        if diags.len() == before && features_step {
             diags.extend(probe_derived(&conn, model, &loc_of));
         }
         if diags.len() == before && step.target == "tier_assignments" {
@@ -324,14 +326,24 @@ pub fn run_plan_then(
     }
     for (i, step) in staged.iter().enumerate() {
         progress(i, total, &step.label);
-        if let Err(e) = conn.execute_batch(&step.sql) {
+        // The features step sorts its result itself, so DuckDB need not keep the order of rows
+        // through its joins: at 100M orders under 4 GB that is what lets them spill instead of
+        // running out of memory (and 20% faster). Elsewhere keeping it is slightly faster.
+        let unordered = step.target == crate::compile::FEATURES_TABLE;
+        let sql = if unordered {
+            format!("SET preserve_insertion_order = false;\n{};\nRESET preserve_insertion_order;", step.sql)
+        } else {
+            step.sql.clone()
+        };
+        if let Err(e) = conn.execute_batch(&sql) {
+            let _ = conn.execute_batch("RESET preserve_insertion_order");
             let _ = drop_staging_tables(conn);
             return Err(fail(&step.target, e));
         }
     }
     let d = DuckDb;
     let mut publish = String::new();
-    for step in &staged {
+    for step in staged.iter().filter(|s| s.publish) {
         publish.push_str(&format!(
             "DROP TABLE IF EXISTS {t};\nALTER TABLE {} RENAME TO {t};\n",
             Staged(&d).table(&step.target),
@@ -354,6 +366,10 @@ pub fn run_plan_then(
     }
     progress(total, total, COMMIT_STEP);
     conn.execute_batch("COMMIT").map_err(|e| fail("commit", e))?;
+    // Helper tables (not published) are staged too; they go now.
+    if !staged.is_empty() {
+        let _ = drop_staging_tables(conn);
+    }
     Ok(())
 }
 
