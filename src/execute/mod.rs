@@ -96,10 +96,11 @@ pub fn describe_sources(conn: &Connection, project: &Project) -> BTreeMap<String
     for (name, def) in &project.config.sources {
         let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
         let format = def.format.or_else(|| SourceFormat::from_path(&def.path)).unwrap_or(SourceFormat::Csv);
-        let mut schema = describe_one(conn, &path, format);
+        let (mut schema, all_text) = describe_one(conn, &path, format);
         if let (SourceFormat::Csv, SourceSchema::Columns(cols)) = (format, &schema) {
             // Header-only is fine when `types:` declares every column (names after renaming).
-            let typed = cols.iter().all(|c| def.types.contains_key(def.rename.get(c).unwrap_or(c)));
+            // A column typed other than VARCHAR was inferred from rows: the file has some.
+            let typed = !all_text || cols.iter().all(|c| def.types.contains_key(def.rename.get(c).unwrap_or(c)));
             if let Some(problem) = (!def.is_glob()).then(|| csv_problem(conn, &path, &def.path, typed)).flatten() {
                 schema = SourceSchema::Unreadable(problem);
             }
@@ -110,7 +111,8 @@ pub fn describe_sources(conn: &Connection, project: &Project) -> BTreeMap<String
 }
 
 /// A CSV file whose columns DuckDB cannot know, said in the user's terms: an empty file, a
-/// header without rows (every column would be VARCHAR) unless `types:` declares them all, or a
+/// header without rows (every column would be VARCHAR) unless `types:` declares them all (`typed`:
+/// also when DuckDB inferred a non-text column, which takes rows), or a
 /// row with more fields than the header (DuckDB then takes the header for data).
 fn csv_problem(conn: &Connection, path: &str, rel: &str, typed: bool) -> Option<String> {
     if std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(false) {
@@ -145,23 +147,27 @@ fn csv_problem(conn: &Connection, path: &str, rel: &str, typed: bool) -> Option<
     None
 }
 
-fn describe_one(conn: &Connection, path: &str, format: SourceFormat) -> SourceSchema {
+/// A source's columns, and whether every column is VARCHAR.
+fn describe_one(conn: &Connection, path: &str, format: SourceFormat) -> (SourceSchema, bool) {
     let d = DuckDb;
     let matches: std::result::Result<i64, _> =
         conn.query_row(&format!("SELECT count(*) FROM glob({})", d.string(path)), [], |r| r.get(0));
     match matches {
-        Ok(0) => return SourceSchema::Missing,
+        Ok(0) => return (SourceSchema::Missing, false),
         Ok(_) => {}
-        Err(e) => return SourceSchema::Unreadable(first_line(&e.to_string())),
+        Err(e) => return (SourceSchema::Unreadable(first_line(&e.to_string())), false),
     }
     let sql = format!("DESCRIBE SELECT * FROM {}", d.read_source(format, path));
     let result = conn.prepare(&sql).and_then(|mut stmt| {
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        rows.collect::<std::result::Result<Vec<String>, _>>()
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        rows.collect::<std::result::Result<Vec<(String, String)>, _>>()
     });
     match result {
-        Ok(cols) => SourceSchema::Columns(cols),
-        Err(e) => SourceSchema::Unreadable(first_line(&e.to_string())),
+        Ok(cols) => {
+            let all_text = cols.iter().all(|(_, ty)| ty == "VARCHAR");
+            (SourceSchema::Columns(cols.into_iter().map(|(name, _)| name).collect()), all_text)
+        }
+        Err(e) => (SourceSchema::Unreadable(first_line(&e.to_string())), false),
     }
 }
 
