@@ -206,7 +206,26 @@ SELECT customer_id, r, f, m, r::VARCHAR || f::VARCHAR || m::VARCHAR AS score,
 FROM ranked;
 
 -- Rule segments: one boolean column per segment in one pass, unpivoted; then the RFM labels.
+-- segment is an ENUM of the segment names in alphabetical order (as segmenter publishes it).
 CREATE OR REPLACE TABLE segment_members AS
+SELECT customer_id, CAST(segment AS ENUM(
+    'active', 'affinity_electronics', 'affinity_fashion', 'affinity_home', 'age_18_24',
+    'age_25_34', 'age_35_44', 'age_45_54', 'age_55_64', 'age_65_plus', 'big_spenders',
+    'campaign_encourage', 'campaign_retain', 'campaign_win_back', 'cart_abandoners',
+    'category_loyal', 'churn_risk_high', 'churn_risk_low', 'churn_risk_medium', 'clv_high',
+    'clv_low', 'clv_medium', 'cold_climate', 'coupon_lovers', 'desktop_first', 'education_higher',
+    'education_secondary', 'email_contactable', 'engagement_high', 'engagement_low',
+    'engagement_medium', 'gender_female', 'gender_male', 'hesitant', 'holiday_shoppers',
+    'home_market', 'inactive', 'income_high', 'income_low', 'income_middle',
+    'interest_fashion_beauty', 'interest_home_living', 'interest_sports_outdoor', 'international',
+    'low_engagement', 'loyal', 'married', 'mobile_first', 'multi_device', 'new_customers',
+    'one_time_buyers', 'opted_out_email', 'price_sensitive', 'registered_no_orders', 'returning',
+    'rfm_about_to_sleep', 'rfm_at_risk', 'rfm_cannot_lose', 'rfm_champions', 'rfm_hibernating',
+    'rfm_lost', 'rfm_loyal', 'rfm_need_attention', 'rfm_new', 'rfm_potential_loyalists',
+    'rfm_promising', 'rural', 'single', 'target_cities', 'target_provinces', 'urban',
+    'warm_climate'
+)) AS segment
+FROM (
 WITH
 st AS (  -- population statistics (over all customers, NULLs ignored)
     SELECT avg(order_count) AS avg_orders,
@@ -316,7 +335,8 @@ FROM (
 ) UNPIVOT (is_member FOR segment IN (COLUMNS(* EXCLUDE (customer_id))))
 WHERE is_member
 UNION ALL
-SELECT customer_id, 'rfm_' || label FROM rfm_scores WHERE label IS NOT NULL;
+SELECT customer_id, 'rfm_' || label FROM rfm_scores WHERE label IS NOT NULL
+);
 
 -- Ladders: the first matching tier wins (a NULL condition falls through); next_tier is the one
 -- above, the gaps what is missing for each of its thresholds.
@@ -383,7 +403,7 @@ defs AS (
         'rfm_champions', 'rfm_loyal', 'rfm_cannot_lose', 'rfm_at_risk', 'rfm_potential_loyalists', 'rfm_promising',
         'rfm_new', 'rfm_need_attention', 'rfm_about_to_sleep', 'rfm_hibernating', 'rfm_lost']) AS name
 ),
-sizes AS (SELECT segment AS name, count(*) AS size FROM segment_members GROUP BY segment),
+sizes AS (SELECT segment::VARCHAR AS name, count(*) AS size FROM segment_members GROUP BY segment),
 total AS (SELECT count(*) AS n FROM customer_features)
 SELECT name, coalesce(size, 0) AS size,
        CASE WHEN n = 0 THEN 0 ELSE round(coalesce(size, 0) / n, 4) END AS share
@@ -405,7 +425,7 @@ FROM defs LEFT JOIN sizes USING (ladder, tier), total;
 -- History: this as_of's rows replace any earlier run's for the same day.
 CREATE TABLE IF NOT EXISTS segment_members_history (as_of DATE, customer_id BIGINT, segment VARCHAR);
 DELETE FROM segment_members_history WHERE as_of = getvariable('as_of');
-INSERT INTO segment_members_history SELECT getvariable('as_of'), customer_id, segment FROM segment_members;
+INSERT INTO segment_members_history SELECT getvariable('as_of'), customer_id, segment::VARCHAR FROM segment_members;
 
 CREATE TABLE IF NOT EXISTS tier_history (as_of DATE, customer_id BIGINT, ladder VARCHAR, tier VARCHAR, rank INTEGER);
 DELETE FROM tier_history WHERE as_of = getvariable('as_of');
@@ -413,7 +433,7 @@ INSERT INTO tier_history SELECT getvariable('as_of'), customer_id, ladder, tier,
 
 -- What bench.py compares: memberships plus tiers as '<ladder>/<tier>'.
 CREATE OR REPLACE VIEW hand_members AS
-SELECT customer_id, segment FROM segment_members
+SELECT customer_id, segment::VARCHAR AS segment FROM segment_members
 UNION ALL
 SELECT customer_id, ladder || '/' || tier FROM tier_assignments;
 

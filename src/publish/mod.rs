@@ -135,7 +135,8 @@ pub fn utc_now() -> String {
 }
 
 /// Statements that record this run's memberships and tiers under its `as_of`, replacing
-/// rows of the same date (only for the definitions this run computed).
+/// rows of the same date (only for the definitions this run computed). The history's `segment`
+/// is VARCHAR: `segment_members`' ENUM holds only one run's segment names.
 pub fn history_steps(model: &Resolved) -> Vec<Step> {
     let d = DuckDb;
     let as_of = d.date(&model.as_of);
@@ -145,9 +146,9 @@ pub fn history_steps(model: &Resolved) -> Vec<Step> {
         staged: false,
         publish: true,
         sql: format!(
-            "CREATE TABLE IF NOT EXISTS segment_members_history AS SELECT {as_of} AS as_of, * FROM segment_members WHERE FALSE;\n\
+            "CREATE TABLE IF NOT EXISTS segment_members_history AS SELECT {as_of} AS as_of, customer_id, CAST(segment AS VARCHAR) AS segment FROM segment_members WHERE FALSE;\n\
              DELETE FROM segment_members_history WHERE as_of = {as_of} AND segment IN (SELECT name FROM segment_catalog);\n\
-             INSERT INTO segment_members_history BY NAME SELECT {as_of} AS as_of, * FROM segment_members"
+             INSERT INTO segment_members_history BY NAME SELECT {as_of} AS as_of, customer_id, CAST(segment AS VARCHAR) AS segment FROM segment_members"
         ),
     }];
     if !model.tiers.is_empty() {

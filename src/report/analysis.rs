@@ -161,7 +161,7 @@ pub fn build(conn: &Connection, project: &str, compare: Option<&str>, top_overla
         conn,
         "overlaps",
         "WITH sizes AS (SELECT segment, count(*) AS n FROM segment_members GROUP BY segment)
-         SELECT a.segment, b.segment, count(*) AS n_both,
+         SELECT a.segment::VARCHAR, b.segment::VARCHAR, count(*) AS n_both,
                 CAST(count(*) AS DOUBLE) / least(any_value(sa.n), any_value(sb.n)) AS share
          FROM segment_members a JOIN segment_members b ON a.customer_id = b.customer_id AND a.segment < b.segment
          JOIN sizes sa ON sa.segment = a.segment JOIN sizes sb ON sb.segment = b.segment
@@ -226,7 +226,7 @@ fn profiles(conn: &Connection) -> Result<Profiles> {
         conn,
         "profiles",
         &format!(
-            "SELECT m.segment, {} FROM segment_members m JOIN customer_features USING (customer_id) GROUP BY m.segment ORDER BY m.segment",
+            "SELECT m.segment::VARCHAR, {} FROM segment_members m JOIN customer_features USING (customer_id) GROUP BY m.segment ORDER BY m.segment",
             avgs.join(", ")
         ),
         params_from_iter(Vec::<String>::new()),

@@ -44,7 +44,7 @@ fn run_into(conn: &Connection, plan: &Plan, members: &str, tiers: &str) -> Resul
         format!("CREATE OR REPLACE TABLE {tiers} (customer_id VARCHAR, name VARCHAR);")
     };
     conn.execute_batch(&format!(
-        "CREATE OR REPLACE TABLE {members} AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, segment AS name FROM segment_members;\n{tier_sql}\n\
+        "CREATE OR REPLACE TABLE {members} AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, CAST(segment AS VARCHAR) AS name FROM segment_members;\n{tier_sql}\n\
          DROP TABLE IF EXISTS tier_assignments; DROP TABLE IF EXISTS segment_members;"
     ))
     .map_err(err)

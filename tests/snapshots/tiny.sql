@@ -85,6 +85,8 @@ ORDER BY "customer_id";
 
 -- step: segments
 CREATE OR REPLACE TABLE "segment_members" AS
+SELECT "customer_id", CAST("segment" AS ENUM('above_average_spend', 'clv_high', 'clv_low', 'clv_medium', 'coupon_lovers', 'high_aov', 'loyal', 'loyal_or_coupon', 'one_time_buyers', 'registered_no_orders', 'rf_best', 'rf_sleeping', 'vip_loyal')) AS "segment"
+FROM (
 SELECT "customer_id", "segment"
 FROM (
   SELECT "customer_id",
@@ -128,7 +130,8 @@ WHERE "is_member"
 UNION ALL
 SELECT "customer_id", 'rf_' || "label" AS "segment"
 FROM "rf_scores"
-WHERE "label" IS NOT NULL;
+WHERE "label" IS NOT NULL
+);
 
 -- step: tiers
 CREATE OR REPLACE TABLE "tier_assignments" AS
