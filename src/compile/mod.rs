@@ -35,6 +35,17 @@ pub struct Step {
 }
 
 impl Step {
+    /// The statement as it runs: the features step sorts its result itself, so DuckDB need not
+    /// keep the order of rows through its joins; at 100M orders under a 4 GB limit that is what
+    /// lets them spill instead of running out of memory (elsewhere keeping it is slightly faster).
+    pub fn runnable(&self) -> String {
+        if self.target == FEATURES_TABLE {
+            format!("SET preserve_insertion_order = false;\n{};\nRESET preserve_insertion_order", self.sql)
+        } else {
+            self.sql.clone()
+        }
+    }
+
     /// A statement replacing output table `target` with the result of `select`.
     pub fn table(label: &str, target: &str, select: &str, d: &dyn Dialect) -> Step {
         Step { label: label.into(), target: target.into(), sql: d.create_table_as(target, select), staged: false, publish: true }
@@ -53,7 +64,7 @@ impl Plan {
     pub fn script(&self) -> String {
         let mut out = String::new();
         for s in &self.steps {
-            out.push_str(&format!("-- step: {}\n{};\n\n", s.label, s.sql));
+            out.push_str(&format!("-- step: {}\n{};\n\n", s.label, s.runnable()));
         }
         out
     }

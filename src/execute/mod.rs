@@ -332,16 +332,7 @@ pub fn run_plan_then(
     }
     for (i, step) in staged.iter().enumerate() {
         progress(i, total, &step.label);
-        // The features step sorts its result itself, so DuckDB need not keep the order of rows
-        // through its joins: at 100M orders under 4 GB that is what lets them spill instead of
-        // running out of memory (and 20% faster). Elsewhere keeping it is slightly faster.
-        let unordered = step.target == crate::compile::FEATURES_TABLE;
-        let sql = if unordered {
-            format!("SET preserve_insertion_order = false;\n{};\nRESET preserve_insertion_order;", step.sql)
-        } else {
-            step.sql.clone()
-        };
-        if let Err(e) = conn.execute_batch(&sql) {
+        if let Err(e) = conn.execute_batch(&step.runnable()) {
             let _ = conn.execute_batch("RESET preserve_insertion_order");
             let _ = drop_staging_tables(conn);
             return Err(fail(&step.target, e));
@@ -361,7 +352,7 @@ pub fn run_plan_then(
     let outcome = conn.execute_batch(&publish).map_err(|e| fail("publish", e)).and_then(|()| {
         for (i, step) in rest.enumerate() {
             progress(staged.len() + i, total, &step.label);
-            conn.execute_batch(&step.sql).map_err(|e| fail(&step.target, e))?;
+            conn.execute_batch(&step.runnable()).map_err(|e| fail(&step.target, e))?;
         }
         before_commit(conn)
     });

@@ -58,7 +58,10 @@ pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: O
     let mut need_features = false;
     let mut need_customers = false;
     for c in &e.columns {
-        if c == "customer_id" || c == "segment" {
+        if c == "segment" {
+            // Plain text in the files (it is an ENUM in the database).
+            cols.push(format!("CAST(m.{0} AS VARCHAR) AS {0}", d.ident(c)));
+        } else if c == "customer_id" {
             cols.push(format!("m.{}", d.ident(c)));
         } else if features.iter().any(|f| f == c) {
             need_features = true;
