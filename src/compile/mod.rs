@@ -17,9 +17,6 @@ use template::StatFunc;
 /// Table with one row per customer and one column per feature.
 pub const FEATURES_TABLE: &str = "customer_features";
 
-/// One row of population statistics that derived features use (not published).
-pub const FEATURE_STATS: &str = "feature_stats";
-
 /// One statement of the plan, creating or replacing `target`.
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -30,25 +27,12 @@ pub struct Step {
     pub sql: String,
     /// The statement writes `target` under its staging name (see [`dialect::Staged`]).
     pub staged: bool,
-    /// `target` is an output table (false for a helper table later steps read).
-    pub publish: bool,
 }
 
 impl Step {
-    /// The statement as it runs: the features step sorts its result itself, so DuckDB need not
-    /// keep the order of rows through its joins; at 100M orders under a 4 GB limit that is what
-    /// lets them spill instead of running out of memory (elsewhere keeping it is slightly faster).
-    pub fn runnable(&self) -> String {
-        if self.target == FEATURES_TABLE {
-            format!("SET preserve_insertion_order = false;\n{};\nRESET preserve_insertion_order", self.sql)
-        } else {
-            self.sql.clone()
-        }
-    }
-
     /// A statement replacing output table `target` with the result of `select`.
     pub fn table(label: &str, target: &str, select: &str, d: &dyn Dialect) -> Step {
-        Step { label: label.into(), target: target.into(), sql: d.create_table_as(target, select), staged: false, publish: true }
+        Step { label: label.into(), target: target.into(), sql: d.create_table_as(target, select), staged: false }
     }
 }
 
@@ -64,7 +48,7 @@ impl Plan {
     pub fn script(&self) -> String {
         let mut out = String::new();
         for s in &self.steps {
-            out.push_str(&format!("-- step: {}\n{};\n\n", s.label, s.runnable()));
+            out.push_str(&format!("-- step: {}\n{};\n\n", s.label, s.sql));
         }
         out
     }
@@ -77,15 +61,7 @@ impl Plan {
 
 /// Compile with the given dialect.
 pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
-    let mut steps = Vec::new();
-    let pre = precomputed_stats(model);
-    if let Some((used, sub)) = &pre {
-        let mut stats = Step::table("feature stats", FEATURE_STATS, &feature_stats_select(used, sub, model, d), d);
-        stats.publish = false;
-        steps.push(stats);
-    }
-    let stats_table = pre.is_some().then(|| d.table(FEATURE_STATS));
-    steps.push(Step::table("features", FEATURES_TABLE, &features_query(model, d, stats_table.as_deref(), true), d));
+    let mut steps = vec![Step::table("features", FEATURES_TABLE, &features_select(model, d), d)];
     steps.extend(outputs::steps(model, d));
     Plan { as_of: model.as_of.clone(), steps }
 }
@@ -106,89 +82,26 @@ pub fn compile_staged(model: &Resolved) -> Plan {
 
 /// Replace `__stat_N__` placeholders with scalar subqueries over `relation`.
 pub fn substitute_stats(sql: &str, model: &Resolved, d: &dyn Dialect, relation: &dyn Fn(&str) -> String) -> String {
-    substitute(sql, model, &|_, s| format!("(SELECT {} FROM {})", stat_agg(s, d), relation(&s.feature)))
-}
-
-/// Replace each `__stat_N__` placeholder present in `sql` with `with(N, stat)`.
-fn substitute(sql: &str, model: &Resolved, with: &dyn Fn(usize, &crate::validate::StatUse) -> String) -> String {
     let mut out = sql.to_string();
-    // Backwards, so `__stat_1__` is never a prefix problem for `__stat_10__` (they differ anyway).
     for (i, s) in model.stats.iter().enumerate().rev() {
         let placeholder = format!("__stat_{i}__");
-        if out.contains(&placeholder) {
-            out = out.replace(&placeholder, &with(i, s));
+        if !out.contains(&placeholder) {
+            continue;
         }
+        let col = d.ident(&s.feature);
+        let agg = match s.func {
+            StatFunc::Avg => format!("avg({col})"),
+            StatFunc::Min => format!("min({col})"),
+            StatFunc::Max => format!("max({col})"),
+            StatFunc::Median => d.quantile(&col, 0.5),
+            StatFunc::Sum => format!("sum({col})"),
+            StatFunc::Stddev => format!("stddev_samp({col})"),
+            StatFunc::Count => format!("count({col})"),
+            StatFunc::Quantile(q) => d.quantile(&col, q),
+        };
+        out = out.replace(&placeholder, &format!("(SELECT {agg} FROM {})", relation(&s.feature)));
     }
     out
-}
-
-/// The aggregate computing a population statistic over its feature's column.
-fn stat_agg(s: &crate::validate::StatUse, d: &dyn Dialect) -> String {
-    let col = d.ident(&s.feature);
-    match s.func {
-        StatFunc::Avg => format!("avg({col})"),
-        StatFunc::Min => format!("min({col})"),
-        StatFunc::Max => format!("max({col})"),
-        StatFunc::Median => d.quantile(&col, 0.5),
-        StatFunc::Sum => format!("sum({col})"),
-        StatFunc::Stddev => format!("stddev_samp({col})"),
-        StatFunc::Count => format!("count({col})"),
-        StatFunc::Quantile(q) => d.quantile(&col, q),
-    }
-}
-
-/// Column of statistic `i` in [`FEATURE_STATS`].
-fn stat_column(i: usize) -> String {
-    format!("stat_{i}")
-}
-
-/// Statistics used inside derived features, when every one can be computed before the features
-/// step: its feature and what that feature is computed from use no statistic themselves. The
-/// features step then reads them from [`FEATURE_STATS`] and needs no materialized layer; a
-/// statistic computed inside the step makes DuckDB materialize the wide layers it reads, which
-/// at 100M orders under 4 GB spilled for about a third of the step. `None` when there are none
-/// or one depends on another.
-fn precomputed_stats(model: &Resolved) -> Option<(Vec<usize>, Resolved)> {
-    let in_derived = |i: usize| {
-        let p = format!("__stat_{i}__");
-        model.features.iter().any(|f| matches!(&f.body, FeatureBody::Derived { sql, .. } if sql.contains(&p)))
-    };
-    let used: Vec<usize> = (0..model.stats.len()).filter(|&i| in_derived(i)).collect();
-    if used.is_empty() {
-        return None;
-    }
-    // Every feature the statistics' features are computed from.
-    let mut needed: std::collections::BTreeSet<String> = used.iter().map(|&i| model.stats[i].feature.clone()).collect();
-    let mut todo: Vec<String> = needed.iter().cloned().collect();
-    while let Some(name) = todo.pop() {
-        let f = model.features.iter().find(|f| f.name == name)?;
-        if let FeatureBody::Derived { sql, .. } = &f.body {
-            if sql.contains("__stat_") {
-                return None;
-            }
-            for r in sqlscan::column_refs(sql) {
-                if model.features.iter().any(|g| g.name == r.name) && needed.insert(r.name.clone()) {
-                    todo.push(r.name);
-                }
-            }
-        }
-    }
-    let mut sub = model.clone();
-    sub.features.retain(|f| needed.contains(&f.name));
-    Some((used, sub))
-}
-
-/// `feature_stats`: one row with the statistics derived features use, over every customer.
-fn feature_stats_select(used: &[usize], sub: &Resolved, model: &Resolved, d: &dyn Dialect) -> String {
-    let cols: Vec<String> = used
-        .iter()
-        .map(|&i| format!("{} AS {}", stat_agg(&model.stats[i], d), d.ident(&stat_column(i))))
-        .collect();
-    format!(
-        "-- population statistics of derived features, over the features they need\nSELECT {}\nFROM (\n{}\n)",
-        cols.join(", "),
-        features_query(sub, d, None, false)
-    )
 }
 
 fn comment(text: &str) -> String {
@@ -317,7 +230,7 @@ pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
 pub fn source_features_select(model: &Resolved, d: &dyn Dialect) -> String {
     let mut m = model.clone();
     m.features.retain(|f| !matches!(f.body, FeatureBody::Derived { .. }));
-    features_query(&m, d, None, true)
+    features_select(&m, d)
 }
 
 /// A derived feature's expression with statistics read from `relation`.
@@ -336,10 +249,8 @@ fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> St
 }
 
 /// The SELECT computing `customer_features`: one CTE per source scan, a join on the customer
-/// key, then one CTE per layer of derived features. Statistics come from `stats_table` (see
-/// [`precomputed_stats`]) or are computed over the layer that holds their feature; `sorted`
-/// orders the rows by customer.
-fn features_query(model: &Resolved, d: &dyn Dialect, stats_table: Option<&str>, sorted: bool) -> String {
+/// key, then one CTE per layer of derived features.
+fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
     let mut ctes: Vec<String> = Vec::new();
     let Some(customers) = model.sources.first() else {
         return "SELECT NULL AS customer_id WHERE FALSE".into();
@@ -444,7 +355,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect, stats_table: Option<&str>, 
     let uses_stats = |depth: usize| {
         model.features.iter().any(|f| matches!(&f.body, FeatureBody::Derived { sql, depth: fd } if *fd > depth && sql.contains("__stat_")))
     };
-    let materialized = |depth: usize| if stats_table.is_none() && uses_stats(depth) { d.materialized() } else { "AS" };
+    let materialized = |depth: usize| if uses_stats(depth) { d.materialized() } else { "AS" };
     ctes.push(format!(
         "{} {} (\n  SELECT\n    {}\n  FROM {} AS p{joins}\n)",
         d.ident("layer_0"),
@@ -470,10 +381,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect, stats_table: Option<&str>, 
         for f in &model.features {
             if let FeatureBody::Derived { sql, depth: fd } = &f.body {
                 if *fd == depth {
-                    let sql = match stats_table {
-                        Some(t) => substitute(sql, model, &|i, _| format!("(SELECT {} FROM {t})", d.ident(&stat_column(i)))),
-                        None => substitute_stats(sql, model, d, &layer_of),
-                    };
+                    let sql = substitute_stats(sql, model, d, &layer_of);
                     let v = match &f.default_sql {
                         Some(def) => format!("coalesce({sql}, {def})"),
                         None => sql,
@@ -493,8 +401,12 @@ fn features_query(model: &Resolved, d: &dyn Dialect, stats_table: Option<&str>, 
     // Final column order: customer_id, then features in definition order.
     let mut names = vec![key.clone()];
     names.extend(model.features.iter().map(|f| d.ident(&f.name)));
-    let order = if sorted { format!("\nORDER BY {key}") } else { String::new() };
-    format!("WITH\n{}\nSELECT {}\nFROM {}{order}", ctes.join(",\n"), names.join(", "), d.ident(&format!("layer_{max_depth}")))
+    format!(
+        "WITH\n{}\nSELECT {}\nFROM {}\nORDER BY {key}",
+        ctes.join(",\n"),
+        names.join(", "),
+        d.ident(&format!("layer_{max_depth}"))
+    )
 }
 
 #[cfg(test)]

@@ -16,10 +16,6 @@ fn resolve_fixture(select: &[&str]) -> Resolved {
     outcome.resolved.expect("resolved")
 }
 
-fn features_sql(plan: &Plan) -> String {
-    plan.steps.iter().find(|s| s.target == FEATURES_TABLE).expect("features step").sql.clone()
-}
-
 fn compile_fixture(select: &[&str]) -> Plan {
     compile(&resolve_fixture(select))
 }
@@ -107,7 +103,7 @@ fn a_filtered_ordered_aggregate_gets_its_own_prefiltered_scan() {
     let loaded = load_project(Path::new("."));
     let project = loaded.project.expect("the repository's sample project");
     let model = resolve(&project, &ResolveOptions::default()).resolved.expect("resolved");
-    let sql = features_sql(&compile(&model));
+    let sql = compile(&model).steps[0].sql.clone();
     let own = sql.split("\"agg_carts__abandoned_products\" AS (").nth(1).expect("own CTE").split("\n),").next().unwrap_or_default();
     assert!(own.contains("string_agg(products, ';' ORDER BY created_at DESC, cart_id) AS \"abandoned_products\""), "{own}");
     assert!(!own.contains("FILTER"), "{own}");
@@ -122,33 +118,7 @@ fn a_declared_type_casts_the_feature() {
     let mut model = resolve_fixture(&[]);
     let f = model.features.iter_mut().find(|f| f.name == "total_spent").expect("total_spent");
     f.ty = Some("DECIMAL(18,2)".into());
-    let sql = features_sql(&compile(&model));
+    let sql = compile(&model).steps[0].sql.clone();
     assert!(sql.contains("CAST(sum(amount) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
     assert!(sql.contains("CAST(coalesce(a0.\"total_spent\", 0) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
-}
-
-/// Statistics inside derived features (the library's churn_ratio uses the median interval) are
-/// computed first, over just the features they need, so the features step materializes nothing;
-/// a statistic over a feature that itself uses one keeps the materialized layers.
-#[test]
-fn statistics_of_derived_features_are_computed_in_a_step_before() {
-    let project = load_project(Path::new(".")).project.expect("the repository's sample project");
-    let mut model = resolve(&project, &ResolveOptions::default()).resolved.expect("resolved");
-    let plan = compile(&model);
-    assert_eq!(plan.targets()[..2], ["feature_stats", "customer_features"]);
-    let stats = &plan.steps[0];
-    assert!(!stats.publish && plan.steps[1..].iter().all(|s| s.publish));
-    assert!(stats.sql.contains("SELECT quantile_cont(\"avg_interval_days\", 0.5) AS \"stat_0\"\nFROM ("), "{}", stats.sql);
-    assert!(stats.sql.contains("\"agg_orders\"") && !stats.sql.contains("\"agg_sessions\"") && !stats.sql.contains("ORDER BY"), "{}", stats.sql);
-    let features = features_sql(&plan);
-    assert!(features.contains("(SELECT \"stat_0\" FROM \"feature_stats\")") && !features.contains("MATERIALIZED"), "{features}");
-    // avg_interval_days made to use a statistic: nothing can be computed before.
-    let i = model.stats.iter().position(|s| s.feature == "avg_interval_days").expect("stat");
-    let f = model.features.iter_mut().find(|f| f.name == "avg_interval_days").expect("feature");
-    if let FeatureBody::Derived { sql, .. } = &mut f.body {
-        *sql = format!("{sql} + 0 * __stat_{i}__");
-    }
-    let plan = compile(&model);
-    assert_eq!(plan.targets()[0], "customer_features");
-    assert!(features_sql(&plan).contains("AS MATERIALIZED"));
 }

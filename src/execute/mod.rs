@@ -212,15 +212,13 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
         };
         let whole = first_line(&e.to_string());
         // Which definitions of this step fail on their own?
-        // The feature statistics step computes (some of) the features too.
-        let features_step = step.target == crate::compile::FEATURES_TABLE || step.target == crate::compile::FEATURE_STATS;
-        let candidates: Vec<(&str, &str, &str)> = if features_step {
+        let candidates: Vec<(&str, &str, &str)> = if step.target == crate::compile::FEATURES_TABLE {
             model.features.iter().map(|f| ("feature", f.name.as_str(), f.origin.as_str())).collect()
         } else {
             model.segments.iter().map(|s| ("segment", s.name.as_str(), s.origin.as_str())).collect()
         };
         let before = diags.len();
-        if features_step || step.target == crate::compile::outputs::MEMBERS_TABLE {
+        if step.target == crate::compile::FEATURES_TABLE || step.target == crate::compile::outputs::MEMBERS_TABLE {
             for (kind, name, origin) in candidates {
                 let Some(probe) = crate::compile::probe(model, name, &d) else { continue };
                 if let Err(e) = conn.execute_batch(&probe) {
@@ -231,7 +229,7 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
                 }
             }
         }
-        if diags.len() == before && features_step {
+        if diags.len() == before && step.target == crate::compile::FEATURES_TABLE {
             diags.extend(probe_derived(&conn, model, &loc_of));
         }
         if diags.len() == before && step.target == "tier_assignments" {
@@ -332,15 +330,14 @@ pub fn run_plan_then(
     }
     for (i, step) in staged.iter().enumerate() {
         progress(i, total, &step.label);
-        if let Err(e) = conn.execute_batch(&step.runnable()) {
-            let _ = conn.execute_batch("RESET preserve_insertion_order");
+        if let Err(e) = conn.execute_batch(&step.sql) {
             let _ = drop_staging_tables(conn);
             return Err(fail(&step.target, e));
         }
     }
     let d = DuckDb;
     let mut publish = String::new();
-    for step in staged.iter().filter(|s| s.publish) {
+    for step in &staged {
         publish.push_str(&format!(
             "DROP TABLE IF EXISTS {t};\nALTER TABLE {} RENAME TO {t};\n",
             Staged(&d).table(&step.target),
@@ -352,7 +349,7 @@ pub fn run_plan_then(
     let outcome = conn.execute_batch(&publish).map_err(|e| fail("publish", e)).and_then(|()| {
         for (i, step) in rest.enumerate() {
             progress(staged.len() + i, total, &step.label);
-            conn.execute_batch(&step.runnable()).map_err(|e| fail(&step.target, e))?;
+            conn.execute_batch(&step.sql).map_err(|e| fail(&step.target, e))?;
         }
         before_commit(conn)
     });
@@ -363,10 +360,6 @@ pub fn run_plan_then(
     }
     progress(total, total, COMMIT_STEP);
     conn.execute_batch("COMMIT").map_err(|e| fail("commit", e))?;
-    // Helper tables (not published) are staged too; they go now.
-    if !staged.is_empty() {
-        let _ = drop_staging_tables(conn);
-    }
     Ok(())
 }
 

@@ -1,5 +1,4 @@
 -- step: features
-SET preserve_insertion_order = false;
 CREATE OR REPLACE TABLE "customer_features" AS
 WITH
 "population" AS (
@@ -60,7 +59,6 @@ WITH
 SELECT "customer_id", "tenure_days", "country", "order_count", "total_spent", "recency_days", "orders_12m", "spend_12m", "coupon_orders", "session_count", "aov", "coupon_share"
 FROM "layer_1"
 ORDER BY "customer_id";
-RESET preserve_insertion_order;
 
 -- step: score rf
 CREATE OR REPLACE TABLE "rf_scores" AS
