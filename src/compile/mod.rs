@@ -198,11 +198,10 @@ const ORDERED_NULL_ON_EMPTY: &[&str] = &["string_agg", "group_concat", "listagg"
 /// the shared-scan result, since a customer without rows gets NULL either way.
 fn own_scan(f: &ResolvedFeature) -> bool {
     let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body else { return false };
-    if filter.is_none() && window.is_none() || sqlscan::single_call(sql).is_none() {
-        return false;
-    }
-    let name = sql.split('(').next().unwrap_or_default().trim().to_ascii_lowercase();
-    ORDERED_NULL_ON_EMPTY.contains(&name.as_str()) && sqlscan::has_order_by(sql)
+    let Some(name) = sqlscan::single_call(sql) else { return false };
+    (filter.is_some() || window.is_some())
+        && ORDERED_NULL_ON_EMPTY.contains(&name.to_ascii_lowercase().as_str())
+        && sqlscan::has_order_by(sql)
 }
 
 /// A query that binds one definition on its own (returns no rows), to pinpoint which

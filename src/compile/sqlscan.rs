@@ -141,9 +141,9 @@ fn next_significant(bytes: &[u8], mut i: usize) -> Option<u8> {
     bytes.get(i).copied()
 }
 
-/// True when `sql` is exactly one function call `name(...)` (after trimming), e.g. `sum(amount)`.
-/// Returns the offset of the closing parenthesis.
-pub fn single_call(sql: &str) -> Option<usize> {
+/// When `sql` is exactly one function call `name(...)` (after trimming), e.g. `sum(amount)`,
+/// the function's name.
+pub fn single_call(sql: &str) -> Option<&str> {
     let t = sql.trim_end();
     let bytes = t.as_bytes();
     let name_end = t.find('(')?;
@@ -163,7 +163,7 @@ pub fn single_call(sql: &str) -> Option<usize> {
             b')' => {
                 depth = depth.checked_sub(1)?;
                 if depth == 0 {
-                    return (i == bytes.len() - 1).then_some(i);
+                    return (i == bytes.len() - 1).then_some(name);
                 }
             }
             _ => {}
