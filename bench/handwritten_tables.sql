@@ -4,8 +4,8 @@
 -- reading getvariable('data') (a folder of Parquet files from `segmenter generate --orders N`).
 -- Writes, in one transaction:
 --   customer_features        one row per customer, the 52 columns (names, order and types) of
---                            segmenter's, e.g. category_units MAP(VARCHAR, UBIGINT),
---                            abandoned_products, top_category, churn_ratio
+--                            segmenter's, e.g. top_category, abandoned_products,
+--                            churn_ratio
 --   rfm_scores               (customer_id, r, f, m, score, label, r_value, f_value, m_value)
 --   segment_members          (customer_id, segment): the 61 rule segments and the rfm_<label> ones
 --   tier_assignments         (customer_id, ladder, tier, rank, next_tier, gap_* columns)
@@ -22,10 +22,9 @@
 -- on as_of, rows after as_of are ignored, count features are 0 without rows, sums are NULL
 -- unless the feature has default 0, a NULL rule is not a member, stat() runs over all customers,
 -- RFM ranks with rank() among buyers, the first matching tier wins. On top of that:
---  * category_units is histogram(category) (keys in ascending order); measured, one histogram
---    pass is faster than a (customer, category) GROUP BY re-assembled into the MAP, and
---    top_category (the first key with the largest count: alphabetically first on a tie) and its
---    share come cheaply from the MAP;
+--  * top_category is the category with the most order lines, alphabetically first on a tie
+--    (NULL categories not counted), top_category_lines its line count, from one
+--    (customer, category) GROUP BY that also gives item_lines;
 --  * abandoned_products joins the products of the 30-day abandoned carts with ';', newest cart
 --    first, then by cart_id (string_agg(... ORDER BY created_at DESC, cart_id)); here as a list
 --    of structs sorted once per customer, ~3x faster than the ordered aggregate (products is
@@ -102,9 +101,17 @@ e AS (  -- only the last 90 days of campaign messages matter
       AND sent_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY
     GROUP BY customer_id
 ),
-i AS (  -- order lines per category (order_items has no time column: read whole)
-    SELECT customer_id, histogram(category) AS category_units, count(*) AS item_lines
+ic AS (  -- order lines per customer and category (order_items has no time column: read whole)
+    SELECT customer_id, category, count(*) AS n
     FROM read_parquet(getvariable('data') || '/order_items.parquet')
+    GROUP BY customer_id, category
+),
+i AS (  -- top category: most lines, alphabetically first on a tie
+    SELECT customer_id,
+           arg_min(category, (-n, category)) FILTER (WHERE category IS NOT NULL) AS top_category,
+           max(n) FILTER (WHERE category IS NOT NULL) AS top_category_lines,
+           sum(n)::BIGINT AS item_lines
+    FROM ic
     GROUP BY customer_id
 ),
 sv AS (
@@ -124,7 +131,8 @@ cs AS (  -- per channel, the latest consent row counts
 ),
 f AS (  -- the source features, in segmenter's column order, defaults applied
     SELECT p.customer_id,
-           i.category_units,
+           i.top_category,
+           coalesce(i.top_category_lines, 0) AS top_category_lines,
            coalesce(i.item_lines, 0) AS item_lines,
            coalesce(c.abandoned_carts_recent, 0) AS abandoned_carts_recent,
            c.abandoned_products,
@@ -149,8 +157,7 @@ f AS (  -- the source features, in segmenter's column order, defaults applied
            sv.price_sensitivity, sv.interests, sv.lifestyle,
            coalesce(s.mobile_sessions, 0) AS mobile_sessions,
            coalesce(s.desktop_sessions, 0) AS desktop_sessions,
-           coalesce(s.device_types, 0) AS device_types,
-           list_max(map_values(i.category_units)) AS top_lines
+           coalesce(s.device_types, 0) AS device_types
     FROM pop p
     LEFT JOIN o USING (customer_id)
     LEFT JOIN s USING (customer_id)
@@ -161,9 +168,8 @@ f AS (  -- the source features, in segmenter's column order, defaults applied
     LEFT JOIN cs USING (customer_id)
 )
 -- derived features (a later one may use an earlier one's alias)
-SELECT f.* EXCLUDE (top_lines),
-       map_keys(category_units)[list_position(map_values(category_units), top_lines)] AS top_category,
-       top_lines / nullif(item_lines, 0) AS top_category_share,
+SELECT f.*,
+       top_category_lines / nullif(item_lines, 0) AS top_category_share,
        campaigns_clicked_90d / nullif(campaigns_sent_90d, 0) AS response_rate_90d,
        total_spent / nullif(order_count, 0) AS aov,
        coupon_orders / nullif(order_count, 0) AS coupon_share,

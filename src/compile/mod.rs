@@ -10,7 +10,7 @@ pub mod outputs;
 pub mod sqlscan;
 pub mod template;
 
-use crate::validate::{FeatureBody, Resolved, ResolvedFeature};
+use crate::validate::{FeatureBody, Resolved, ResolvedFeature, Top};
 use dialect::Dialect;
 use template::StatFunc;
 
@@ -204,6 +204,41 @@ fn own_scan(f: &ResolvedFeature) -> bool {
         && sqlscan::has_order_by(sql)
 }
 
+/// `most_frequent` / `most_frequent_count` features of one source, grouped so that those
+/// with the same expression, filter and window share one two-level scan.
+fn top_groups<'a>(tops: &[&'a ResolvedFeature]) -> Vec<Vec<&'a ResolvedFeature>> {
+    let mut groups: Vec<Vec<&ResolvedFeature>> = Vec::new();
+    for &f in tops {
+        let same = |g: &&mut Vec<&ResolvedFeature>| match (&g[0].body, &f.body) {
+            (FeatureBody::Aggregate { sql: a, filter: fa, window: wa, .. }, FeatureBody::Aggregate { sql: b, filter: fb, window: wb, .. }) => {
+                a == b && fa == fb && wa == wb
+            }
+            _ => false,
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(g) => g.push(f),
+            None => groups.push(vec![f]),
+        }
+    }
+    groups
+}
+
+/// Whether `f` is `count(*)` over the same rows (filter and window) as the most-frequent
+/// feature `top`.
+fn counts_rows_of(f: &ResolvedFeature, top: &ResolvedFeature) -> bool {
+    match (&f.body, &top.body) {
+        (FeatureBody::Aggregate { sql, filter, window, top: None, .. }, FeatureBody::Aggregate { filter: tf, window: tw, .. }) => {
+            one_line(sql).replace(' ', "").eq_ignore_ascii_case("count(*)") && filter == tf && window == tw
+        }
+        _ => false,
+    }
+}
+
+/// `sql` on one line, for a comment.
+fn one_line(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// A query that binds one definition on its own (returns no rows), to pinpoint which
 /// definition a failing step comes from. `None` for kinds checked only as a whole step.
 pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
@@ -213,10 +248,20 @@ pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
                 let customers = model.sources.first()?;
                 Some(format!("SELECT {} FROM {} LIMIT 0", typed(sql, f), source_relation(customers, d)))
             }
-            FeatureBody::Aggregate { source, sql, filter, window } => {
+            FeatureBody::Aggregate { source, sql, filter, window, top } => {
                 let src = model.sources.iter().find(|s| &s.name == source)?;
-                let expr = aggregate_expr(sql, filter_conds(filter.as_deref(), *window, src, model, d));
-                Some(format!("SELECT {} FROM {} LIMIT 0", typed(&expr, f), source_relation(src, d)))
+                let conds = filter_conds(filter.as_deref(), *window, src, model, d);
+                Some(match top {
+                    // The row expression, grouped by as the scan does (so an aggregate is
+                    // an error), and the filter as a condition on the same rows.
+                    Some(_) => format!(
+                        "SELECT {} FROM {}{} GROUP BY {sql} LIMIT 0",
+                        typed(sql, f),
+                        source_relation(src, d),
+                        if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) }
+                    ),
+                    None => format!("SELECT {} FROM {} LIMIT 0", typed(&aggregate_expr(sql, conds), f), source_relation(src, d)),
+                })
             }
             FeatureBody::Derived { .. } => None,
         };
@@ -286,7 +331,22 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
         if feats.is_empty() {
             continue;
         }
+        let (tops, feats): (Vec<&ResolvedFeature>, Vec<&ResolvedFeature>) =
+            feats.into_iter().partition(|f| matches!(f.body, FeatureBody::Aggregate { top: Some(_), .. }));
         let (own, shared): (Vec<&ResolvedFeature>, Vec<&ResolvedFeature>) = feats.into_iter().partition(|f| own_scan(f));
+        let mut top_groups = top_groups(&tops);
+        // A plain row count over the same rows as a most-frequent scan is the sum of its
+        // per-value counts: no scan of its own.
+        let shared: Vec<&ResolvedFeature> = shared
+            .into_iter()
+            .filter(|f| match top_groups.iter_mut().find(|g| counts_rows_of(f, g[0])) {
+                Some(g) => {
+                    g.push(f);
+                    false
+                }
+                None => true,
+            })
+            .collect();
         let mut time_cut = Vec::new();
         if let Some(t) = &src.time {
             time_cut.push(format!("{} < {}", d.ident(t), d.day_after(&model.as_of)));
@@ -329,6 +389,37 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
                 ));
                 joined.push((cte, vec![f]));
             }
+        }
+        for group in top_groups {
+            let FeatureBody::Aggregate { sql, filter, window, .. } = &group[0].body else { continue };
+            let mut conds = time_cut.clone();
+            conds.extend(filter_conds(filter.as_deref(), *window, src, model, d));
+            // NULL is not a value: dropped early unless a row count needs those rows.
+            let with_nulls = group.iter().any(|f| matches!(f.body, FeatureBody::Aggregate { top: None, .. }));
+            let not_null = if with_nulls { " FILTER (WHERE __v IS NOT NULL)" } else { "" };
+            if !with_nulls {
+                conds.push(format!("({sql}) IS NOT NULL"));
+            }
+            let mut aggs = vec![key.clone()];
+            for f in &group {
+                let value = match f.body {
+                    FeatureBody::Aggregate { top: Some(Top::Value), .. } => format!("arg_min(__v, (-__n, __v)){not_null}"),
+                    FeatureBody::Aggregate { top: Some(Top::Count), .. } => format!("max(__n){not_null}"),
+                    _ => "CAST(sum(__n) AS BIGINT)".to_string(),
+                };
+                aggs.push(column(&typed(&value, f), &d.ident(&f.name), &f.origin));
+            }
+            let cte = format!("agg_{}__{}", src.name, group[0].name);
+            ctes.push(format!(
+                "{} AS (\n  -- source '{}': rows per customer and value of {}, then the most frequent value (the smallest on a tie)\n  SELECT\n    {}\n  FROM (\n    SELECT {} AS {key}, ({sql}) AS __v, count(*) AS __n\n    FROM {}\n    GROUP BY 1, 2\n  )\n  GROUP BY 1\n)",
+                d.ident(&cte),
+                src.name,
+                one_line(sql),
+                columns(&aggs, 4),
+                d.ident(&src.key),
+                indent(&scan(&conds), 2),
+            ));
+            joined.push((cte, group));
         }
     }
     // Join every source's aggregates to the population.

@@ -122,3 +122,26 @@ fn a_declared_type_casts_the_feature() {
     assert!(sql.contains("CAST(sum(amount) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
     assert!(sql.contains("CAST(coalesce(a0.\"total_spent\", 0) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
 }
+
+/// The library's `top_category` and `top_category_lines` come from one two-level scan of
+/// `order_items` (rows per customer and category, then per customer), and `item_lines`
+/// (`count(*)` over the same rows) is the sum of those counts: `order_items` is read once.
+#[test]
+fn most_frequent_features_and_a_row_count_share_one_scan() {
+    let loaded = load_project(Path::new("."));
+    let project = loaded.project.expect("the repository's sample project");
+    let model = resolve(&project, &ResolveOptions::default()).resolved.expect("resolved");
+    let sql = compile(&model).steps[0].sql.clone();
+    assert_eq!(sql.matches("order_items.parquet").count(), 1, "{sql}");
+    let cte = sql.split("\"agg_order_items__top_category\" AS (").nth(1).expect("the scan's CTE").split("\n),").next().unwrap_or_default();
+    for part in [
+        "arg_min(__v, (-__n, __v)) FILTER (WHERE __v IS NOT NULL) AS \"top_category\"",
+        "max(__n) FILTER (WHERE __v IS NOT NULL) AS \"top_category_lines\"",
+        "CAST(sum(__n) AS BIGINT) AS \"item_lines\"",
+        "SELECT \"customer_id\" AS \"customer_id\", (category) AS __v, count(*) AS __n",
+        "GROUP BY 1, 2",
+    ] {
+        assert!(cte.contains(part), "missing {part:?} in {cte}");
+    }
+    assert!(!sql.contains("\"agg_order_items\" AS ("), "item_lines must not get a scan of its own");
+}

@@ -358,6 +358,15 @@ pub struct FeatureDef {
     /// SQL expression (minijinja allowed). Defaults to the column of the same name.
     #[serde(default)]
     pub expr: Option<String>,
+    /// Instead of `expr`: the most frequent value of this row expression among the customer's
+    /// rows (the smallest value on a tie; NULL values are not counted), e.g. `category`.
+    #[serde(default)]
+    pub most_frequent: Option<String>,
+    /// Instead of `expr`: how many of the customer's rows have their most frequent value of
+    /// this row expression (0 without rows). Computed in the same scan as a `most_frequent`
+    /// feature with the same expression, filter and window.
+    #[serde(default)]
+    pub most_frequent_count: Option<String>,
     /// Row filter applied to this feature's aggregate only.
     #[serde(default)]
     pub filter: Option<String>,

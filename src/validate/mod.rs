@@ -669,6 +669,11 @@ impl<'a> Validator<'a> {
             },
         };
         let Some(source) = &f.source else {
+            if let Some((key, _, _)) = top_key(f) {
+                self.err("E051", p.key_loc(item, key), format!("`{key}` needs a source; {owner} has no `source`"),
+                    Some(format!("add the source whose rows to count, e.g. `source: order_items` with `{key}: category`")));
+                return None;
+            }
             let Some(expr) = &f.expr else {
                 self.err("E003", p.loc(item, ""), format!("{owner} has neither `source` nor `expr`"),
                     Some("add `source:` to aggregate a source, or `expr:` over other features".into()));
@@ -703,21 +708,39 @@ impl<'a> Validator<'a> {
             self.err("E020", p.loc(item, "source"), format!("unknown source '{source}' in {owner}"), Some(hint));
             return None;
         };
-        if source != POPULATION_SOURCE && f.expr.is_none() {
+        let top = top_key(f);
+        let keys: Vec<&str> = [("expr", f.expr.is_some()), ("most_frequent", f.most_frequent.is_some()), ("most_frequent_count", f.most_frequent_count.is_some())]
+            .into_iter()
+            .filter_map(|(k, set)| set.then_some(k))
+            .collect();
+        if keys.len() > 1 {
+            self.err("E003", p.key_loc(item, keys[1]), format!("{owner} has both `{}` and `{}`", keys[0], keys[1]),
+                Some("give one of `expr` (an aggregate), `most_frequent` or `most_frequent_count` (a row expression)".into()));
+            return None;
+        }
+        if source != POPULATION_SOURCE && keys.is_empty() {
             self.err("E003", p.loc(item, ""), format!("{owner} reads source '{source}' but has no `expr`"),
                 Some("give an aggregate such as `expr: count(*)` or `expr: sum(amount)`".into()));
             return None;
         }
-        let expr_text = f.expr.clone().unwrap_or_else(|| f.name.clone());
-        let r = self.render(t, item, "expr", &expr_text)?;
+        if let (Some((key, _, _)), true) = (top, source == POPULATION_SOURCE) {
+            self.err("E051", p.key_loc(item, key), format!("`{key}` is not allowed on customers features (one row per customer)"),
+                Some("use `expr:` for a column of the customer's own row".into()));
+            return None;
+        }
+        let (field, expr_text) = match top {
+            Some((key, text, _)) => (key, text.clone()),
+            None => ("expr", f.expr.clone().unwrap_or_else(|| f.name.clone())),
+        };
+        let r = self.render(t, item, field, &expr_text)?;
         let columns = info.columns.clone();
         let what = format!("column of source '{source}'");
         let (sql, deps) = match &columns {
-            Some(cols) => self.check_refs(item, "expr", &expr_text, &r, cols, &what, &owner, None, feature_names),
+            Some(cols) => self.check_refs(item, field, &expr_text, &r, cols, &what, &owner, None, feature_names),
             None => (r.sql.clone(), Deps::default()),
         };
         if !deps.segments.is_empty() || r.refs.iter().any(|x| matches!(x, TemplateRef::Stat { .. })) {
-            self.err("E204", p.loc(item, "expr"), format!("stat() is not allowed in {owner}, which reads source '{source}'"),
+            self.err("E204", p.loc(item, field), format!("stat() is not allowed in {owner}, which reads source '{source}'"),
                 Some("compute the comparison in a derived feature (one without `source`)".into()));
         }
         let mut deps = Deps::default();
@@ -761,13 +784,18 @@ impl<'a> Validator<'a> {
             self.err("E050", p.loc(item, "window"), format!("{owner} has a window but source '{source}' has no `time` column"),
                 Some(format!("set `time:` on source '{source}' in segmenter.yaml (e.g. time: ordered_at)")));
         }
-        if (filter.is_some() || window.is_some()) && sqlscan::single_call(&sql).is_none() {
+        if top.is_none() && (filter.is_some() || window.is_some()) && sqlscan::single_call(&sql).is_none() {
             self.err("E051", p.loc(item, "expr"), format!("{owner} has a filter or window, so its expr must be one aggregate call"),
                 Some("split it: e.g. `sum(amount)` and `count(*)` as two features, and their ratio as a derived feature".into()));
         }
-        let default_sql = default_sql.or_else(|| sql.trim_start().to_ascii_lowercase().starts_with("count(").then(|| "0".to_string()));
+        let top = top.map(|(_, _, t)| t);
+        let counts = match top {
+            Some(t) => t == Top::Count,
+            None => sql.trim_start().to_ascii_lowercase().starts_with("count("),
+        };
+        let default_sql = default_sql.or_else(|| counts.then(|| "0".to_string()));
         deps.features.insert(format!("source:{source}"));
-        let body = FeatureBody::Aggregate { source: source.clone(), sql, filter, window };
+        let body = FeatureBody::Aggregate { source: source.clone(), sql, filter, window, top };
         Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, ty, origin }, deps))
     }
 
@@ -1122,6 +1150,15 @@ pub fn is_iso_date(s: &str) -> bool {
             (1..=12).contains(&m) && d >= 1 && d <= days[(m - 1) as usize] && y >= 1
         }
         _ => false,
+    }
+}
+
+/// The `most_frequent` / `most_frequent_count` key a feature uses instead of `expr`, if any.
+fn top_key(f: &FeatureDef) -> Option<(&'static str, &String, Top)> {
+    match (&f.most_frequent, &f.most_frequent_count) {
+        (Some(e), _) => Some(("most_frequent", e, Top::Value)),
+        (None, Some(e)) => Some(("most_frequent_count", e, Top::Count)),
+        (None, None) => None,
     }
 }
 

@@ -79,10 +79,20 @@ impl WindowUnit {
 pub enum FeatureBody {
     /// A row expression over the customers source (one row per customer).
     Column { sql: String },
-    /// An aggregate over another source, grouped by its key.
-    Aggregate { source: String, sql: String, filter: Option<String>, window: Option<Window> },
+    /// An aggregate over another source, grouped by its key. With `top`, `sql` is a row
+    /// expression whose most frequent value (or that value's row count) is the feature.
+    Aggregate { source: String, sql: String, filter: Option<String>, window: Option<Window>, top: Option<Top> },
     /// An expression over other features; `depth` 1 uses only source features.
     Derived { sql: String, depth: usize },
+}
+
+/// What a `most_frequent` / `most_frequent_count` feature keeps of its expression's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Top {
+    /// The most frequent value (the smallest on a tie).
+    Value,
+    /// How many rows have it.
+    Count,
 }
 
 #[derive(Debug, Clone)]

@@ -142,3 +142,53 @@ fn as_of_moves_every_window() {
     // On 2026-07-01 order 104 (999.00) counts for customer 1: 1999.00 is medium.
     assert_eq!(members(&db, "clv_medium"), "1,2,4,6");
 }
+
+/// `most_frequent` / `most_frequent_count`: the smallest value wins a tie, NULL is not a value,
+/// a window applies, rows after as_of are ignored, and customers without rows get NULL and 0.
+/// `session_count` (`count(*)` over the same rows) is folded into the same scan and still counts
+/// the rows whose device is NULL.
+#[test]
+fn most_frequent_values_and_their_counts_are_exact() {
+    let dir = fixture("tiny");
+    std::fs::write(
+        dir.path().join("data/sessions.csv"),
+        "customer_id,started_at,device\n\
+         1,2026-06-01 09:00:00,mobile\n1,2026-06-02 09:00:00,desktop\n\
+         2,2026-06-01 09:00:00,tablet\n2,2026-06-02 09:00:00,tablet\n\
+         2,2026-06-03 09:00:00,\n2,2026-06-04 09:00:00,\n2,2026-06-05 09:00:00,\n\
+         3,2026-01-10 09:00:00,mobile\n3,2026-02-10 09:00:00,mobile\n3,2026-03-10 09:00:00,mobile\n\
+         3,2026-05-10 09:00:00,desktop\n\
+         4,2026-06-01 09:00:00,\n\
+         5,2026-07-02 09:00:00,mobile\n",
+    )
+    .expect("write sessions");
+    std::fs::write(
+        dir.path().join("segments/devices.yaml"),
+        "features:\n\
+         \x20 - { name: fav_device, source: sessions, most_frequent: device }\n\
+         \x20 - { name: fav_device_sessions, source: sessions, most_frequent_count: device }\n\
+         \x20 - { name: fav_device_90d, source: sessions, most_frequent: device, window: 90d }\n\
+         \x20 - { name: fav_device_90d_sessions, source: sessions, most_frequent_count: device, window: 90d }\n\
+         segments:\n\
+         \x20 - { name: mostly_mobile, where: \"fav_device = 'mobile'\" }\n",
+    )
+    .expect("write definitions");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    assert_eq!(
+        rows(&db, "SELECT customer_id, fav_device, fav_device_sessions, session_count, fav_device_90d, fav_device_90d_sessions FROM customer_features WHERE customer_id <= 6 ORDER BY 1"),
+        vec![
+            "1|desktop|1|2|desktop|1",
+            "2|tablet|2|5|tablet|2",
+            "3|mobile|3|4|desktop|1",
+            "4|NULL|0|1|NULL|0",
+            "5|NULL|0|0|NULL|0",
+            "6|NULL|0|0|NULL|0",
+        ]
+    );
+    assert_eq!(members(&db, "mostly_mobile"), "3");
+    assert_eq!(
+        rows(&db, "SELECT column_name || ' ' || data_type FROM duckdb_columns() WHERE table_name = 'customer_features' AND column_name LIKE 'fav_device%' ORDER BY 1"),
+        vec!["fav_device VARCHAR", "fav_device_90d VARCHAR", "fav_device_90d_sessions BIGINT", "fav_device_sessions BIGINT"]
+    );
+}
