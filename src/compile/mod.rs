@@ -27,12 +27,20 @@ pub struct Step {
     pub sql: String,
     /// The statement writes `target` under its staging name (see [`dialect::Staged`]).
     pub staged: bool,
+    /// `target` is a scratch table that later steps of the plan read (one source's
+    /// aggregates): never published; `run` drops it once the next non-scratch step has run.
+    pub scratch: bool,
 }
 
 impl Step {
     /// A statement replacing output table `target` with the result of `select`.
     pub fn table(label: &str, target: &str, select: &str, d: &dyn Dialect) -> Step {
-        Step { label: label.into(), target: target.into(), sql: d.create_table_as(target, select), staged: false }
+        Step { label: label.into(), target: target.into(), sql: d.create_table_as(target, select), staged: false, scratch: false }
+    }
+
+    /// A statement creating scratch table `target` (see [`Step::scratch`]).
+    pub fn scratch_table(label: &str, target: &str, select: &str, d: &dyn Dialect) -> Step {
+        Step { scratch: true, ..Step::table(label, target, select, d) }
     }
 }
 
@@ -53,15 +61,23 @@ impl Plan {
         out
     }
 
-    /// Names of all tables the plan writes, in order.
+    /// Names of all tables the plan writes, in order, scratch tables included.
     pub fn targets(&self) -> Vec<&str> {
         self.steps.iter().map(|s| s.target.as_str()).collect()
+    }
+
+    /// Names of the tables the plan publishes (no scratch tables), in order.
+    pub fn outputs(&self) -> Vec<&str> {
+        self.steps.iter().filter(|s| !s.scratch).map(|s| s.target.as_str()).collect()
     }
 }
 
 /// Compile with the given dialect.
 pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
-    let mut steps = vec![Step::table("features", FEATURES_TABLE, &features_select(model, d), d)];
+    let features = features_query(model, d);
+    let mut steps: Vec<Step> =
+        features.scans.iter().map(|(name, select)| Step::scratch_table(&format!("features: {name}"), name, select, d)).collect();
+    steps.push(Step::table("features", FEATURES_TABLE, &features.select, d));
     steps.extend(outputs::steps(model, d));
     Plan { as_of: model.as_of.clone(), steps }
 }
@@ -270,11 +286,12 @@ pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
     Some(format!("SELECT coalesce(({}), FALSE) FROM {} LIMIT 0", outputs::on_features(&seg.rule, model, d), d.table(FEATURES_TABLE)))
 }
 
-/// The SELECT of `customer_features` without derived features (for binding them one by one).
+/// The SELECT of `customer_features` without derived features (for binding them one by one,
+/// after the plan's scratch tables were created).
 pub fn source_features_select(model: &Resolved, d: &dyn Dialect) -> String {
     let mut m = model.clone();
     m.features.retain(|f| !matches!(f.body, FeatureBody::Derived { .. }));
-    features_select(&m, d)
+    features_query(&m, d).select
 }
 
 /// A derived feature's expression with statistics read from `relation`.
@@ -292,12 +309,25 @@ fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> St
     d.select_casting(&renamed, &src.types)
 }
 
-/// The SELECT computing `customer_features`: one CTE per source scan, a join on the customer
-/// key, then one CTE per layer of derived features.
-fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
+/// How `customer_features` is computed: each grouped scan of a source into a scratch table,
+/// then one query joining them to the population and adding the derived features.
+struct FeaturesQuery {
+    /// (scratch table, its SELECT), one per grouped scan.
+    scans: Vec<(String, String)>,
+    select: String,
+}
+
+/// The grouped scans and the SELECT computing `customer_features`: the population CTE, a join
+/// of the scans' tables on the customer key, then one CTE per layer of derived features.
+///
+/// Each scan writes its own table first so that the join reads finished tables: at 100M orders
+/// under a 4 GB memory limit, the same scans as CTEs of one query keep every aggregate's hash
+/// table and every join's build side alive at once and run out of memory.
+fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
     let mut ctes: Vec<String> = Vec::new();
+    let mut scans: Vec<(String, String)> = Vec::new();
     let Some(customers) = model.sources.first() else {
-        return "SELECT NULL AS customer_id WHERE FALSE".into();
+        return FeaturesQuery { scans, select: "SELECT NULL AS customer_id WHERE FALSE".into() };
     };
     let key = d.ident("customer_id");
     // Population: customers, with their row-level features.
@@ -353,7 +383,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
         }
         let scan = |conds: &[String]| match conds {
             [] => source_relation(src, d),
-            _ => format!("{}\n  WHERE {}", source_relation(src, d), conds.join("\n    AND ")),
+            _ => format!("{}\nWHERE {}", source_relation(src, d), conds.join("\n  AND ")),
         };
         if !shared.is_empty() {
             let mut aggs = vec![format!("{} AS {key}", d.ident(&src.key))];
@@ -364,14 +394,13 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
                 }
             }
             let cte = format!("agg_{}", src.name);
-            ctes.push(format!(
-                "{} AS (\n  -- source '{}': one scan computing {} feature(s)\n  SELECT\n    {}\n  FROM {}\n  GROUP BY 1\n)",
-                d.ident(&cte),
+            scans.push((cte.clone(), format!(
+                "-- source '{}': one scan computing {} feature(s)\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
                 src.name,
                 shared.len(),
-                columns(&aggs, 4),
+                columns(&aggs, 2),
                 scan(&time_cut)
-            ));
+            )));
             joined.push((cte, shared));
         }
         for f in own {
@@ -379,14 +408,13 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
                 let mut conds = time_cut.clone();
                 conds.extend(filter_conds(filter.as_deref(), *window, src, model, d));
                 let cte = format!("agg_{}__{}", src.name, f.name);
-                ctes.push(format!(
-                    "{} AS (\n  -- source '{}', feature '{}': an ordered aggregate sorts only the rows it keeps\n  SELECT\n    {}\n  FROM {}\n  GROUP BY 1\n)",
-                    d.ident(&cte),
+                scans.push((cte.clone(), format!(
+                    "-- source '{}', feature '{}': an ordered aggregate sorts only the rows it keeps\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
                     src.name,
                     f.name,
-                    columns(&[format!("{} AS {key}", d.ident(&src.key)), column(&typed(sql, f), &d.ident(&f.name), &f.origin)], 4),
+                    columns(&[format!("{} AS {key}", d.ident(&src.key)), column(&typed(sql, f), &d.ident(&f.name), &f.origin)], 2),
                     scan(&conds)
-                ));
+                )));
                 joined.push((cte, vec![f]));
             }
         }
@@ -410,15 +438,14 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
                 aggs.push(column(&typed(&value, f), &d.ident(&f.name), &f.origin));
             }
             let cte = format!("agg_{}__{}", src.name, group[0].name);
-            ctes.push(format!(
-                "{} AS (\n  -- source '{}': rows per customer and value of {}, then the most frequent value (the smallest on a tie)\n  SELECT\n    {}\n  FROM (\n    SELECT {} AS {key}, ({sql}) AS __v, count(*) AS __n\n    FROM {}\n    GROUP BY 1, 2\n  )\n  GROUP BY 1\n)",
-                d.ident(&cte),
+            scans.push((cte.clone(), format!(
+                "-- source '{}': rows per customer and value of {}, then the most frequent value (the smallest on a tie)\nSELECT\n  {}\nFROM (\n  SELECT {} AS {key}, ({sql}) AS __v, count(*) AS __n\n  FROM {}\n  GROUP BY 1, 2\n)\nGROUP BY 1",
                 src.name,
                 one_line(sql),
-                columns(&aggs, 4),
+                columns(&aggs, 2),
                 d.ident(&src.key),
                 indent(&scan(&conds), 2),
-            ));
+            )));
             joined.push((cte, group));
         }
     }
@@ -440,7 +467,7 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
             };
             select.push(format!("{v} AS {}", d.ident(&f.name)));
         }
-        joins.push_str(&format!("\n  LEFT JOIN {} AS {alias} ON {alias}.{key} = p.{key}", d.ident(cte)));
+        joins.push_str(&format!("\n  LEFT JOIN {} AS {alias} ON {alias}.{key} = p.{key}", d.table(cte)));
     }
     let uses_stats = |depth: usize| {
         model.features.iter().any(|f| matches!(&f.body, FeatureBody::Derived { sql, depth: fd } if *fd > depth && sql.contains("__stat_")))
@@ -491,12 +518,13 @@ fn features_select(model: &Resolved, d: &dyn Dialect) -> String {
     // Final column order: customer_id, then features in definition order.
     let mut names = vec![key.clone()];
     names.extend(model.features.iter().map(|f| d.ident(&f.name)));
-    format!(
+    let select = format!(
         "WITH\n{}\nSELECT {}\nFROM {}\nORDER BY {key}",
         ctes.join(",\n"),
         names.join(", "),
         d.ident(&format!("layer_{max_depth}"))
-    )
+    );
+    FeaturesQuery { scans, select }
 }
 
 #[cfg(test)]

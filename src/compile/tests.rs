@@ -20,6 +20,12 @@ fn compile_fixture(select: &[&str]) -> Plan {
     compile(&resolve_fixture(select))
 }
 
+/// The SQL of every step that computes `customer_features` (its scratch scans and itself).
+fn features_sql(plan: &Plan) -> String {
+    let n = plan.steps.iter().position(|s| s.target == FEATURES_TABLE).expect("features step");
+    plan.steps[..=n].iter().map(|s| s.sql.as_str()).collect::<Vec<_>>().join(";\n")
+}
+
 #[test]
 fn every_source_is_scanned_exactly_once() {
     let script = compile_fixture(&[]).script();
@@ -27,18 +33,21 @@ fn every_source_is_scanned_exactly_once() {
         let n = script.matches(&format!("read_csv('tests/fixtures/tiny/data/{file}')")).count();
         assert_eq!(n, 1, "{file} is read {n} times");
     }
-    // Only the features step reads files; the rest reads customer_features.
+    // Only the features steps read files: one scratch table per source, then customers
+    // joined to them; the rest reads customer_features.
     let plan = compile_fixture(&[]);
-    for step in &plan.steps[1..] {
+    assert_eq!(&plan.targets()[..3], ["agg_orders", "agg_sessions", "customer_features"]);
+    for step in &plan.steps[3..] {
         assert!(!step.sql.contains("read_csv"), "step {} reads a file", step.target);
     }
+    assert!(plan.steps[..2].iter().all(|s| s.scratch) && plan.steps[2..].iter().all(|s| !s.scratch));
 }
 
 #[test]
 fn plan_writes_the_documented_tables_in_order() {
     let plan = compile_fixture(&[]);
     assert_eq!(
-        plan.targets(),
+        plan.outputs(),
         vec!["customer_features", "rf_scores", "segment_members", "tier_assignments", "segment_catalog", "tier_catalog", "feature_catalog"]
     );
 }
@@ -63,7 +72,7 @@ fn the_staged_plan_renames_only_the_output_tables() {
     }
     assert_eq!(unstaged, plain.script());
     assert!(staged.steps.iter().all(|s| s.staged) && plain.steps.iter().all(|s| !s.staged));
-    let segments = &staged.steps[2];
+    let segments = &staged.steps[4];
     assert!(segments.sql.starts_with("CREATE OR REPLACE TABLE \"__segmenter_stage__segment_members\" AS"), "{}", segments.sql);
     assert!(segments.sql.contains("FROM \"__segmenter_stage__customer_features\""));
     assert!(segments.sql.contains("FROM \"__segmenter_stage__rf_scores\""));
@@ -103,12 +112,13 @@ fn a_filtered_ordered_aggregate_gets_its_own_prefiltered_scan() {
     let loaded = load_project(Path::new("."));
     let project = loaded.project.expect("the repository's sample project");
     let model = resolve(&project, &ResolveOptions::default()).resolved.expect("resolved");
-    let sql = compile(&model).steps[0].sql.clone();
-    let own = sql.split("\"agg_carts__abandoned_products\" AS (").nth(1).expect("own CTE").split("\n),").next().unwrap_or_default();
+    let plan = compile(&model);
+    let step = |t: &str| plan.steps.iter().find(|s| s.target == t).map(|s| s.sql.clone()).unwrap_or_default();
+    let own = step("agg_carts__abandoned_products");
     assert!(own.contains("string_agg(products, ';' ORDER BY created_at DESC, cart_id) AS \"abandoned_products\""), "{own}");
     assert!(!own.contains("FILTER"), "{own}");
     assert!(own.contains("(status = 'abandoned')") && own.contains("INTERVAL 30 DAY"), "{own}");
-    let shared = sql.split("\"agg_carts\" AS (").nth(1).expect("shared CTE").split("\n),").next().unwrap_or_default();
+    let shared = step("agg_carts");
     assert!(shared.contains("\"abandoned_carts_recent\"") && !shared.contains("string_agg"), "{shared}");
 }
 
@@ -118,7 +128,7 @@ fn a_declared_type_casts_the_feature() {
     let mut model = resolve_fixture(&[]);
     let f = model.features.iter_mut().find(|f| f.name == "total_spent").expect("total_spent");
     f.ty = Some("DECIMAL(18,2)".into());
-    let sql = compile(&model).steps[0].sql.clone();
+    let sql = features_sql(&compile(&model));
     assert!(sql.contains("CAST(sum(amount) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
     assert!(sql.contains("CAST(coalesce(a0.\"total_spent\", 0) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
 }
@@ -131,9 +141,10 @@ fn most_frequent_features_and_a_row_count_share_one_scan() {
     let loaded = load_project(Path::new("."));
     let project = loaded.project.expect("the repository's sample project");
     let model = resolve(&project, &ResolveOptions::default()).resolved.expect("resolved");
-    let sql = compile(&model).steps[0].sql.clone();
+    let plan = compile(&model);
+    let sql = features_sql(&plan);
     assert_eq!(sql.matches("order_items.parquet").count(), 1, "{sql}");
-    let cte = sql.split("\"agg_order_items__top_category\" AS (").nth(1).expect("the scan's CTE").split("\n),").next().unwrap_or_default();
+    let cte = plan.steps.iter().find(|s| s.target == "agg_order_items__top_category").map(|s| s.sql.clone()).unwrap_or_default();
     for part in [
         "arg_min(__v, (-__n, __v)) FILTER (WHERE __v IS NOT NULL) AS \"top_category\"",
         "max(__n) FILTER (WHERE __v IS NOT NULL) AS \"top_category_lines\"",
@@ -143,5 +154,5 @@ fn most_frequent_features_and_a_row_count_share_one_scan() {
     ] {
         assert!(cte.contains(part), "missing {part:?} in {cte}");
     }
-    assert!(!sql.contains("\"agg_order_items\" AS ("), "item_lines must not get a scan of its own");
+    assert!(plan.steps.iter().all(|s| s.target != "agg_order_items"), "item_lines must not get a scan of its own");
 }

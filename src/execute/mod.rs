@@ -212,13 +212,14 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
         };
         let whole = first_line(&e.to_string());
         // Which definitions of this step fail on their own?
-        let candidates: Vec<(&str, &str, &str)> = if step.target == crate::compile::FEATURES_TABLE {
+        let features_step = step.scratch || step.target == crate::compile::FEATURES_TABLE;
+        let candidates: Vec<(&str, &str, &str)> = if features_step {
             model.features.iter().map(|f| ("feature", f.name.as_str(), f.origin.as_str())).collect()
         } else {
             model.segments.iter().map(|s| ("segment", s.name.as_str(), s.origin.as_str())).collect()
         };
         let before = diags.len();
-        if step.target == crate::compile::FEATURES_TABLE || step.target == crate::compile::outputs::MEMBERS_TABLE {
+        if features_step || step.target == crate::compile::outputs::MEMBERS_TABLE {
             for (kind, name, origin) in candidates {
                 let Some(probe) = crate::compile::probe(model, name, &d) else { continue };
                 if let Err(e) = conn.execute_batch(&probe) {
@@ -323,21 +324,24 @@ pub fn run_plan_then(
     before_commit: &mut dyn FnMut(&Connection) -> Result<()>,
 ) -> Result<()> {
     let fail = |step: &str, e: duckdb::Error| Error::Step { step: step.to_string(), message: first_line(&e.to_string()) };
+    // A scratch table is named after the table it is for: `customer_features (agg_orders)`.
+    let name = |s: &crate::compile::Step| if s.scratch { format!("{} ({})", crate::compile::FEATURES_TABLE, s.target) } else { s.target.clone() };
     let total = plan.steps.len();
     let staged: Vec<_> = plan.steps.iter().filter(|s| s.staged).collect();
     if !staged.is_empty() {
         drop_staging_tables(conn).map_err(|e| fail("staging", e))?;
     }
+    let mut scratch = Vec::new();
     for (i, step) in staged.iter().enumerate() {
         progress(i, total, &step.label);
-        if let Err(e) = conn.execute_batch(&step.sql) {
+        if let Err(e) = conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)) {
             let _ = drop_staging_tables(conn);
-            return Err(fail(&step.target, e));
+            return Err(fail(&name(step), e));
         }
     }
     let d = DuckDb;
     let mut publish = String::new();
-    for step in &staged {
+    for step in staged.iter().filter(|s| !s.scratch) {
         publish.push_str(&format!(
             "DROP TABLE IF EXISTS {t};\nALTER TABLE {} RENAME TO {t};\n",
             Staged(&d).table(&step.target),
@@ -349,7 +353,7 @@ pub fn run_plan_then(
     let outcome = conn.execute_batch(&publish).map_err(|e| fail("publish", e)).and_then(|()| {
         for (i, step) in rest.enumerate() {
             progress(staged.len() + i, total, &step.label);
-            conn.execute_batch(&step.sql).map_err(|e| fail(&step.target, e))?;
+            conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)).map_err(|e| fail(&name(step), e))?;
         }
         before_commit(conn)
     });
@@ -360,6 +364,20 @@ pub fn run_plan_then(
     }
     progress(total, total, COMMIT_STEP);
     conn.execute_batch("COMMIT").map_err(|e| fail("commit", e))?;
+    Ok(())
+}
+
+/// After `step` ran: remember it if it made a scratch table, else drop the scratch tables made
+/// so far (the step that reads them has run; their space is free for the next steps).
+fn drop_scratch(conn: &Connection, step: &crate::compile::Step, made: &mut Vec<String>) -> duckdb::Result<()> {
+    let d = DuckDb;
+    if step.scratch {
+        made.push(if step.staged { Staged(&d).table(&step.target) } else { d.ident(&step.target) });
+        return Ok(());
+    }
+    for t in made.drain(..) {
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS {t}"))?;
+    }
     Ok(())
 }
 

@@ -144,6 +144,7 @@ pub fn history_steps(model: &Resolved) -> Vec<Step> {
         label: "history".into(),
         target: "segment_members_history".into(),
         staged: false,
+        scratch: false,
         sql: format!(
             "CREATE TABLE IF NOT EXISTS segment_members_history AS SELECT {as_of} AS as_of, customer_id, CAST(segment AS VARCHAR) AS segment FROM segment_members WHERE FALSE;\n\
              DELETE FROM segment_members_history WHERE as_of = {as_of} AND segment IN (SELECT name FROM segment_catalog);\n\
@@ -155,6 +156,7 @@ pub fn history_steps(model: &Resolved) -> Vec<Step> {
             label: "history".into(),
             target: "tier_history".into(),
             staged: false,
+            scratch: false,
             sql: format!(
                 "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM tier_assignments WHERE FALSE;\n\
                  DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM tier_catalog);\n\

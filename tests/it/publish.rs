@@ -235,7 +235,7 @@ fn timings_list_every_phase_and_plan_step_on_stderr() {
     // "    0.012s   3.4%  step features" -> "step features"
     let labels: Vec<String> = err.lines().skip(1).map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>().join(" ")).collect();
     assert_eq!(err.lines().next(), Some("timings:"));
-    for want in ["column gate (read source schemas, compare with the last run)", "load and validate definitions", "bind check", "step features", "step segments", "step tiers", "step history", "wait for input hashing", "commit"] {
+    for want in ["column gate (read source schemas, compare with the last run)", "load and validate definitions", "bind check", "step features: agg_orders", "step features: agg_sessions", "step features", "step segments", "step tiers", "step history", "wait for input hashing", "commit"] {
         assert!(labels.iter().any(|l| l == want), "no '{want}' in:\n{err}");
     }
     assert!(err.trim_end().ends_with("total"), "{err}");
@@ -255,6 +255,11 @@ fn a_step_failing_at_run_time_publishes_nothing_and_leaves_no_staging_tables() {
     let before = published_state(&db);
     let staging = "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '__segmenter_stage__')";
     assert_eq!(rows(&db, staging), vec!["0"]);
+    // The scratch tables of the features step (one per source scan) are not published.
+    assert_eq!(
+        rows(&db, "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM duckdb_tables()"),
+        vec!["customer_features,feature_catalog,rf_scores,runs,segment_catalog,segment_members,segment_members_history,tier_assignments,tier_catalog,tier_history"]
+    );
     // What a run killed after its features step leaves behind.
     rows(&db, "CREATE TABLE __segmenter_stage__customer_features AS SELECT 1 AS leftover");
     // Binds (so validation passes), fails in DuckDB while the segments step runs.
@@ -278,4 +283,26 @@ fn a_step_failing_at_run_time_publishes_nothing_and_leaves_no_staging_tables() {
     segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
     assert_eq!(published_state(&db), before);
     assert_eq!(rows(&db, staging), vec!["0"]);
+}
+
+/// A malformed value in a source fails that source's scan, which the error names by the table
+/// it is for; nothing is published and no scratch or staging table is left.
+#[test]
+fn a_bad_value_in_a_source_names_its_scan_and_publishes_nothing() {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    let before = published_state(&db);
+    let orders = dir.path().join("data/orders.csv");
+    let mut csv = std::fs::read_to_string(&orders).expect("read");
+    csv.push_str("999,1,2026-06-01 10:00:00,notanumber,\n");
+    std::fs::write(&orders, csv).expect("write");
+    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: step 'customer_features (agg_orders)' failed in DuckDB: Conversion Error: Could not convert string \"notanumber\" to DECIMAL(12,2) when casting from source column amount"
+    );
+    assert_eq!(published_state(&db), before);
+    assert_eq!(rows(&db, "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '__segmenter') OR starts_with(table_name, 'agg_')"), vec!["0"]);
 }

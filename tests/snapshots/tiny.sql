@@ -1,3 +1,28 @@
+-- step: features: agg_orders
+CREATE OR REPLACE TABLE "agg_orders" AS
+-- source 'orders': one scan computing 6 feature(s)
+SELECT
+  "customer_id" AS "customer_id",
+  count(*) AS "order_count",  -- segments/features.yaml:4
+  sum(amount) AS "total_spent",  -- segments/features.yaml:5
+  date_diff('day', max(ordered_at), DATE '2026-06-30') AS "recency_days",  -- segments/features.yaml:6
+  count(*) FILTER (WHERE "ordered_at" >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 12 MONTH)) AS "orders_12m",  -- segments/features.yaml:7
+  sum(amount) FILTER (WHERE "ordered_at" >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 365 DAY)) AS "spend_12m",  -- segments/features.yaml:8
+  count(*) FILTER (WHERE (coupon_code IS NOT NULL)) AS "coupon_orders"  -- segments/features.yaml:9
+FROM (SELECT * REPLACE (CAST("amount" AS DECIMAL(12,2)) AS "amount") FROM (SELECT * RENAME ("client" AS "customer_id", "total" AS "amount") FROM read_csv('tests/fixtures/tiny/data/orders.csv')))
+WHERE "ordered_at" < (DATE '2026-06-30' + INTERVAL 1 DAY)
+GROUP BY 1;
+
+-- step: features: agg_sessions
+CREATE OR REPLACE TABLE "agg_sessions" AS
+-- source 'sessions': one scan computing 1 feature(s)
+SELECT
+  "customer_id" AS "customer_id",
+  count(*) AS "session_count"  -- segments/features.yaml:12
+FROM (SELECT * FROM read_csv('tests/fixtures/tiny/data/sessions.csv'))
+WHERE "started_at" < (DATE '2026-06-30' + INTERVAL 1 DAY)
+GROUP BY 1;
+
 -- step: features
 CREATE OR REPLACE TABLE "customer_features" AS
 WITH
@@ -9,29 +34,6 @@ WITH
     country AS "country"  -- segments/features.yaml:3
   FROM (SELECT * FROM read_csv('tests/fixtures/tiny/data/customers.csv'))
   WHERE "signup_date" < (DATE '2026-06-30' + INTERVAL 1 DAY)
-),
-"agg_orders" AS (
-  -- source 'orders': one scan computing 6 feature(s)
-  SELECT
-    "customer_id" AS "customer_id",
-    count(*) AS "order_count",  -- segments/features.yaml:4
-    sum(amount) AS "total_spent",  -- segments/features.yaml:5
-    date_diff('day', max(ordered_at), DATE '2026-06-30') AS "recency_days",  -- segments/features.yaml:6
-    count(*) FILTER (WHERE "ordered_at" >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 12 MONTH)) AS "orders_12m",  -- segments/features.yaml:7
-    sum(amount) FILTER (WHERE "ordered_at" >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 365 DAY)) AS "spend_12m",  -- segments/features.yaml:8
-    count(*) FILTER (WHERE (coupon_code IS NOT NULL)) AS "coupon_orders"  -- segments/features.yaml:9
-  FROM (SELECT * REPLACE (CAST("amount" AS DECIMAL(12,2)) AS "amount") FROM (SELECT * RENAME ("client" AS "customer_id", "total" AS "amount") FROM read_csv('tests/fixtures/tiny/data/orders.csv')))
-  WHERE "ordered_at" < (DATE '2026-06-30' + INTERVAL 1 DAY)
-  GROUP BY 1
-),
-"agg_sessions" AS (
-  -- source 'sessions': one scan computing 1 feature(s)
-  SELECT
-    "customer_id" AS "customer_id",
-    count(*) AS "session_count"  -- segments/features.yaml:12
-  FROM (SELECT * FROM read_csv('tests/fixtures/tiny/data/sessions.csv'))
-  WHERE "started_at" < (DATE '2026-06-30' + INTERVAL 1 DAY)
-  GROUP BY 1
 ),
 "layer_0" AS (
   SELECT
