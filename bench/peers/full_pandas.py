@@ -166,7 +166,7 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     del oi, cat, g
     units = per_cat.to_numpy()
     top_units = pd.Series(units.max(axis=1), index=per_cat.index).reindex(ids)
-    # the first maximum in alphabetical order wins a tie, like map_keys(histogram)[list_position(...)]
+    # the first maximum in alphabetical order wins a tie, like segmenter's most_frequent
     top_category = pd.Series(np.asarray(per_cat.columns, dtype=object)[units.argmax(axis=1)], index=per_cat.index).reindex(ids)
     del per_cat, units
 

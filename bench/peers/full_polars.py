@@ -182,7 +182,7 @@ def _sources(data: pathlib.Path, as_of: dt.date):
         .drop("_last", "_first")
     )
 
-    # order_items (no time column: used whole): histogram(category) gives the top category (the
+    # order_items (no time column: used whole): most_frequent: category gives the top category (the
     # alphabetically first on a tie; NULL categories are not counted) and its share of all lines.
     items = (
         scan("order_items", ["customer_id", "category"])

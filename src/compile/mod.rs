@@ -10,7 +10,7 @@ pub mod outputs;
 pub mod sqlscan;
 pub mod template;
 
-use crate::validate::{FeatureBody, Resolved, ResolvedFeature, Top};
+use crate::validate::{FeatureBody, Resolved, ResolvedFeature, StatUse, Top};
 use dialect::Dialect;
 use template::StatFunc;
 
@@ -98,26 +98,34 @@ pub fn compile_staged(model: &Resolved) -> Plan {
 
 /// Replace `__stat_N__` placeholders with scalar subqueries over `relation`.
 pub fn substitute_stats(sql: &str, model: &Resolved, d: &dyn Dialect, relation: &dyn Fn(&str) -> String) -> String {
+    substitute_stats_by(sql, model, &|_, s| format!("(SELECT {} FROM {})", stat_aggregate(s, d), relation(&s.feature)))
+}
+
+/// Replace each `__stat_N__` placeholder with `value(N, stat)`.
+fn substitute_stats_by(sql: &str, model: &Resolved, value: &dyn Fn(usize, &StatUse) -> String) -> String {
     let mut out = sql.to_string();
     for (i, s) in model.stats.iter().enumerate().rev() {
         let placeholder = format!("__stat_{i}__");
-        if !out.contains(&placeholder) {
-            continue;
+        if out.contains(&placeholder) {
+            out = out.replace(&placeholder, &value(i, s));
         }
-        let col = d.ident(&s.feature);
-        let agg = match s.func {
-            StatFunc::Avg => format!("avg({col})"),
-            StatFunc::Min => format!("min({col})"),
-            StatFunc::Max => format!("max({col})"),
-            StatFunc::Median => d.quantile(&col, 0.5),
-            StatFunc::Sum => format!("sum({col})"),
-            StatFunc::Stddev => format!("stddev_samp({col})"),
-            StatFunc::Count => format!("count({col})"),
-            StatFunc::Quantile(q) => d.quantile(&col, q),
-        };
-        out = out.replace(&placeholder, &format!("(SELECT {agg} FROM {})", relation(&s.feature)));
     }
     out
+}
+
+/// The aggregate computing a statistic over all customers' values of its feature.
+fn stat_aggregate(s: &StatUse, d: &dyn Dialect) -> String {
+    let col = d.ident(&s.feature);
+    match s.func {
+        StatFunc::Avg => format!("avg({col})"),
+        StatFunc::Min => format!("min({col})"),
+        StatFunc::Max => format!("max({col})"),
+        StatFunc::Median => d.quantile(&col, 0.5),
+        StatFunc::Sum => format!("sum({col})"),
+        StatFunc::Stddev => format!("stddev_samp({col})"),
+        StatFunc::Count => format!("count({col})"),
+        StatFunc::Quantile(q) => d.quantile(&col, q),
+    }
 }
 
 fn comment(text: &str) -> String {
@@ -449,9 +457,84 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
             joined.push((cte, group));
         }
     }
-    // Join every source's aggregates to the population.
+    let population = ctes.remove(0);
+    let all = |_: &ResolvedFeature| true;
+    let select = match stats_closure(model) {
+        // Statistics first, over only the features they need, into a scratch table: the
+        // query below then reads them from it instead of materializing its layers for a
+        // scalar subquery (70 s -> 39 s for that query at 100M orders).
+        Some((used, needed)) if !used.is_empty() => {
+            let keep = |f: &ResolvedFeature| needed.contains(&f.name);
+            let (layers, last) = layer_ctes(model, d, &population, &joined, &keep, None);
+            let aggs: Vec<String> = used.iter().map(|&i| format!("{} AS {}", stat_aggregate(&model.stats[i], d), d.ident(&format!("stat_{i}")))).collect();
+            scans.push((
+                STATS_TABLE.to_string(),
+                format!("-- statistics over all customers used by derived features\nWITH\n{}\nSELECT {}\nFROM {last}", layers.join(",\n"), aggs.join(", ")),
+            ));
+            let (layers, last) = layer_ctes(model, d, &population, &joined, &all, Some(&d.table(STATS_TABLE)));
+            features_select_from(model, d, &layers, &last)
+        }
+        _ => {
+            let (layers, last) = layer_ctes(model, d, &population, &joined, &all, None);
+            features_select_from(model, d, &layers, &last)
+        }
+    };
+    FeaturesQuery { scans, select }
+}
+
+/// Scratch table of the statistics derived features use (see [`stats_closure`]).
+const STATS_TABLE: &str = "feature_stats";
+
+/// The statistics (indexes into `model.stats`) used by derived features, and every feature
+/// needed to compute them. `None` when one of those features uses a statistic itself: then
+/// each statistic is a subquery over the materialized layer of its feature.
+fn stats_closure(model: &Resolved) -> Option<(Vec<usize>, std::collections::BTreeSet<String>)> {
+    let derived: Vec<&String> = model.features.iter().filter_map(|f| match &f.body {
+        FeatureBody::Derived { sql, .. } => Some(sql),
+        _ => None,
+    }).collect();
+    let used: Vec<usize> = (0..model.stats.len()).filter(|i| derived.iter().any(|sql| sql.contains(&format!("__stat_{i}__")))).collect();
+    let mut needed = std::collections::BTreeSet::new();
+    let mut todo: Vec<String> = used.iter().map(|&i| model.stats[i].feature.clone()).collect();
+    while let Some(name) = todo.pop() {
+        let Some(f) = model.features.iter().find(|f| f.name == name) else { continue };
+        if !needed.insert(name) {
+            continue;
+        }
+        if let FeatureBody::Derived { sql, .. } = &f.body {
+            if sql.contains("__stat_") {
+                return None;
+            }
+            todo.extend(sqlscan::column_refs(sql).into_iter().map(|id| id.name.to_string()));
+        }
+    }
+    Some((used, needed))
+}
+
+/// `customer_features` from its layers: customer_id, then features in definition order.
+fn features_select_from(model: &Resolved, d: &dyn Dialect, layers: &[String], last: &str) -> String {
+    let key = d.ident("customer_id");
+    let mut names = vec![key.clone()];
+    names.extend(model.features.iter().map(|f| d.ident(&f.name)));
+    format!("WITH\n{}\nSELECT {}\nFROM {last}\nORDER BY {key}", layers.join(",\n"), names.join(", "))
+}
+
+/// The CTEs computing the features `keep` selects: the population, `layer_0` joining the
+/// scans' tables to it, then one layer per depth of derived features. Statistics are read from
+/// `stats` (a table with one column `stat_<N>` per statistic) or, without it, computed by a
+/// subquery over the materialized layer of their feature. Returns the CTEs and the last layer.
+fn layer_ctes(
+    model: &Resolved,
+    d: &dyn Dialect,
+    population: &str,
+    joined: &[(String, Vec<&ResolvedFeature>)],
+    keep: &dyn Fn(&ResolvedFeature) -> bool,
+    stats: Option<&str>,
+) -> (Vec<String>, String) {
+    let key = d.ident("customer_id");
+    let mut ctes = vec![population.to_string()];
     let mut select = vec![format!("p.{key}")];
-    for f in &model.features {
+    for f in model.features.iter().filter(|f| keep(f)) {
         if matches!(f.body, FeatureBody::Column { .. }) {
             select.push(format!("p.{}", d.ident(&f.name)));
         }
@@ -459,7 +542,11 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
     let mut joins = String::new();
     for (i, (cte, feats)) in joined.iter().enumerate() {
         let alias = format!("a{i}");
-        for f in feats {
+        let kept: Vec<&&ResolvedFeature> = feats.iter().filter(|f| keep(f)).collect();
+        if kept.is_empty() {
+            continue;
+        }
+        for f in kept {
             let col = format!("{alias}.{}", d.ident(&f.name));
             let v = match &f.default_sql {
                 Some(def) => typed(&format!("coalesce({col}, {def})"), f),
@@ -469,10 +556,14 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
         }
         joins.push_str(&format!("\n  LEFT JOIN {} AS {alias} ON {alias}.{key} = p.{key}", d.table(cte)));
     }
-    let uses_stats = |depth: usize| {
-        model.features.iter().any(|f| matches!(&f.body, FeatureBody::Derived { sql, depth: fd } if *fd > depth && sql.contains("__stat_")))
+    let depth_of = |f: &ResolvedFeature| match f.body {
+        FeatureBody::Derived { depth, .. } => depth,
+        _ => 0,
     };
-    let materialized = |depth: usize| if uses_stats(depth) { d.materialized() } else { "AS" };
+    let uses_stats = |depth: usize| {
+        model.features.iter().filter(|f| keep(f)).any(|f| matches!(&f.body, FeatureBody::Derived { sql, depth: fd } if *fd > depth && sql.contains("__stat_")))
+    };
+    let materialized = |depth: usize| if stats.is_none() && uses_stats(depth) { d.materialized() } else { "AS" };
     ctes.push(format!(
         "{} {} (\n  SELECT\n    {}\n  FROM {} AS p{joins}\n)",
         d.ident("layer_0"),
@@ -480,51 +571,34 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
         columns(&select, 4),
         d.ident("population")
     ));
-    // Derived features, one layer per dependency depth.
-    let max_depth = model.features.iter().filter_map(|f| match f.body {
-        FeatureBody::Derived { depth, .. } => Some(depth),
-        _ => None,
-    });
-    let max_depth = max_depth.max().unwrap_or(0);
+    let max_depth = model.features.iter().filter(|f| keep(f)).map(depth_of).max().unwrap_or(0);
     let layer_of = |feature: &str| -> String {
-        let depth = model.features.iter().find(|f| f.name == feature).map_or(0, |f| match f.body {
-            FeatureBody::Derived { depth, .. } => depth,
-            _ => 0,
-        });
+        let depth = model.features.iter().find(|f| f.name == feature).map_or(0, depth_of);
         d.ident(&format!("layer_{depth}"))
     };
     for depth in 1..=max_depth {
         let mut cols = Vec::new();
-        for f in &model.features {
-            if let FeatureBody::Derived { sql, depth: fd } = &f.body {
-                if *fd == depth {
-                    let sql = substitute_stats(sql, model, d, &layer_of);
-                    let v = match &f.default_sql {
-                        Some(def) => format!("coalesce({sql}, {def})"),
-                        None => sql,
-                    };
-                    cols.push(column(&typed(&v, f), &d.ident(&f.name), &f.origin));
-                }
-            }
+        for f in model.features.iter().filter(|f| keep(f) && depth_of(f) == depth) {
+            let FeatureBody::Derived { sql, .. } = &f.body else { continue };
+            let sql = match stats {
+                Some(table) => substitute_stats_by(sql, model, &|i, _| format!("(SELECT {} FROM {table})", d.ident(&format!("stat_{i}")))),
+                None => substitute_stats(sql, model, d, &layer_of),
+            };
+            let v = match &f.default_sql {
+                Some(def) => format!("coalesce({sql}, {def})"),
+                None => sql,
+            };
+            cols.push(column(&typed(&v, f), &d.ident(&f.name), &f.origin));
         }
+        let added = if cols.is_empty() { String::new() } else { format!(",\n    {}", columns(&cols, 4)) };
         ctes.push(format!(
-            "{} {} (\n  SELECT\n    *,\n    {}\n  FROM {}\n)",
+            "{} {} (\n  SELECT\n    *{added}\n  FROM {}\n)",
             d.ident(&format!("layer_{depth}")),
             materialized(depth),
-            columns(&cols, 4),
             d.ident(&format!("layer_{}", depth - 1))
         ));
     }
-    // Final column order: customer_id, then features in definition order.
-    let mut names = vec![key.clone()];
-    names.extend(model.features.iter().map(|f| d.ident(&f.name)));
-    let select = format!(
-        "WITH\n{}\nSELECT {}\nFROM {}\nORDER BY {key}",
-        ctes.join(",\n"),
-        names.join(", "),
-        d.ident(&format!("layer_{max_depth}"))
-    );
-    FeaturesQuery { scans, select }
+    (ctes, d.ident(&format!("layer_{max_depth}")))
 }
 
 #[cfg(test)]

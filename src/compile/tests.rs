@@ -156,3 +156,26 @@ fn most_frequent_features_and_a_row_count_share_one_scan() {
     }
     assert!(plan.steps.iter().all(|s| s.target != "agg_order_items"), "item_lines must not get a scan of its own");
 }
+
+/// The library's `churn_ratio` uses the median of `avg_interval_days`: that statistic is
+/// computed first into the scratch table `feature_stats`, from only the features it needs
+/// (one join, of the orders scan), and the features query reads it without materializing.
+#[test]
+fn statistics_of_derived_features_are_computed_first_from_only_what_they_need() {
+    let loaded = load_project(Path::new("."));
+    let project = loaded.project.expect("the repository's sample project");
+    let model = resolve(&project, &ResolveOptions::default()).resolved.expect("resolved");
+    let plan = compile(&model);
+    let n = plan.steps.iter().position(|s| s.target == FEATURES_TABLE).expect("features step");
+    let stats = &plan.steps[n - 1];
+    assert!(stats.scratch && stats.target == "feature_stats", "{}", stats.target);
+    assert_eq!(stats.sql.matches("LEFT JOIN").count(), 1, "{}", stats.sql);
+    assert!(stats.sql.contains("LEFT JOIN \"agg_orders\""), "{}", stats.sql);
+    assert!(stats.sql.contains("SELECT quantile_cont(\"avg_interval_days\", 0.5) AS \"stat_0\""), "{}", stats.sql);
+    let features = &plan.steps[n].sql;
+    assert!(features.contains("coalesce(avg_interval_days, (SELECT \"stat_0\" FROM \"feature_stats\"))"), "{features}");
+    assert!(!features_sql(&plan).contains("MATERIALIZED"));
+    // Staged, the statistics table is read under its staging name.
+    let staged = compile_staged(&model);
+    assert!(staged.steps[n].sql.contains("(SELECT \"stat_0\" FROM \"__segmenter_stage__feature_stats\")"));
+}

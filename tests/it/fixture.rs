@@ -192,3 +192,39 @@ fn most_frequent_values_and_their_counts_are_exact() {
         vec!["fav_device VARCHAR", "fav_device_90d VARCHAR", "fav_device_90d_sessions BIGINT", "fav_device_sessions BIGINT"]
     );
 }
+
+/// Statistics in derived features are computed first (a scratch table) over exactly the values
+/// the published table holds; once a statistic is of a feature that itself uses one
+/// (`aov_vs_avg_share`), every statistic is a subquery over a materialized layer instead.
+/// Either way the published values equal the statistics recomputed over `customer_features`.
+#[test]
+fn statistics_in_derived_features_match_the_published_values() {
+    let dir = fixture("tiny");
+    let db = dir.path().join("out/tiny.duckdb");
+    let mut yaml = String::from(
+        "features:\n\
+         \x20 - { name: spend_vs_median, expr: \"total_spent - {{ stat('median', 'total_spent') }}\" }\n\
+         \x20 - { name: aov_vs_avg, expr: \"aov / {{ stat('avg', 'aov') }}\" }\n",
+    );
+    let check = "SELECT count(*) FILTER (WHERE spend_vs_median IS DISTINCT FROM total_spent - (SELECT median(total_spent) FROM customer_features)), \
+                        count(*) FILTER (WHERE abs(aov_vs_avg - aov / (SELECT avg(aov) FROM customer_features)) > 1e-12 OR (aov_vs_avg IS NULL) <> (aov IS NULL)), \
+                        count(aov_vs_avg) FROM customer_features";
+    for nested in [false, true] {
+        if nested {
+            yaml.push_str("  - { name: aov_vs_avg_share, expr: \"aov_vs_avg / {{ stat('max', 'aov_vs_avg') }}\" }\n");
+        }
+        std::fs::write(dir.path().join("segments/stats.yaml"), &yaml).expect("write definitions");
+        let plan = segmenter(dir.path()).args(["compile"]).output().expect("compile");
+        let plan = String::from_utf8_lossy(&plan.stdout);
+        assert_eq!(plan.contains("-- step: features: feature_stats"), !nested, "{plan}");
+        assert_eq!(plan.contains("MATERIALIZED"), nested, "{plan}");
+        segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+        assert_eq!(rows(&db, check), vec!["0|0|10"]);
+        // 5000.01 minus the median of the 12 customers' spend: between 499.99 and 500.00,
+        // which DuckDB's DECIMAL(18,2) median gives as 499.99.
+        assert_eq!(rows(&db, "SELECT spend_vs_median FROM customer_features WHERE customer_id = 5"), vec!["4500.02"]);
+    }
+    let share = "SELECT count(*) FILTER (WHERE abs(aov_vs_avg_share - aov_vs_avg / (SELECT max(aov_vs_avg) FROM customer_features)) > 1e-12), \
+                        count(aov_vs_avg_share), max(aov_vs_avg_share) FROM customer_features";
+    assert_eq!(rows(&db, share), vec!["0|10|1"]);
+}
