@@ -86,6 +86,13 @@ def main():
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
+    # Every way then reads the data from the page cache: the first way measured must not pay
+    # alone for reading it from disk (10M orders: segmenter run measured first took 13.5 s
+    # against 11.5 s for the same runs with the files cached).
+    for f in sorted(data.iterdir()):
+        with open(f, "rb") as fh:
+            while fh.read(1 << 24):
+                pass
     for d in ["segments", "macros"]:
         shutil.copytree(ROOT / d, work / d)
     (work / "segmenter.yaml").write_text(PROJECT.format(orders=a.orders, data=data, as_of=AS_OF, memory=a.memory_limit))

@@ -169,11 +169,11 @@ fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
 fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     let (_, resolved, diags) = load_and_resolve(cli, args, Schemas::Skip)?;
     print_warnings(cli, &diags);
-    // Everything `run` executes in its transaction, history included (not the manifest row).
+    // Everything `run` executes, history included (not the renames and the manifest row).
     let mut plan = compile(&resolved);
     plan.steps.extend(publish::history_steps(&resolved));
     if cli.format == Format::Json {
-        let steps: Vec<_> = plan.steps.iter().map(|s| serde_json::json!({ "label": s.label, "target": s.target, "sql": s.sql })).collect();
+        let steps: Vec<_> = plan.steps.iter().map(|s| serde_json::json!({ "label": s.label, "target": s.target, "scratch": s.scratch, "sql": s.sql })).collect();
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "as_of": plan.as_of, "steps": steps })).unwrap_or_default());
     } else {
         print!("-- segmenter plan for '{}' as of {}\n\n{}", resolved.name, plan.as_of, plan.script());

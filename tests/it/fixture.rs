@@ -228,3 +228,36 @@ fn statistics_in_derived_features_match_the_published_values() {
                         count(aov_vs_avg_share), max(aov_vs_avg_share) FROM customer_features";
     assert_eq!(rows(&db, share), vec!["0|10|1"]);
 }
+
+/// `compile --format json` lists every step with its target and whether it is a scratch table.
+#[test]
+fn compile_json_lists_steps_and_marks_scratch_tables() {
+    let dir = fixture("tiny");
+    let out = segmenter(dir.path()).args(["--format", "json", "compile"]).output().expect("compile");
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["as_of"], "2026-06-30");
+    let steps: Vec<String> = v["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| format!("{}|{}|{}", s["label"].as_str().unwrap_or("?"), s["target"].as_str().unwrap_or("?"), s["scratch"]))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            "features: agg_orders|agg_orders|true",
+            "features: agg_sessions|agg_sessions|true",
+            "features|customer_features|false",
+            "score rf|rf_scores|false",
+            "segments|segment_members|false",
+            "tiers|tier_assignments|false",
+            "catalogs|segment_catalog|false",
+            "catalogs|tier_catalog|false",
+            "catalogs|feature_catalog|false",
+            "history|segment_members_history|false",
+            "history|tier_history|false",
+        ]
+    );
+    assert!(v["steps"][0]["sql"].as_str().unwrap_or_default().starts_with("CREATE OR REPLACE TABLE \"agg_orders\" AS"));
+}
