@@ -2,7 +2,9 @@
 //!
 //! Pure: no I/O and no DuckDB, so it is fast and tested by comparing SQL text. Each source is
 //! scanned once (all of its features are computed in one grouped query; only a filtered ordered
-//! aggregate gets a scan of its own, see [`own_scan`]) and every later step reads the
+//! aggregate and a `most_frequent` group get scans of their own, see [`own_scan`]) into a
+//! scratch table; statistics of derived features are computed next; one query then joins the
+//! scans to the customers and adds the derived features, and every later step reads the
 //! materialized `customer_features` table.
 
 pub mod dialect;
@@ -332,7 +334,6 @@ struct FeaturesQuery {
 /// under a 4 GB memory limit, the same scans as CTEs of one query keep every aggregate's hash
 /// table and every join's build side alive at once and run out of memory.
 fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
-    let mut ctes: Vec<String> = Vec::new();
     let mut scans: Vec<(String, String)> = Vec::new();
     let Some(customers) = model.sources.first() else {
         return FeaturesQuery { scans, select: "SELECT NULL AS customer_id WHERE FALSE".into() };
@@ -353,11 +354,11 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
     if let Some(t) = &customers.time {
         from = format!("{from}\n  WHERE {} < {}", d.ident(t), d.day_after(&model.as_of));
     }
-    ctes.push(format!(
+    let population = format!(
         "{} AS (\n  -- source 'customers': the population, one row per customer\n  SELECT\n    {}\n  FROM {from}\n)",
         d.ident("population"),
         columns(&cols, 4)
-    ));
+    );
     // One grouped scan per other source.
     let mut joined: Vec<(String, Vec<&ResolvedFeature>)> = Vec::new();
     for src in model.sources.iter().skip(1) {
@@ -457,28 +458,25 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
             joined.push((cte, group));
         }
     }
-    let population = ctes.remove(0);
-    let all = |_: &ResolvedFeature| true;
-    let select = match stats_closure(model) {
+    let stats = match stats_closure(model) {
         // Statistics first, over only the features they need, into a scratch table: the
         // query below then reads them from it instead of materializing its layers for a
         // scalar subquery (70 s -> 39 s for that query at 100M orders).
         Some((used, needed)) if !used.is_empty() => {
-            let keep = |f: &ResolvedFeature| needed.contains(&f.name);
-            let (layers, last) = layer_ctes(model, d, &population, &joined, &keep, None);
+            let (layers, last) = layer_ctes(model, d, &population, &joined, &|f| needed.contains(&f.name), None);
             let aggs: Vec<String> = used.iter().map(|&i| format!("{} AS {}", stat_aggregate(&model.stats[i], d), d.ident(&format!("stat_{i}")))).collect();
             scans.push((
                 STATS_TABLE.to_string(),
                 format!("-- statistics over all customers used by derived features\nWITH\n{}\nSELECT {}\nFROM {last}", layers.join(",\n"), aggs.join(", ")),
             ));
-            let (layers, last) = layer_ctes(model, d, &population, &joined, &all, Some(&d.table(STATS_TABLE)));
-            features_select_from(model, d, &layers, &last)
+            Some(d.table(STATS_TABLE))
         }
-        _ => {
-            let (layers, last) = layer_ctes(model, d, &population, &joined, &all, None);
-            features_select_from(model, d, &layers, &last)
-        }
+        _ => None,
     };
+    let (layers, last) = layer_ctes(model, d, &population, &joined, &|_| true, stats.as_deref());
+    let mut names = vec![key.clone()];
+    names.extend(model.features.iter().map(|f| d.ident(&f.name)));
+    let select = format!("WITH\n{}\nSELECT {}\nFROM {last}\nORDER BY {key}", layers.join(",\n"), names.join(", "));
     FeaturesQuery { scans, select }
 }
 
@@ -509,14 +507,6 @@ fn stats_closure(model: &Resolved) -> Option<(Vec<usize>, std::collections::BTre
         }
     }
     Some((used, needed))
-}
-
-/// `customer_features` from its layers: customer_id, then features in definition order.
-fn features_select_from(model: &Resolved, d: &dyn Dialect, layers: &[String], last: &str) -> String {
-    let key = d.ident("customer_id");
-    let mut names = vec![key.clone()];
-    names.extend(model.features.iter().map(|f| d.ident(&f.name)));
-    format!("WITH\n{}\nSELECT {}\nFROM {last}\nORDER BY {key}", layers.join(",\n"), names.join(", "))
 }
 
 /// The CTEs computing the features `keep` selects: the population, `layer_0` joining the
