@@ -223,9 +223,14 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
             for (kind, name, origin) in candidates {
                 let Some(probe) = crate::compile::probe(model, name, &d) else { continue };
                 if let Err(e) = conn.execute_batch(&probe) {
+                    let top = model.features.iter().any(|f| f.name == name && matches!(f.body, crate::validate::FeatureBody::Aggregate { top: Some(_), .. }));
+                    let hint = if top {
+                        "`most_frequent` and `most_frequent_count` take a row expression such as `category` or `lower(device)`, not an aggregate"
+                    } else {
+                        "check function names, argument types and columns in the expression (see `segmenter compile`)"
+                    };
                     diags.push(
-                        Diagnostic::error("E070", loc_of(origin), format!("{kind} '{name}' does not bind in DuckDB: {}", first_line(&e.to_string())))
-                            .with_hint("check function names, argument types and columns in the expression (see `segmenter compile`)"),
+                        Diagnostic::error("E070", loc_of(origin), format!("{kind} '{name}' does not bind in DuckDB: {}", first_line(&e.to_string()))).with_hint(hint),
                     );
                 }
             }

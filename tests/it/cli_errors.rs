@@ -149,6 +149,16 @@ fn validate_binds_every_query_in_duckdb_and_shows_the_offending_line() {
         "segments/broken.yaml:2:3: error[E070]: feature 'bad_sum' does not bind in DuckDB: Binder Error: No function matches the given name and argument types 'sum(VARCHAR)'. You might need to add explicit type casts.; hint: check function names, argument types and columns in the expression (see `segmenter compile`)\n \
          2 |   - name: bad_sum\n   |   ^\nerror: 1 error(s) in the project definitions"
     );
+    // `most_frequent` of an aggregate: the hint says what the key takes.
+    std::fs::write(dir.path().join("segments/broken.yaml"), "features:\n  - name: favourite_device\n    source: sessions\n    most_frequent: max(device)\n").expect("write");
+    let out = segmenter(dir.path()).args(["validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "segments/broken.yaml:2:3: error[E070]: feature 'favourite_device' does not bind in DuckDB: Binder Error: GROUP BY clause cannot contain aggregates!; hint: `most_frequent` and `most_frequent_count` take a row expression such as `category` or `lower(device)`, not an aggregate\n \
+         2 |   - name: favourite_device\n   |   ^\nerror: 1 error(s) in the project definitions"
+    );
+    std::fs::write(dir.path().join("segments/broken.yaml"), "features:\n  - name: bad_sum\n    source: orders\n    expr: sum(coupon_code)\n").expect("write");
     // The JSON form carries the snippet as a field.
     let out = segmenter(dir.path()).args(["--format", "json", "validate"]).output().expect("run");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
