@@ -16,6 +16,13 @@ fn resolve_fixture(select: &[&str]) -> Resolved {
     outcome.resolved.expect("resolved")
 }
 
+/// The repository's sample project with the built-in library.
+fn resolve_sample() -> Resolved {
+    let loaded = load_project(Path::new("."));
+    let project = loaded.project.expect("the repository's sample project");
+    resolve(&project, &ResolveOptions::default()).resolved.expect("resolved")
+}
+
 fn compile_fixture(select: &[&str]) -> Plan {
     compile(&resolve_fixture(select))
 }
@@ -109,9 +116,7 @@ fn committed_json_schemas_are_current() {
 /// the filter and window in WHERE; the source's other features keep the shared scan.
 #[test]
 fn a_filtered_ordered_aggregate_gets_its_own_prefiltered_scan() {
-    let loaded = load_project(Path::new("."));
-    let project = loaded.project.expect("the repository's sample project");
-    let model = resolve(&project, &ResolveOptions::default()).resolved.expect("resolved");
+    let model = resolve_sample();
     let plan = compile(&model);
     let step = |t: &str| plan.steps.iter().find(|s| s.target == t).map(|s| s.sql.clone()).unwrap_or_default();
     let own = step("agg_carts__abandoned_products");
@@ -138,9 +143,7 @@ fn a_declared_type_casts_the_feature() {
 /// (`count(*)` over the same rows) is the sum of those counts: `order_items` is read once.
 #[test]
 fn most_frequent_features_and_a_row_count_share_one_scan() {
-    let loaded = load_project(Path::new("."));
-    let project = loaded.project.expect("the repository's sample project");
-    let model = resolve(&project, &ResolveOptions::default()).resolved.expect("resolved");
+    let model = resolve_sample();
     let plan = compile(&model);
     let sql = features_sql(&plan);
     assert_eq!(sql.matches("order_items.parquet").count(), 1, "{sql}");
@@ -162,9 +165,7 @@ fn most_frequent_features_and_a_row_count_share_one_scan() {
 /// (one join, of the orders scan), and the features query reads it without materializing.
 #[test]
 fn statistics_of_derived_features_are_computed_first_from_only_what_they_need() {
-    let loaded = load_project(Path::new("."));
-    let project = loaded.project.expect("the repository's sample project");
-    let model = resolve(&project, &ResolveOptions::default()).resolved.expect("resolved");
+    let model = resolve_sample();
     let plan = compile(&model);
     let n = plan.steps.iter().position(|s| s.target == FEATURES_TABLE).expect("features step");
     let stats = &plan.steps[n - 1];
