@@ -235,7 +235,7 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<
                 }
             }
         }
-        if diags.len() == before && step.target == crate::compile::FEATURES_TABLE {
+        if diags.len() == before && features_step {
             diags.extend(probe_derived(&conn, model, &loc_of));
         }
         if diags.len() == before && step.target == "tier_assignments" {

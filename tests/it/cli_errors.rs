@@ -158,6 +158,20 @@ fn validate_binds_every_query_in_duckdb_and_shows_the_offending_line() {
         "segments/broken.yaml:2:3: error[E070]: feature 'favourite_device' does not bind in DuckDB: Binder Error: GROUP BY clause cannot contain aggregates!; hint: `most_frequent` and `most_frequent_count` take a row expression such as `category` or `lower(device)`, not an aggregate\n \
          2 |   - name: favourite_device\n   |   ^\nerror: 1 error(s) in the project definitions"
     );
+    // A derived feature that a statistic needs fails in the statistics step, which runs first:
+    // still pointed at its definition.
+    std::fs::write(
+        dir.path().join("segments/broken.yaml"),
+        "features:\n  - { name: bad, expr: \"country + 1\" }\n  - { name: bad_vs_avg, expr: \"bad / {{ stat('avg', 'bad') }}\" }\n",
+    )
+    .expect("write");
+    let out = segmenter(dir.path()).args(["--format", "json", "validate"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        format!("{}:{}:{} {} {}", v["diagnostics"][0]["file"], v["diagnostics"][0]["line"], v["diagnostics"][0]["col"], v["diagnostics"][0]["code"], v["diagnostics"][0]["message"]),
+        "\"segments/broken.yaml\":2:3 \"E070\" \"feature 'bad' does not bind in DuckDB: Binder Error: No function matches the given name and argument types '+(VARCHAR, INTEGER_LITERAL)'. You might need to add explicit type casts.\""
+    );
     std::fs::write(dir.path().join("segments/broken.yaml"), "features:\n  - name: bad_sum\n    source: orders\n    expr: sum(coupon_code)\n").expect("write");
     // The JSON form carries the snippet as a field.
     let out = segmenter(dir.path()).args(["--format", "json", "validate"]).output().expect("run");
