@@ -24,6 +24,21 @@ fn sample_project() -> tempfile::TempDir {
     dir
 }
 
+/// The tiny fixture after one successful run: the project, its database and what it published.
+fn published_tiny() -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    let before = published_state(&db);
+    (dir, db, before)
+}
+
+/// `segmenter run` on `project`: its exit code and its stderr without trailing whitespace.
+fn run_output(project: &Path) -> (Option<i32>, String) {
+    let out = segmenter(project).args(["run"]).output().expect("run");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).trim_end().to_string())
+}
+
 /// A digest of everything a run publishes: the current tables and the history per date.
 fn published_state(db: &Path) -> String {
     rows(
@@ -78,16 +93,13 @@ fn history_keeps_each_as_of_once_and_the_manifest_records_every_run() {
 
 #[test]
 fn a_second_run_fails_at_once_naming_the_lock_holder() {
-    let dir = fixture("tiny");
-    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
-    let db = dir.path().join("out/tiny.duckdb");
-    let before = published_state(&db);
+    let (dir, db, before) = published_tiny();
     // This test process is alive: its pid in the lock file means "a run is in progress".
     std::fs::write(dir.path().join("out/tiny.duckdb.lock"), format!("pid={}\nstarted=2026-11-24T01:00:00Z\n", std::process::id())).expect("lock");
-    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(3));
+    let (code, stderr) = run_output(dir.path());
+    assert_eq!(code, Some(3));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
+        stderr,
         format!(
             "error: another segmenter run is writing out/tiny.duckdb (pid {}, started 2026-11-24T01:00:00Z); wait for it to finish, or delete out/tiny.duckdb.lock if that process no longer exists",
             std::process::id()
@@ -116,30 +128,27 @@ fn a_stale_lock_from_a_dead_process_is_taken_over() {
 
 #[test]
 fn gates_block_empty_sources_and_big_row_drops_unless_forced() {
-    let dir = fixture("tiny");
-    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
-    let db = dir.path().join("out/tiny.duckdb");
-    let before = published_state(&db);
+    let (dir, db, before) = published_tiny();
     let orders = dir.path().join("data/orders.csv");
     let full = std::fs::read_to_string(&orders).expect("orders");
     let lines: Vec<&str> = full.lines().collect();
     // Header plus 2 of the data rows: a drop of more than 50%.
     std::fs::write(&orders, format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2])).expect("write");
-    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(1));
+    let (code, stderr) = run_output(dir.path());
+    assert_eq!(code, Some(1));
     let n = lines.len() - 1;
     let pct = (100.0 * (n - 2) as f64 / n as f64).round();
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
+        stderr,
         format!("error: data-quality gates blocked the publish (nothing changed; rerun with --force to publish anyway):\n  source 'orders' has 2 rows, {pct}% fewer than the {n} of the last successful run (limit 50%)")
     );
     assert_eq!(published_state(&db), before);
     // An empty source (header only, its types declared) is blocked too.
     type_all_order_columns(dir.path());
     std::fs::write(&orders, format!("{}\n", lines[0])).expect("write");
-    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("\n  source 'orders' is empty"), "{}", String::from_utf8_lossy(&out.stderr));
+    let (code, stderr) = run_output(dir.path());
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("\n  source 'orders' is empty"), "{stderr}");
     assert_eq!(published_state(&db), before);
     // --force publishes and the manifest says so.
     std::fs::write(&orders, format!("{}\n{}\n{}\n", lines[0], lines[1], lines[2])).expect("write");
@@ -207,19 +216,16 @@ fn sigkill_at_random_moments_never_publishes_half_a_result() {
 
 #[test]
 fn a_source_that_lost_a_column_blocks_the_publish() {
-    let dir = fixture("tiny");
-    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
-    let db = dir.path().join("out/tiny.duckdb");
-    let before = published_state(&db);
+    let (dir, db, before) = published_tiny();
     // Drop the last column (coupon_code) of every line of orders.csv.
     let orders = dir.path().join("data/orders.csv");
     let text = std::fs::read_to_string(&orders).expect("orders");
     let cut: String = text.lines().map(|l| format!("{}\n", l.rsplit_once(',').map_or(l, |(a, _)| a))).collect();
     std::fs::write(&orders, cut).expect("write");
-    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(1));
+    let (code, stderr) = run_output(dir.path());
+    assert_eq!(code, Some(1));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
+        stderr,
         "error: data-quality gates blocked the publish (nothing changed; rerun with --force to publish anyway):\n  source 'orders' lost column(s) coupon_code since the last successful run"
     );
     assert_eq!(published_state(&db), before);
@@ -249,10 +255,7 @@ fn timings_list_every_phase_and_plan_step_on_stderr() {
 /// staging tables left by a killed run are dropped by the next run.
 #[test]
 fn a_step_failing_at_run_time_publishes_nothing_and_leaves_no_staging_tables() {
-    let dir = fixture("tiny");
-    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
-    let db = dir.path().join("out/tiny.duckdb");
-    let before = published_state(&db);
+    let (dir, db, before) = published_tiny();
     let staging = "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '__segmenter_stage__')";
     assert_eq!(rows(&db, staging), vec!["0"]);
     // The scratch tables of the features step (one per source scan) are not published.
@@ -268,10 +271,10 @@ fn a_step_failing_at_run_time_publishes_nothing_and_leaves_no_staging_tables() {
         "segments:\n  - name: boom\n    description: fails at run time\n    where: order_count >= 0 AND error('boom at run time') IS NULL\n",
     )
     .expect("write");
-    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(3));
+    let (code, stderr) = run_output(dir.path());
+    assert_eq!(code, Some(3));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
+        stderr,
         "error: step 'segment_members' failed in DuckDB: Invalid Input Error: boom at run time"
     );
     assert_eq!(published_state(&db), before);
@@ -289,18 +292,15 @@ fn a_step_failing_at_run_time_publishes_nothing_and_leaves_no_staging_tables() {
 /// it is for; nothing is published and no scratch or staging table is left.
 #[test]
 fn a_bad_value_in_a_source_names_its_scan_and_publishes_nothing() {
-    let dir = fixture("tiny");
-    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
-    let db = dir.path().join("out/tiny.duckdb");
-    let before = published_state(&db);
+    let (dir, db, before) = published_tiny();
     let orders = dir.path().join("data/orders.csv");
     let mut csv = std::fs::read_to_string(&orders).expect("read");
     csv.push_str("999,1,2026-06-01 10:00:00,notanumber,\n");
     std::fs::write(&orders, csv).expect("write");
-    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(3));
+    let (code, stderr) = run_output(dir.path());
+    assert_eq!(code, Some(3));
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
+        stderr,
         "error: step 'customer_features (agg_orders)' failed in DuckDB: Conversion Error: Could not convert string \"notanumber\" to DECIMAL(12,2) when casting from source column amount"
     );
     assert_eq!(published_state(&db), before);
