@@ -279,7 +279,9 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         diags.push(Diagnostic::warning("W020", crate::diagnostics::Loc::file(&db_display), note.clone()));
         notes.push(note);
     }
-    let conn = execute::open(Some(&db_path), &settings)?;
+    // Everything below writes a copy of the database; only a commit renames it into place.
+    let copy = publish::WorkingCopy::create(&db_path)?;
+    let conn = execute::open(Some(copy.path()), &settings)?;
     let db_err = |e: duckdb::Error| Error::Database { path: db_display.clone(), message: execute::first_line(&e.to_string()) };
     conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
     conn.execute_batch(publish::Manifest::MIGRATE).map_err(db_err)?;
@@ -302,7 +304,10 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     if !problems.is_empty() {
         if !args.force {
             let files = inputs(&mut hashing)?;
-            let _ = conn.execute_batch(&record("blocked", &files, &[], &notes, Some(&problems.join("; "))));
+            // The copy differs from the published file only by this `runs` row.
+            if conn.execute_batch(&record("blocked", &files, &[], &notes, Some(&problems.join("; ")))).is_ok() {
+                let _ = copy.publish(conn);
+            }
             return Err(Error::Gates(problems));
         }
     }
@@ -355,10 +360,16 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     );
     mark("commit");
     if let Err(e) = outcome {
+        // The plan rolled back and dropped its staging tables; record the failure only.
         let files = inputs(&mut hashing).unwrap_or_default();
-        let _ = conn.execute_batch(&record("failed", &files, &[], &notes, Some(&e.to_string())));
+        if conn.execute_batch(&record("failed", &files, &[], &notes, Some(&e.to_string()))).is_ok() {
+            let _ = copy.publish(conn);
+        }
         return Err(e);
     }
+    copy.publish(conn)?;
+    mark("publish (checkpoint, rename over the database)");
+    let conn = execute::open_read_only(&db_path)?;
     let exports = publish::exports::write_exports(&conn, &project, &resolved)?;
     mark("exports");
     let (customers, segments, tiers) = crate::report::read_sizes(&conn)?;

@@ -24,8 +24,10 @@ pub enum Error {
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
     /// Another run holds the output database's lock.
-    #[error("another segmenter run is writing {database} (pid {pid}, started {started}); wait for it to finish, or delete {database}.lock if that process no longer exists")]
-    Locked { database: String, pid: u32, started: String },
+    /// `holder` is "pid 4242, started 2026-06-30T01:00:00.000Z" (or "pid unknown" while that run
+    /// is still writing its lock file).
+    #[error("another segmenter run is writing {database} ({holder}); wait for it to finish")]
+    Locked { database: String, holder: String },
     /// Data-quality gates blocked publishing; nothing was changed.
     #[error("data-quality gates blocked the publish (nothing changed; rerun with --force to publish anyway):\n  {}", .0.join("\n  "))]
     Gates(Vec<String>),

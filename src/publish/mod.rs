@@ -2,6 +2,8 @@
 //!
 //! - [`RunLock`]: one writer per output database; a second run fails at once naming the holder,
 //!   a lock left by a dead process is taken over.
+//! - [`WorkingCopy`]: a run writes a copy of the database and renames it over the published
+//!   file when it commits, so a failed or killed run never touches the published file.
 //! - [`history_steps`]: `segment_members_history` and `tier_history`, keyed by `as_of`; a rerun of
 //!   the same date replaces that date's rows. They run in the transaction that publishes the plan's tables, so a
 //!   killed run leaves both the published tables and the history exactly as they were.
@@ -9,6 +11,9 @@
 //!   row counts, warnings, status), and the data-quality [`gates`] checked before publishing.
 
 pub mod exports;
+mod working_copy;
+
+pub use working_copy::WorkingCopy;
 
 use crate::compile::dialect::{Dialect, DuckDb};
 use crate::compile::Step;
@@ -16,14 +21,21 @@ use crate::error::{Error, Result};
 use crate::validate::Resolved;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// An exclusive claim on an output database, released when dropped.
+///
+/// The claim is an OS lock (`flock`) on `<database>.lock`, so the kernel releases it when the
+/// process ends, however it ends. The file also says who holds it (pid and start time): a
+/// second run names the holder, and a run that finds the file unlocked but not empty knows the
+/// previous run died (a finished run removes the file).
 #[derive(Debug)]
 pub struct RunLock {
     path: PathBuf,
+    /// Holds the OS lock while open.
+    _file: std::fs::File,
 }
 
 /// Who holds a lock, as written in the lock file.
@@ -31,6 +43,12 @@ pub struct RunLock {
 pub struct LockHolder {
     pub pid: u32,
     pub started: String,
+}
+
+impl LockHolder {
+    fn describe(holder: Option<LockHolder>) -> String {
+        holder.map_or("pid unknown".to_string(), |h| format!("pid {}, started {}", h.pid, h.started))
+    }
 }
 
 impl RunLock {
@@ -41,49 +59,68 @@ impl RunLock {
         PathBuf::from(p)
     }
 
-    /// Take the lock. A lock whose process is gone is taken over; the returned note says so.
+    /// Take the lock, or fail at once naming the run that holds it. The returned note says
+    /// when a dead run's lock file was found (that run did not finish).
     pub fn acquire(db: &Path, display: &str) -> Result<(RunLock, Option<String>)> {
         let path = Self::path_for(db);
+        let io = |what: &str| {
+            let context = format!("{what} {}", path.display());
+            move |source| Error::Io { context, source }
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| Error::Io { context: format!("creating {}", dir.display()), source: e })?;
         }
-        let mut note = None;
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    let body = format!("pid={}\nstarted={}\n", std::process::id(), utc_now());
-                    f.write_all(body.as_bytes()).map_err(|e| Error::Io { context: format!("writing {}", path.display()), source: e })?;
-                    return Ok((RunLock { path }, note));
+        // A holder removes the file before it unlocks it: a file locked after that is no longer
+        // the one at `path`, so look again.
+        for _ in 0..8 {
+            let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io("opening"))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let mut text = String::new();
+                    let _ = file.read_to_string(&mut text);
+                    return Err(Error::Locked { database: display.to_string(), holder: LockHolder::describe(parse_holder(&text)) });
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let text = std::fs::read_to_string(&path).unwrap_or_default();
-                    let holder = parse_holder(&text);
-                    match holder {
-                        Some(h) if process_alive(h.pid) => {
-                            return Err(Error::Locked { database: display.to_string(), pid: h.pid, started: h.started });
-                        }
-                        _ => {
-                            // Dead holder (or a torn lock file): take it over.
-                            let who = holder.map_or("an unreadable lock file".to_string(), |h| format!("pid {}, started {}", h.pid, h.started));
-                            note = Some(format!("took over a stale lock on {display} ({who}); that run did not finish"));
-                            let _ = std::fs::remove_file(&path);
-                        }
-                    }
-                }
-                Err(e) => return Err(Error::Io { context: format!("creating {}", path.display()), source: e }),
+                Err(std::fs::TryLockError::Error(e)) => return Err(io("locking")(e)),
             }
+            if !is_same_file(&file, &path) {
+                continue;
+            }
+            let mut text = String::new();
+            file.read_to_string(&mut text).map_err(io("reading"))?;
+            let note = (!text.trim().is_empty()).then(|| {
+                let who = parse_holder(&text).map_or("an unreadable lock file".to_string(), |h| format!("pid {}, started {}", h.pid, h.started));
+                format!("took over a stale lock on {display} ({who}); that run did not finish")
+            });
+            let body = format!("pid={}\nstarted={}\n", std::process::id(), utc_now());
+            file.set_len(0).map_err(io("writing"))?;
+            file.seek(std::io::SeekFrom::Start(0)).map_err(io("writing"))?;
+            file.write_all(body.as_bytes()).map_err(io("writing"))?;
+            return Ok((RunLock { path, _file: file }, note));
         }
-        Err(Error::Io {
-            context: format!("taking the lock {}", path.display()),
-            source: std::io::Error::other("another process keeps re-creating it"),
-        })
+        Err(Error::Io { context: format!("taking the lock {}", path.display()), source: std::io::Error::other("another process keeps re-creating it") })
     }
 }
 
 impl Drop for RunLock {
+    /// Remove the file while still holding the lock; closing the file then releases it.
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+#[cfg(unix)]
+fn is_same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn is_same_file(_file: &std::fs::File, path: &Path) -> bool {
+    path.exists()
 }
 
 fn parse_holder(text: &str) -> Option<LockHolder> {
@@ -97,23 +134,6 @@ fn parse_holder(text: &str) -> Option<LockHolder> {
         }
     }
     pid.map(|pid| LockHolder { pid, started })
-}
-
-#[cfg(unix)]
-fn process_alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
-    if pid <= 0 {
-        return false;
-    }
-    // Signal 0 checks existence; EPERM means it exists but belongs to someone else.
-    // SAFETY: kill with signal 0 sends nothing; it only checks the process.
-    let rc = unsafe { libc::kill(pid, 0) };
-    rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
-}
-
-#[cfg(not(unix))]
-fn process_alive(_pid: u32) -> bool {
-    true
 }
 
 /// Current UTC time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.

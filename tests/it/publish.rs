@@ -94,19 +94,26 @@ fn history_keeps_each_as_of_once_and_the_manifest_records_every_run() {
 #[test]
 fn a_second_run_fails_at_once_naming_the_lock_holder() {
     let (dir, db, before) = published_tiny();
-    // This test process is alive: its pid in the lock file means "a run is in progress".
-    std::fs::write(dir.path().join("out/tiny.duckdb.lock"), format!("pid={}\nstarted=2026-11-24T01:00:00Z\n", std::process::id())).expect("lock");
+    // This test process plays the run in progress: it holds the OS lock on the lock file.
+    let lock_path = dir.path().join("out/tiny.duckdb.lock");
+    std::fs::write(&lock_path, format!("pid={}\nstarted=2026-11-24T01:00:00Z\n", std::process::id())).expect("lock");
+    let lock = std::fs::File::open(&lock_path).expect("open lock");
+    lock.try_lock().expect("take the lock");
     let (code, stderr) = run_output(dir.path());
     assert_eq!(code, Some(3));
     assert_eq!(
         stderr,
-        format!(
-            "error: another segmenter run is writing out/tiny.duckdb (pid {}, started 2026-11-24T01:00:00Z); wait for it to finish, or delete out/tiny.duckdb.lock if that process no longer exists",
-            std::process::id()
-        )
+        format!("error: another segmenter run is writing out/tiny.duckdb (pid {}, started 2026-11-24T01:00:00Z); wait for it to finish", std::process::id())
     );
-    assert!(dir.path().join("out/tiny.duckdb.lock").exists(), "the holder's lock is left alone");
+    assert!(lock_path.exists(), "the holder's lock is left alone");
+    assert!(!dir.path().join("out/tiny.duckdb.next").exists(), "the refused run copied nothing");
     assert_eq!(published_state(&db), before);
+    // The holder's lock file is still being written: the holder is named as unknown.
+    std::fs::write(&lock_path, "").expect("truncate");
+    assert_eq!(run_output(dir.path()).1, "error: another segmenter run is writing out/tiny.duckdb (pid unknown); wait for it to finish");
+    // Once the holder ends (its OS lock goes with it), the next run goes ahead.
+    drop(lock);
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success().stderr("");
 }
 
 #[test]
@@ -241,7 +248,7 @@ fn timings_list_every_phase_and_plan_step_on_stderr() {
     // "    0.012s   3.4%  step features" -> "step features"
     let labels: Vec<String> = err.lines().skip(1).map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>().join(" ")).collect();
     assert_eq!(err.lines().next(), Some("timings:"));
-    for want in ["column gate (read source schemas, compare with the last run)", "load and validate definitions", "bind check", "step features: agg_orders", "step features: agg_sessions", "step features", "step segments", "step tiers", "step history", "wait for input hashing", "commit"] {
+    for want in ["column gate (read source schemas, compare with the last run)", "load and validate definitions", "bind check", "step features: agg_orders", "step features: agg_sessions", "step features", "step segments", "step tiers", "step history", "wait for input hashing", "commit", "publish (checkpoint, rename over the database)"] {
         assert!(labels.iter().any(|l| l == want), "no '{want}' in:\n{err}");
     }
     assert!(err.trim_end().ends_with("total"), "{err}");
