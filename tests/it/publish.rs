@@ -207,11 +207,16 @@ fn sigkill_at_random_moments_never_publishes_half_a_result() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn");
+        let bytes_before = std::fs::read(&db).expect("read db");
         std::thread::sleep(delay);
         let _ = child.kill(); // SIGKILL on Unix
         let status = child.wait().expect("wait");
+        let bytes_after = std::fs::read(&db).expect("read db");
         let after = published_state(&db);
         assert!(after == current || after == *target_state, "kill #{i} after {delay:?} left a mixed state:\n{after}\nnot\n{current}\nor\n{target_state}");
+        if after == current && *target_state != current {
+            assert!(bytes_after == bytes_before, "kill #{i} after {delay:?} published nothing but changed the database file");
+        }
         if status.success() { outcomes.1 += 1 } else { outcomes.0 += 1 }
         current = after;
     }
@@ -219,6 +224,7 @@ fn sigkill_at_random_moments_never_publishes_half_a_result() {
     // The last killed run left its lock behind; a new run takes it over and succeeds.
     run("2026-06-30");
     assert_eq!(published_state(&db), state_b);
+    assert!(!dir.path().join("out/segments.duckdb.next").exists(), "the killed runs' copies are gone");
 }
 
 #[test]
