@@ -281,7 +281,12 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     }
     // Everything below writes a copy of the database; only a commit renames it into place.
     let copy = publish::WorkingCopy::create(&db_path)?;
-    let conn = execute::open(Some(copy.path()), &settings)?;
+    // DuckDB names the file it opened; the user knows the database by its configured name.
+    let next = copy.path().display().to_string();
+    let conn = execute::open(Some(copy.path()), &settings).map_err(|e| match e {
+        Error::Database { message, .. } => Error::Database { path: db_display.clone(), message: message.replace(&next, &db_display) },
+        e => e,
+    })?;
     let db_err = |e: duckdb::Error| Error::Database { path: db_display.clone(), message: execute::first_line(&e.to_string()) };
     conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
     conn.execute_batch(publish::Manifest::MIGRATE).map_err(db_err)?;
@@ -290,7 +295,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     // Input files are hashed on another thread while DuckDB computes; the manifest row waits for it.
     let mut hashing = Some(publish::hash_input_files(publish::list_input_files(&conn, &resolved)?));
     let inputs = publish::join_hashing;
-    mark("open the database, lock, start hashing inputs");
+    mark("lock, copy and open the database, start hashing inputs");
     let source_rows = publish::source_rows(&conn, &resolved)?;
     mark("count source rows (gates)");
     let max_drop = project.config.settings.max_row_drop_pct.unwrap_or(50.0);

@@ -319,3 +319,18 @@ fn a_bad_value_in_a_source_names_its_scan_and_publishes_nothing() {
     assert_eq!(published_state(&db), before);
     assert_eq!(rows(&db, "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '__segmenter') OR starts_with(table_name, 'agg_')"), vec!["0"]);
 }
+
+/// A file at the database path that is not a DuckDB database is refused, named as configured,
+/// and left as it was.
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_kept() {
+    let dir = fixture("tiny");
+    std::fs::create_dir_all(dir.path().join("out")).expect("mkdir");
+    std::fs::write(dir.path().join("out/tiny.duckdb"), "quarterly numbers, not a database\n").expect("write");
+    let (code, stderr) = run_output(dir.path());
+    assert_eq!(code, Some(3));
+    assert_eq!(stderr, "error: output database out/tiny.duckdb: IO Error: The file \"out/tiny.duckdb\" exists, but it is not a valid DuckDB database file!");
+    assert_eq!(std::fs::read_to_string(dir.path().join("out/tiny.duckdb")).expect("read"), "quarterly numbers, not a database\n");
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("out")).expect("ls").map(|e| e.expect("entry").file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("tiny.duckdb")], "no copy or lock left behind");
+}
