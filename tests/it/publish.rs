@@ -334,3 +334,24 @@ fn a_file_that_is_not_a_database_is_refused_and_kept() {
     let left: Vec<_> = std::fs::read_dir(dir.path().join("out")).expect("ls").map(|e| e.expect("entry").file_name()).collect();
     assert_eq!(left, vec![std::ffi::OsString::from("tiny.duckdb")], "no copy or lock left behind");
 }
+
+/// A tool reading the database while a run writes (a BI dashboard, a notebook) neither blocks
+/// the run nor sees it half done: it keeps reading the previous results until it reopens.
+#[test]
+fn a_reader_keeps_the_previous_results_and_does_not_block_the_run() {
+    let dir = sample_project();
+    let db = dir.path().join("out/segments.duckdb");
+    let run = |as_of: &str| segmenter(dir.path()).args(["--quiet", "run", "--as-of", as_of]).assert().success().stderr("");
+    run("2026-03-31");
+    let march = published_state(&db);
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).expect("config");
+    let reader = duckdb::Connection::open_with_flags(&db, config).expect("open read-only");
+    let as_of = |c: &duckdb::Connection| c.query_row("SELECT max(as_of)::VARCHAR FROM segment_catalog", [], |r| r.get::<_, String>(0)).expect("query");
+    assert_eq!(as_of(&reader), "2026-03-31");
+    run("2026-06-30");
+    assert_eq!(as_of(&reader), "2026-03-31", "the open reader still sees the previous run");
+    drop(reader);
+    let june = published_state(&db);
+    assert_ne!(june, march);
+    assert!(june.contains("2026-03-31=") && june.contains("2026-06-30="), "both dates are in the history: {june}");
+}
