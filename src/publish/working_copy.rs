@@ -6,8 +6,9 @@
 //! blocks fail their checksums (seen in CI: `Corrupt database file: computed checksum ... does
 //! not match stored checksum`). With a copy, a killed run leaves the published file byte for
 //! byte as it was (a failed one publishes only its `runs` row), and readers that have it open
-//! keep reading the old one until they reopen. The copy is cheap next to a run (0.13 s for the 366 MB database of the 10M-orders
-//! benchmark) but needs free disk space for a second database.
+//! keep reading the old one until they reopen (an open reader no longer blocks a run either).
+//! The copy is cheap next to a run (0.12 s for the 366 MB database of the 10M-orders benchmark)
+//! but needs free disk space for a second database, and grows with the history.
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
