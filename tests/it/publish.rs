@@ -10,20 +10,6 @@ fn bin() -> std::path::PathBuf {
     assert_cmd::cargo::cargo_bin("segmenter")
 }
 
-/// The sample project (repo root files) in a temp dir.
-fn sample_project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tmp");
-    for entry in ["segmenter.yaml", "segments", "sample-data", "macros"] {
-        let src = repo_root().join(entry);
-        if src.is_dir() {
-            copy_dir(&src, &dir.path().join(entry));
-        } else {
-            std::fs::copy(&src, dir.path().join(entry)).expect("copy");
-        }
-    }
-    dir
-}
-
 /// The tiny fixture after one successful run: the project, its database and what it published.
 fn published_tiny() -> (tempfile::TempDir, std::path::PathBuf, String) {
     let dir = fixture("tiny");

@@ -4,15 +4,7 @@ use crate::support::*;
 
 #[test]
 fn sample_project_runs_and_every_segment_and_tier_is_non_empty() {
-    let dir = tempfile::tempdir().expect("tmp");
-    for entry in ["segmenter.yaml", "segments", "sample-data", "macros"] {
-        let src = repo_root().join(entry);
-        if src.is_dir() {
-            copy_dir(&src, &dir.path().join(entry));
-        } else if src.exists() {
-            std::fs::copy(&src, dir.path().join(entry)).expect("copy");
-        }
-    }
+    let dir = sample_project();
     let out = segmenter(dir.path()).args(["--format", "json", "run"]).output().expect("run");
     assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json summary");
@@ -34,6 +26,37 @@ fn sample_project_runs_and_every_segment_and_tier_is_non_empty() {
     assert_eq!(bad, vec!["0"]);
     let per_ladder = rows(&db, "SELECT DISTINCT count(*) OVER (PARTITION BY ladder) FROM tier_assignments");
     assert_eq!(per_ladder, vec![customers.to_string()]);
+}
+
+/// A backfill (`--as-of` in the past) sees only the rows of its past, order lines included:
+/// they carry their order's `ordered_at`, declared as the source's `time`.
+#[test]
+fn a_backfill_counts_only_the_order_lines_before_its_date() {
+    let dir = sample_project();
+    segmenter(dir.path()).args(["--quiet", "run", "--as-of", "2026-03-31"]).assert().success();
+    let db = dir.path().join("out/segments.duckdb");
+    let data = dir.path().join("sample-data");
+    let expected = rows(
+        &db,
+        &format!(
+            "SELECT count(*) FROM read_parquet('{}') WHERE ordered_at < DATE '2026-04-01'
+               AND customer_id IN (SELECT customer_id FROM read_csv('{}') WHERE signup_date < DATE '2026-04-01')",
+            data.join("order_items.parquet").display(),
+            data.join("customers.csv").display()
+        ),
+    );
+    assert_eq!(expected, vec!["29562"], "the sample's lines up to 2026-03-31 (of 33488)");
+    assert_eq!(rows(&db, "SELECT sum(item_lines) FROM customer_features"), expected);
+    // The most frequent category is one of those lines' too.
+    let later_only = rows(
+        &db,
+        &format!(
+            "SELECT count(*) FROM customer_features f WHERE top_category IS NOT NULL AND NOT EXISTS
+               (SELECT 1 FROM read_parquet('{}') i WHERE i.customer_id = f.customer_id AND i.category = f.top_category AND i.ordered_at < DATE '2026-04-01')",
+            data.join("order_items.parquet").display()
+        ),
+    );
+    assert_eq!(later_only, vec!["0"]);
 }
 
 #[test]

@@ -98,3 +98,17 @@ pub fn type_all_order_columns(project: &Path) {
     );
     std::fs::write(project.join("segmenter.yaml"), cfg).expect("write");
 }
+
+/// The sample project (the repo root's config, definitions, macros and sample data) in a temp dir.
+pub fn sample_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tmp");
+    for entry in ["segmenter.yaml", "segments", "sample-data", "macros"] {
+        let src = repo_root().join(entry);
+        if src.is_dir() {
+            copy_dir(&src, &dir.path().join(entry));
+        } else {
+            std::fs::copy(&src, dir.path().join(entry)).expect("copy");
+        }
+    }
+    dir
+}

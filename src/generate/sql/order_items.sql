@@ -1,6 +1,6 @@
--- order_items: 1-4 lines per order; each customer has a favourite category.
+-- order_items: 1-4 lines per order, dated like their order; each customer has a favourite category.
 WITH lines AS (
-    SELECT o.order_id, o.customer_id, o.amount, k,
+    SELECT o.order_id, o.customer_id, o.ordered_at, o.amount, k,
            1 + hash(getvariable('seed'), o.order_id, 'lines') % 4 AS n_lines,
            hash(getvariable('seed'), o.customer_id, 'favourite') % 8 AS favourite,
            (hash(getvariable('seed'), o.order_id, k, 'fav') % 100) AS u_fav,
@@ -13,6 +13,7 @@ SELECT
     order_id,
     k + 1 AS line_no,
     customer_id,
+    ordered_at,
     ['electronics', 'fashion', 'home', 'beauty', 'sports', 'books', 'toys', 'grocery'][1 + CAST(CASE WHEN u_fav < 60 THEN favourite ELSE other END AS INTEGER)] AS category,
     'P' || lpad(CAST((CASE WHEN u_fav < 60 THEN favourite ELSE other END) * 100 + product_no AS VARCHAR), 4, '0') AS product_id,
     CAST(quantity AS INTEGER) AS quantity,
