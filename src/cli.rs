@@ -41,10 +41,11 @@ pub enum Command {
     /// Compute features, segments, tiers and scores into the output database.
     ///
     /// Everything is validated first (and every query bound in DuckDB); data-quality gates check
-    /// the sources; then every table is computed under a staging name and published with the
-    /// history for this as_of and the run manifest in one transaction, so a failed or killed run
-    /// leaves the previous results untouched. A lock
-    /// next to the database stops concurrent runs. Exports are written after the commit.
+    /// the sources; then the tables, the history for this as_of and the run manifest are written
+    /// into a copy of the database (<database>.next) that replaces the database only when all is
+    /// done, so a failed or killed run leaves the previous results untouched and readers never
+    /// see half a run. A lock next to the database stops concurrent runs. Exports are written
+    /// after the publish.
     ///
     /// Example: segmenter run --as-of 2026-06-30 --select tag:value
     Run(RunArgs),

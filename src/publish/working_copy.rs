@@ -44,6 +44,9 @@ impl WorkingCopy {
     /// is first folded into it by DuckDB's own recovery, so the copy has everything and no old
     /// WAL can replay over the file this run publishes.
     pub fn create(db: &Path) -> Result<WorkingCopy> {
+        // A database reached through a symlink is replaced where it really is (the rename
+        // would otherwise turn the link into a file and leave its target stale).
+        let db = &std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
         let copy = WorkingCopy { live: db.to_path_buf(), next: Self::path_for(db), published: false };
         copy.remove_files();
         if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -138,6 +141,25 @@ mod tests {
         drop(copy);
         assert_eq!(count(&db), 3);
         assert_eq!(std::fs::read_dir(dir.path().join("out")).expect("ls").count(), 1, "only x.duckdb is left");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_database_behind_a_symlink_is_replaced_where_it_is() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let real = dir.path().join("data/x.duckdb");
+        let first = WorkingCopy::create(&real).expect("create");
+        let conn = duckdb::Connection::open(first.path()).expect("open");
+        conn.execute_batch("CREATE TABLE t AS SELECT * FROM range(3)").expect("write");
+        first.publish(conn).expect("publish");
+        let link = dir.path().join("x.duckdb");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let copy = WorkingCopy::create(&link).expect("create");
+        let conn = duckdb::Connection::open(copy.path()).expect("open");
+        conn.execute_batch("INSERT INTO t SELECT * FROM range(2)").expect("write");
+        copy.publish(conn).expect("publish");
+        assert!(std::fs::symlink_metadata(&link).expect("link").file_type().is_symlink(), "the link is still a link");
+        assert_eq!(count(&real), 5);
     }
 
     #[test]
