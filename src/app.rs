@@ -167,11 +167,11 @@ fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
 }
 
 fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
-    let (_, resolved, diags) = load_and_resolve(cli, args, Schemas::Skip)?;
+    let (project, resolved, diags) = load_and_resolve(cli, args, Schemas::Skip)?;
     print_warnings(cli, &diags);
     // Everything `run` executes, history included (not the renames and the manifest row).
     let mut plan = compile(&resolved);
-    plan.steps.extend(publish::history_steps(&resolved));
+    plan.steps.extend(publish::history_steps(&resolved, project.config.output.history_days));
     if cli.format == Format::Json {
         let steps: Vec<_> = plan.steps.iter().map(|s| serde_json::json!({ "label": s.label, "target": s.target, "scratch": s.scratch, "sql": s.sql })).collect();
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "as_of": plan.as_of, "steps": steps })).unwrap_or_default());
@@ -261,7 +261,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let definition_hash = publish::definition_hash(&plan.script());
     // What runs: the same statements writing staging tables, then the history.
     let mut staged = crate::compile::compile_staged(&resolved);
-    staged.steps.extend(publish::history_steps(&resolved));
+    staged.steps.extend(publish::history_steps(&resolved, project.config.output.history_days));
     mark("compile");
     let settings = EngineSettings {
         threads: args.threads.or(project.config.settings.threads),

@@ -109,11 +109,15 @@ pub struct OutputConfig {
     pub exports_dir: String,
     #[serde(default)]
     pub exports: Vec<ExportDef>,
+    /// Keep in `segment_members_history` and `tier_history` only the dates within this many days
+    /// before each run's as_of (older dates are deleted by the run). Default: keep every date.
+    #[serde(default)]
+    pub history_days: Option<std::num::NonZeroU32>,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { database: default_database(), exports_dir: default_exports_dir(), exports: Vec::new() }
+        OutputConfig { database: default_database(), exports_dir: default_exports_dir(), exports: Vec::new(), history_days: None }
     }
 }
 

@@ -157,9 +157,13 @@ pub fn utc_now() -> String {
 /// Statements that record this run's memberships and tiers under its `as_of`, replacing
 /// rows of the same date (only for the definitions this run computed). The history's `segment`
 /// is VARCHAR: `segment_members`' ENUM holds only one run's segment names.
-pub fn history_steps(model: &Resolved) -> Vec<Step> {
+///
+/// With `keep_days`, dates more than that many days before this run's `as_of` are deleted
+/// from both history tables (`output.history_days`).
+pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>) -> Vec<Step> {
     let d = DuckDb;
     let as_of = d.date(&model.as_of);
+    let expire = |table: &str| keep_days.map_or(String::new(), |n| format!("DELETE FROM {table} WHERE as_of < {as_of} - INTERVAL {n} DAY;\n"));
     let mut steps = vec![Step {
         label: "history".into(),
         target: "segment_members_history".into(),
@@ -167,8 +171,9 @@ pub fn history_steps(model: &Resolved) -> Vec<Step> {
         scratch: false,
         sql: format!(
             "CREATE TABLE IF NOT EXISTS segment_members_history AS SELECT {as_of} AS as_of, customer_id, CAST(segment AS VARCHAR) AS segment FROM segment_members WHERE FALSE;\n\
-             DELETE FROM segment_members_history WHERE as_of = {as_of} AND segment IN (SELECT name FROM segment_catalog);\n\
-             INSERT INTO segment_members_history BY NAME SELECT {as_of} AS as_of, customer_id, CAST(segment AS VARCHAR) AS segment FROM segment_members"
+             {}DELETE FROM segment_members_history WHERE as_of = {as_of} AND segment IN (SELECT name FROM segment_catalog);\n\
+             INSERT INTO segment_members_history BY NAME SELECT {as_of} AS as_of, customer_id, CAST(segment AS VARCHAR) AS segment FROM segment_members",
+            expire("segment_members_history")
         ),
     }];
     if !model.tiers.is_empty() {
@@ -179,8 +184,9 @@ pub fn history_steps(model: &Resolved) -> Vec<Step> {
             scratch: false,
             sql: format!(
                 "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM tier_assignments WHERE FALSE;\n\
-                 DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM tier_catalog);\n\
-                 INSERT INTO tier_history BY NAME SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM tier_assignments"
+                 {}DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM tier_catalog);\n\
+                 INSERT INTO tier_history BY NAME SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM tier_assignments",
+                expire("tier_history")
             ),
         });
     }

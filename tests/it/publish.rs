@@ -77,6 +77,38 @@ fn history_keeps_each_as_of_once_and_the_manifest_records_every_run() {
     assert_eq!(rows(&db, "SELECT DISTINCT length(json_extract_string(inputs, '$[0].blake3')) FROM runs"), vec!["64"]);
 }
 
+/// `output.history_days` bounds the history (and with it the database each run copies): a run
+/// deletes the dates more than that many days before its own as_of.
+#[test]
+fn history_days_keeps_only_the_dates_within_that_many_days_of_the_run() {
+    let dir = fixture("tiny");
+    let config = dir.path().join("segmenter.yaml");
+    let text = std::fs::read_to_string(&config).expect("config");
+    std::fs::write(&config, text.replace("  database: out/tiny.duckdb", "  database: out/tiny.duckdb\n  history_days: 120")).expect("write");
+    let db = dir.path().join("out/tiny.duckdb");
+    let dates = |table: &str| rows(&db, &format!("SELECT string_agg(DISTINCT as_of::VARCHAR, ',' ORDER BY as_of::VARCHAR) FROM {table}"));
+    for as_of in ["2025-12-31", "2026-03-31"] {
+        segmenter(dir.path()).args(["--quiet", "run", "--as-of", as_of]).assert().success();
+    }
+    assert_eq!(dates("segment_members_history"), vec!["2025-12-31,2026-03-31"], "90 days apart: both kept");
+    // 2026-06-30 - 120 days = 2026-03-02: 2025-12-31 goes, from both history tables.
+    segmenter(dir.path()).args(["--quiet", "run", "--as-of", "2026-06-30"]).assert().success();
+    assert_eq!(dates("segment_members_history"), vec!["2026-03-31,2026-06-30"]);
+    assert_eq!(dates("tier_history"), vec!["2026-03-31,2026-06-30"]);
+    // A backfill only expires dates older than its own window: the later dates stay.
+    segmenter(dir.path()).args(["--quiet", "run", "--as-of", "2025-12-31"]).assert().success();
+    assert_eq!(dates("segment_members_history"), vec!["2025-12-31,2026-03-31,2026-06-30"]);
+    // Zero is refused where it is written.
+    std::fs::write(&config, text.replace("  database: out/tiny.duckdb", "  database: out/tiny.duckdb\n  history_days: 0")).expect("write");
+    let out = segmenter(dir.path()).args(["validate"]).output().expect("validate");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.lines().next(),
+        Some("segmenter.yaml:17:17: error[E003]: invalid value: integer `0`, expected a nonzero u32 in output.history_days; hint: see docs/language.md for the expected shape")
+    );
+}
+
 #[test]
 fn a_second_run_fails_at_once_naming_the_lock_holder() {
     let (dir, db, before) = published_tiny();
