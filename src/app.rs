@@ -279,14 +279,20 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         diags.push(Diagnostic::warning("W020", crate::diagnostics::Loc::file(&db_display), note.clone()));
         notes.push(note);
     }
-    // Everything below writes a copy of the database; only a commit renames it into place.
-    let copy = publish::WorkingCopy::create(&db_path)?;
-    // DuckDB names the file it opened; the user knows the database by its configured name.
-    let next = copy.path().display().to_string();
-    let conn = execute::open(Some(copy.path()), &settings).map_err(|e| match e {
-        Error::Database { message, .. } => Error::Database { path: db_display.clone(), message: message.replace(&next, &db_display) },
+    // DuckDB names the files it opened; the user knows the database by its configured name.
+    let named = |e: Error, files: &[&std::path::Path]| match e {
+        Error::Database { mut message, .. } => {
+            for f in files {
+                message = message.replace(&f.display().to_string(), &db_display);
+            }
+            Error::Database { path: db_display.clone(), message }
+        }
         e => e,
-    })?;
+    };
+    // Everything below writes a copy of the database; only a commit renames it into place.
+    let live = std::fs::canonicalize(&db_path).unwrap_or_else(|_| db_path.clone());
+    let copy = publish::WorkingCopy::create(&db_path).map_err(|e| named(e, &[&live]))?;
+    let conn = execute::open(Some(copy.path()), &settings).map_err(|e| named(e, &[copy.path()]))?;
     let db_err = |e: duckdb::Error| Error::Database { path: db_display.clone(), message: execute::first_line(&e.to_string()) };
     conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
     conn.execute_batch(publish::Manifest::MIGRATE).map_err(db_err)?;

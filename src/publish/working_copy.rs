@@ -14,11 +14,20 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 /// `<database>.next` (and its `.wal` and `.tmp` siblings) while a run writes it.
-#[derive(Debug)]
 pub struct WorkingCopy {
     live: PathBuf,
     next: PathBuf,
     published: bool,
+    /// A read-only DuckDB session on the published file from the copy to the rename: its
+    /// shared lock lets readers in but keeps other programs from writing what the rename
+    /// would throw away.
+    hold: Option<duckdb::Connection>,
+}
+
+impl std::fmt::Debug for WorkingCopy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkingCopy").field("live", &self.live).field("next", &self.next).field("published", &self.published).finish()
+    }
 }
 
 fn sibling(path: &Path, suffix: &str) -> PathBuf {
@@ -43,23 +52,38 @@ impl WorkingCopy {
     /// A WAL next to the published file (left by another program that wrote to it and died)
     /// is first folded into it by DuckDB's own recovery, so the copy has everything and no old
     /// WAL can replay over the file this run publishes.
+    ///
+    /// From the copy until [`WorkingCopy::publish`] the published file is held open read-only:
+    /// other programs can read it but not write it (their writes would be lost with the old
+    /// file). One that is writing it when the run starts makes the run fail, naming it.
     pub fn create(db: &Path) -> Result<WorkingCopy> {
         // A database reached through a symlink is replaced where it really is (the rename
         // would otherwise turn the link into a file and leave its target stale).
         let db = &std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
-        let copy = WorkingCopy { live: db.to_path_buf(), next: Self::path_for(db), published: false };
+        let mut copy = WorkingCopy { live: db.to_path_buf(), next: Self::path_for(db), published: false, hold: None };
         copy.remove_files();
         if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
         }
+        if !db.exists() {
+            return Ok(copy);
+        }
+        let db_err = |e: duckdb::Error| Error::Database { path: db.display().to_string(), message: crate::execute::first_line(&e.to_string()) };
         if sibling(db, ".wal").exists() {
-            let db_err = |e: duckdb::Error| Error::Database { path: db.display().to_string(), message: crate::execute::first_line(&e.to_string()) };
             let conn = duckdb::Connection::open(db).map_err(db_err)?;
             conn.execute_batch("CHECKPOINT").map_err(db_err)?;
             conn.close().map_err(|(_, e)| db_err(e))?;
         }
-        if db.exists() {
-            std::fs::copy(db, &copy.next).map_err(io(format!("copying {} to {}", db.display(), copy.next.display())))?;
+        // Copy first, then hold: closing any other handle on the file (the copy's) would drop
+        // the hold's POSIX lock. A write in between shows in the file's size or time.
+        let before = stamp(db);
+        std::fs::copy(db, &copy.next).map_err(io(format!("copying {} to {}", db.display(), copy.next.display())))?;
+        copy.hold = Some(crate::execute::open_read_only(db)?);
+        if stamp(db) != before || sibling(db, ".wal").exists() {
+            return Err(Error::Io {
+                context: format!("copying {}", db.display()),
+                source: std::io::Error::other("another program wrote to the database while it was copied; run again when it is done"),
+            });
         }
         Ok(copy)
     }
@@ -86,6 +110,7 @@ impl WorkingCopy {
         file.sync_all().map_err(io(format!("flushing {}", self.next.display())))?;
         std::fs::rename(&self.next, &self.live).map_err(io(format!("renaming {} to {}", self.next.display(), self.live.display())))?;
         self.published = true;
+        self.hold = None;
         // The rename itself reaches the disk with its folder.
         if let Some(dir) = self.live.parent().filter(|d| !d.as_os_str().is_empty()) {
             if let Ok(d) = std::fs::File::open(dir) {
@@ -100,6 +125,11 @@ impl WorkingCopy {
         let _ = std::fs::remove_file(sibling(&self.next, ".wal"));
         let _ = std::fs::remove_dir_all(sibling(&self.next, ".tmp"));
     }
+}
+
+/// Size and modification time of a file, to notice a write.
+fn stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+    std::fs::metadata(path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)))
 }
 
 impl Drop for WorkingCopy {

@@ -373,3 +373,24 @@ fn a_reader_keeps_the_previous_results_and_does_not_block_the_run() {
     assert_ne!(june, march);
     assert!(june.contains("2026-03-31=") && june.contains("2026-06-30="), "both dates are in the history: {june}");
 }
+
+/// A program writing the database when a run starts makes the run fail naming it (its writes
+/// would be lost with the file the run replaces); the database is left to it.
+#[test]
+fn a_program_writing_the_database_stops_the_run_naming_it() {
+    let (dir, db, before) = published_tiny();
+    let writer = duckdb::Connection::open(&db).expect("open read-write");
+    let (code, stderr) = run_output(dir.path());
+    assert_eq!(code, Some(3));
+    let want = "error: output database out/tiny.duckdb: IO Error: Could not set lock on file \"out/tiny.duckdb\": Conflicting lock is held in ";
+    assert!(stderr.starts_with(want), "{stderr}");
+    assert!(stderr.contains(&format!(" (PID {})", std::process::id())), "names the writer's pid: {stderr}");
+    writer.execute_batch("CREATE TABLE analyst_notes AS SELECT 'kept' AS note").expect("the writer goes on");
+    drop(writer);
+    assert_eq!(published_state(&db), before);
+    assert_eq!(rows(&db, "SELECT note FROM analyst_notes"), vec!["kept"]);
+    // Tables of other programs are carried over by the next run.
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    assert_eq!(rows(&db, "SELECT note FROM analyst_notes"), vec!["kept"]);
+    assert!(!dir.path().join("out/tiny.duckdb.next").exists());
+}
