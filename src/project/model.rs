@@ -111,9 +111,33 @@ pub struct OutputConfig {
     pub exports: Vec<ExportDef>,
     /// Keep in `segment_members_history` and `tier_history` only the dates within this many days
     /// before each run's as_of (older dates are deleted by the run). Default: keep every date.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "days")]
     pub history_days: Option<std::num::NonZeroU32>,
 }
+
+/// A whole number of days, at least 1 (a plain message instead of serde's "nonzero u32"; raised
+/// while the scalar is read, so the error points at it).
+fn days<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<std::num::NonZeroU32>, D::Error> {
+    use serde::de::{Error, Unexpected, Visitor};
+    struct Days;
+    impl<'de> Visitor<'de> for Days {
+        type Value = Option<std::num::NonZeroU32>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number of days, at least 1")
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<Self::Value, E> {
+            u32::try_from(v).ok().and_then(std::num::NonZeroU32::new).map(Some).ok_or_else(|| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<Self::Value, E> {
+            u64::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self)).and_then(|v| self.visit_u64(v))
+        }
+        fn visit_unit<E: Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Days)
+}
+
 
 impl Default for OutputConfig {
     fn default() -> Self {

@@ -105,7 +105,7 @@ fn history_days_keeps_only_the_dates_within_that_many_days_of_the_run() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         err.lines().next(),
-        Some("segmenter.yaml:17:17: error[E003]: invalid value: integer `0`, expected a nonzero u32 in output.history_days; hint: see docs/language.md for the expected shape")
+        Some("segmenter.yaml:17:17: error[E003]: invalid value: integer `0`, expected a whole number of days, at least 1 in output.history_days; hint: see docs/language.md for the expected shape")
     );
 }
 
