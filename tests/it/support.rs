@@ -4,7 +4,9 @@ use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // Cargo sets it when it runs the tests too: a test binary built from another checkout
+    // sharing the target dir (CI's clone, say) then still reads this checkout's files.
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
 /// Copy `src` (a folder) into a fresh temp dir and return it.
