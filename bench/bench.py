@@ -14,7 +14,7 @@ sources:
   sessions:        {{ path: {data}/sessions.parquet, key: customer_id, time: started_at }}
   carts:           {{ path: {data}/carts.parquet, key: customer_id, time: created_at }}
   campaign_events: {{ path: {data}/campaign_events.parquet, key: customer_id, time: sent_at }}
-  order_items:     {{ path: {data}/order_items.parquet, key: customer_id }}
+  order_items:     {{ path: {data}/order_items.parquet, key: customer_id, time: ordered_at }}
   survey:          {{ path: {data}/survey.parquet, key: customer_id }}
   consent:         {{ path: {data}/consent.parquet, key: customer_id, time: updated_at }}
 vars: {{ as_of: "{as_of}" }}
@@ -77,6 +77,10 @@ def main():
     a = ap.parse_args()
 
     data = HERE / "data" / str(a.orders)
+    if (data / "order_items.parquet").exists() and "ordered_at" not in [
+            r[0] for r in duckdb.sql(f"DESCRIBE FROM read_parquet('{data / 'order_items.parquet'}')").fetchall()]:
+        print(f"{data} was generated before order lines carried ordered_at: generating it again", flush=True)
+        shutil.rmtree(data)
     if not (data / "orders.parquet").exists():
         print(f"generating {a.orders} orders into {data} ...", flush=True)
         # All cores: the same rows in the same order as one thread (only Parquet row groups may differ).

@@ -9,8 +9,8 @@
 -- of one more pass, unpivoted at the end. Library vars are at their YAML defaults.
 --
 -- Semantics kept from the library (see docs/language.md):
---  * rows later than as_of are ignored for every source with a time column (order_items and
---    survey have none and are read whole); windows are whole days ending on as_of
+--  * rows later than as_of are ignored for every source with a time column (survey has none
+--    and is read whole); windows are whole days ending on as_of
 --    (90d: >= as_of + 1 day - 90 days, 12m: >= as_of + 1 day - 12 months);
 --  * count features are 0 without rows; sums are NULL unless the feature has default 0
 --    (total_spent, spend_12m, holiday_spend, clicks_90d); recency-type features stay NULL;
@@ -79,9 +79,10 @@ e AS (  -- only the last 90 days of campaign messages matter
       AND sent_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY
     GROUP BY customer_id
 ),
-ic AS (  -- order lines per customer and category (order_items has no time column: read whole)
+ic AS (  -- order lines per customer and category, up to as_of (lines carry their order's time)
     SELECT customer_id, category, count(*) AS n
     FROM read_parquet(getvariable('data') || '/order_items.parquet')
+    WHERE ordered_at < getvariable('as_of') + INTERVAL 1 DAY
     GROUP BY customer_id, category
 ),
 i AS (  -- top category: most lines, alphabetically first on a tie

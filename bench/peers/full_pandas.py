@@ -158,8 +158,8 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
         sent=("clicked", "size"), clicked=("clicked", "sum")).reindex(ids, fill_value=0)
     del e
 
-    # --- order_items (no time column: used whole): lines per category ---
-    oi = _read(data, "order_items", ["customer_id", "category"], categories=["category"])
+    # --- order_items (up to as_of, by their order's time): lines per category ---
+    oi = _read(data, "order_items", ["customer_id", "ordered_at", "category"], categories=["category"], before=("ordered_at", day_after))
     cat = oi["category"].cat.reorder_categories(sorted(oi["category"].cat.categories))  # alphabetical
     g = pd.get_dummies(cat).groupby(oi["customer_id"], sort=False)
     per_cat, item_lines = g.sum(), g.size().reindex(ids, fill_value=0)

@@ -9,8 +9,7 @@ segment = '<ladder>/<level>'. Vars are the YAML defaults. It follows the SQL seg
 (`segmenter compile`), including the details that decide borderline customers:
 
 - every source with a time column is cut at `time < as_of + 1 day`; a window `Nd`/`Nm` starts at
-  `(as_of + 1 day) - INTERVAL N DAY|MONTH` (inclusive); order_items and survey have no time column
-  and are used whole;
+  `(as_of + 1 day) - INTERVAL N DAY|MONTH` (inclusive); survey has no time column and is used whole;
 - money stays exact: DECIMAL(12,2) amounts are summed as integer cents; DuckDB's
   DECIMAL->DOUBLE cast (for aov, holiday_share) is cents / 100.0, correctly rounded;
 - every division by a constant goes through `_div_const` (polars' column / scalar is x * (1/k), not
@@ -182,10 +181,12 @@ def _sources(data: pathlib.Path, as_of: dt.date):
         .drop("_last", "_first")
     )
 
-    # order_items (no time column: used whole): most_frequent: category gives the top category (the
-    # alphabetically first on a tie; NULL categories are not counted) and its share of all lines.
+    # order_items (up to as_of, by their order's time): most_frequent: category gives the top
+    # category (the alphabetically first on a tie; NULL categories are not counted) and its share
+    # of all lines.
     items = (
-        scan("order_items", ["customer_id", "category"])
+        scan("order_items", ["customer_id", "ordered_at", "category"])
+        .filter(col("ordered_at") < day_after)
         .group_by("customer_id", "category")
         .agg(pl.len().alias("n"))
         .with_columns(pl.when(col("category").is_not_null()).then(col("n")).alias("n_cat"))
