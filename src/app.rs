@@ -279,20 +279,9 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         diags.push(Diagnostic::warning("W020", crate::diagnostics::Loc::file(&db_display), note.clone()));
         notes.push(note);
     }
-    // DuckDB names the files it opened; the user knows the database by its configured name.
-    let named = |e: Error, files: &[&std::path::Path]| match e {
-        Error::Database { mut message, .. } => {
-            for f in files {
-                message = message.replace(&f.display().to_string(), &db_display);
-            }
-            Error::Database { path: db_display.clone(), message }
-        }
-        e => e,
-    };
     // Everything below writes a copy of the database; only a commit renames it into place.
-    let live = std::fs::canonicalize(&db_path).unwrap_or_else(|_| db_path.clone());
-    let copy = publish::WorkingCopy::create(&db_path).map_err(|e| named(e, &[&live]))?;
-    let conn = execute::open(Some(copy.path()), &settings).map_err(|e| named(e, &[copy.path()]))?;
+    let copy = publish::WorkingCopy::create(&db_path, &db_display)?;
+    let conn = copy.open(&settings)?;
     let db_err = |e: duckdb::Error| Error::Database { path: db_display.clone(), message: execute::first_line(&e.to_string()) };
     conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
     conn.execute_batch(publish::Manifest::MIGRATE).map_err(db_err)?;
@@ -315,10 +304,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     if !problems.is_empty() {
         if !args.force {
             let files = inputs(&mut hashing)?;
-            // The copy differs from the published file only by this `runs` row.
-            if conn.execute_batch(&record("blocked", &files, &[], &notes, Some(&problems.join("; ")))).is_ok() {
-                let _ = copy.publish(conn);
-            }
+            copy.publish_record(conn, &record("blocked", &files, &[], &notes, Some(&problems.join("; "))));
             return Err(Error::Gates(problems));
         }
     }
@@ -373,9 +359,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     if let Err(e) = outcome {
         // The plan rolled back and dropped its staging tables; record the failure only.
         let files = inputs(&mut hashing).unwrap_or_default();
-        if conn.execute_batch(&record("failed", &files, &[], &notes, Some(&e.to_string()))).is_ok() {
-            let _ = copy.publish(conn);
-        }
+        copy.publish_record(conn, &record("failed", &files, &[], &notes, Some(&e.to_string())));
         return Err(e);
     }
     copy.publish(conn)?;

@@ -138,7 +138,6 @@ fn days<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<std::num::NonZe
     d.deserialize_any(Days)
 }
 
-
 impl Default for OutputConfig {
     fn default() -> Self {
         OutputConfig { database: default_database(), exports_dir: default_exports_dir(), exports: Vec::new(), history_days: None }

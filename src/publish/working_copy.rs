@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 pub struct WorkingCopy {
     live: PathBuf,
     next: PathBuf,
+    /// The database as the user configured it, for error messages.
+    display: String,
     published: bool,
     /// A read-only DuckDB session on the published file from the copy to the rename: its
     /// shared lock lets readers in but keeps other programs from writing what the rename
@@ -56,11 +58,12 @@ impl WorkingCopy {
     /// From the copy until [`WorkingCopy::publish`] the published file is held open read-only:
     /// other programs can read it but not write it (their writes would be lost with the old
     /// file). One that is writing it when the run starts makes the run fail, naming it.
-    pub fn create(db: &Path) -> Result<WorkingCopy> {
+    /// DuckDB errors name the database as `display`, as [`crate::publish::RunLock::acquire`] does.
+    pub fn create(db: &Path, display: &str) -> Result<WorkingCopy> {
         // A database reached through a symlink is replaced where it really is (the rename
         // would otherwise turn the link into a file and leave its target stale).
         let db = &std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
-        let mut copy = WorkingCopy { live: db.to_path_buf(), next: Self::path_for(db), published: false, hold: None };
+        let mut copy = WorkingCopy { live: db.to_path_buf(), next: Self::path_for(db), display: display.to_string(), published: false, hold: None };
         copy.remove_files();
         if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
@@ -68,17 +71,16 @@ impl WorkingCopy {
         if !db.exists() {
             return Ok(copy);
         }
-        let db_err = |e: duckdb::Error| Error::Database { path: db.display().to_string(), message: crate::execute::first_line(&e.to_string()) };
         if sibling(db, ".wal").exists() {
-            let conn = duckdb::Connection::open(db).map_err(db_err)?;
-            conn.execute_batch("CHECKPOINT").map_err(db_err)?;
-            conn.close().map_err(|(_, e)| db_err(e))?;
+            let conn = duckdb::Connection::open(db).map_err(|e| copy.db_err(e))?;
+            conn.execute_batch("CHECKPOINT").map_err(|e| copy.db_err(e))?;
+            conn.close().map_err(|(_, e)| copy.db_err(e))?;
         }
         // Copy first, then hold: closing any other handle on the file (the copy's) would drop
         // the hold's POSIX lock. A write in between shows in the file's size or time.
         let before = stamp(db);
         std::fs::copy(db, &copy.next).map_err(io(format!("copying {} to {}", db.display(), copy.next.display())))?;
-        copy.hold = Some(crate::execute::open_read_only(db)?);
+        copy.hold = Some(crate::execute::open_read_only(db).map_err(|e| copy.named(e))?);
         if stamp(db) != before || sibling(db, ".wal").exists() {
             return Err(Error::Io {
                 context: format!("copying {}", db.display()),
@@ -88,17 +90,37 @@ impl WorkingCopy {
         Ok(copy)
     }
 
-    /// The file to open and write.
+    /// The file a run writes.
     pub fn path(&self) -> &Path {
         &self.next
+    }
+
+    /// Open the copy with the run's engine settings.
+    pub fn open(&self, settings: &crate::execute::EngineSettings) -> Result<duckdb::Connection> {
+        crate::execute::open(Some(&self.next), settings).map_err(|e| self.named(e))
+    }
+
+    /// A DuckDB error on the published file or the copy, named as the user knows the database.
+    fn named(&self, e: Error) -> Error {
+        match e {
+            // The copy's path contains the published one's: replace it first.
+            Error::Database { message, .. } => Error::Database {
+                path: self.display.clone(),
+                message: message.replace(&self.next.display().to_string(), &self.display).replace(&self.live.display().to_string(), &self.display),
+            },
+            e => e,
+        }
+    }
+
+    fn db_err(&self, e: duckdb::Error) -> Error {
+        self.named(Error::Database { path: String::new(), message: crate::execute::first_line(&e.to_string()) })
     }
 
     /// Make the copy the published database: checkpoint it (everything into the main file),
     /// close it, flush it to disk and rename it over the published one.
     pub fn publish(mut self, conn: duckdb::Connection) -> Result<()> {
-        let db_err = |e: duckdb::Error| Error::Database { path: self.next.display().to_string(), message: crate::execute::first_line(&e.to_string()) };
-        conn.execute_batch("CHECKPOINT").map_err(db_err)?;
-        conn.close().map_err(|(_, e)| db_err(e))?;
+        conn.execute_batch("CHECKPOINT").map_err(|e| self.db_err(e))?;
+        conn.close().map_err(|(_, e)| self.db_err(e))?;
         let wal = sibling(&self.next, ".wal");
         if wal.exists() {
             return Err(Error::Io {
@@ -118,6 +140,15 @@ impl WorkingCopy {
             }
         }
         Ok(())
+    }
+
+    /// For a run that did not succeed: add its `runs` row (`insert`) and publish the copy,
+    /// which differs from the published file only by that row. Best effort: if either fails,
+    /// the published file stays as it is and the run's own error is what gets reported.
+    pub fn publish_record(self, conn: duckdb::Connection, insert: &str) {
+        if conn.execute_batch(insert).is_ok() {
+            let _ = self.publish(conn);
+        }
     }
 
     fn remove_files(&self) {
@@ -155,7 +186,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let db = dir.path().join("out/x.duckdb");
         // First run: nothing published yet.
-        let copy = WorkingCopy::create(&db).expect("create");
+        let copy = WorkingCopy::create(&db, "x.duckdb").expect("create");
         assert_eq!(copy.path(), dir.path().join("out/x.duckdb.next"));
         let conn = duckdb::Connection::open(copy.path()).expect("open");
         conn.execute_batch("CREATE TABLE t AS SELECT * FROM range(3)").expect("write");
@@ -164,7 +195,7 @@ mod tests {
         assert_eq!(count(&db), 3);
         assert!(!WorkingCopy::path_for(&db).exists());
         // A run that stops before publishing leaves the published file and no copy.
-        let copy = WorkingCopy::create(&db).expect("create");
+        let copy = WorkingCopy::create(&db, "x.duckdb").expect("create");
         let conn = duckdb::Connection::open(copy.path()).expect("open");
         conn.execute_batch("INSERT INTO t SELECT * FROM range(10)").expect("write");
         drop(conn);
@@ -178,13 +209,13 @@ mod tests {
     fn a_database_behind_a_symlink_is_replaced_where_it_is() {
         let dir = tempfile::tempdir().expect("tmp");
         let real = dir.path().join("data/x.duckdb");
-        let first = WorkingCopy::create(&real).expect("create");
+        let first = WorkingCopy::create(&real, "x.duckdb").expect("create");
         let conn = duckdb::Connection::open(first.path()).expect("open");
         conn.execute_batch("CREATE TABLE t AS SELECT * FROM range(3)").expect("write");
         first.publish(conn).expect("publish");
         let link = dir.path().join("x.duckdb");
         std::os::unix::fs::symlink(&real, &link).expect("symlink");
-        let copy = WorkingCopy::create(&link).expect("create");
+        let copy = WorkingCopy::create(&link, "x.duckdb").expect("create");
         let conn = duckdb::Connection::open(copy.path()).expect("open");
         conn.execute_batch("INSERT INTO t SELECT * FROM range(2)").expect("write");
         copy.publish(conn).expect("publish");
@@ -208,7 +239,7 @@ mod tests {
         std::fs::write(dir.path().join("x.duckdb.next"), "half a database").expect("write");
         std::fs::write(dir.path().join("x.duckdb.next.wal"), "half a wal").expect("write");
         std::fs::create_dir(dir.path().join("x.duckdb.next.tmp")).expect("mkdir");
-        let copy = WorkingCopy::create(&db).expect("create");
+        let copy = WorkingCopy::create(&db, "x.duckdb").expect("create");
         assert!(!dir.path().join("x.duckdb.wal").exists(), "the WAL was folded into the published file");
         assert!(!dir.path().join("x.duckdb.next.wal").exists() && !dir.path().join("x.duckdb.next.tmp").exists());
         assert_eq!(count(copy.path()), 7, "the copy has the rows of the WAL too");
