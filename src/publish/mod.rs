@@ -45,9 +45,9 @@ pub struct LockHolder {
     pub started: String,
 }
 
-impl LockHolder {
-    fn describe(holder: Option<LockHolder>) -> String {
-        holder.map_or("pid unknown".to_string(), |h| format!("pid {}, started {}", h.pid, h.started))
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pid {}, started {}", self.pid, self.started)
     }
 }
 
@@ -79,7 +79,7 @@ impl RunLock {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let mut text = String::new();
                     let _ = file.read_to_string(&mut text);
-                    return Err(Error::Locked { database: display.to_string(), holder: LockHolder::describe(parse_holder(&text)) });
+                    return Err(Error::Locked { database: display.to_string(), holder: parse_holder(&text).map_or("pid unknown".to_string(), |h| h.to_string()) });
                 }
                 Err(std::fs::TryLockError::Error(e)) => return Err(io("locking")(e)),
             }
@@ -89,7 +89,7 @@ impl RunLock {
             let mut text = String::new();
             file.read_to_string(&mut text).map_err(io("reading"))?;
             let note = (!text.trim().is_empty()).then(|| {
-                let who = parse_holder(&text).map_or("an unreadable lock file".to_string(), |h| format!("pid {}, started {}", h.pid, h.started));
+                let who = parse_holder(&text).map_or("an unreadable lock file".to_string(), |h| h.to_string());
                 format!("took over a stale lock on {display} ({who}); that run did not finish")
             });
             let body = format!("pid={}\nstarted={}\n", std::process::id(), utc_now());

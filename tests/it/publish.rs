@@ -84,7 +84,8 @@ fn history_days_keeps_only_the_dates_within_that_many_days_of_the_run() {
     let dir = fixture("tiny");
     let config = dir.path().join("segmenter.yaml");
     let text = std::fs::read_to_string(&config).expect("config");
-    std::fs::write(&config, text.replace("  database: out/tiny.duckdb", "  database: out/tiny.duckdb\n  history_days: 120")).expect("write");
+    let set_days = |n: &str| std::fs::write(&config, text.replace("  database: out/tiny.duckdb", &format!("  database: out/tiny.duckdb\n  history_days: {n}"))).expect("write");
+    set_days("120");
     let db = dir.path().join("out/tiny.duckdb");
     let dates = |table: &str| rows(&db, &format!("SELECT string_agg(DISTINCT as_of::VARCHAR, ',' ORDER BY as_of::VARCHAR) FROM {table}"));
     for as_of in ["2025-12-31", "2026-03-31"] {
@@ -99,7 +100,7 @@ fn history_days_keeps_only_the_dates_within_that_many_days_of_the_run() {
     segmenter(dir.path()).args(["--quiet", "run", "--as-of", "2025-12-31"]).assert().success();
     assert_eq!(dates("segment_members_history"), vec!["2025-12-31,2026-03-31,2026-06-30"]);
     // Zero is refused where it is written.
-    std::fs::write(&config, text.replace("  database: out/tiny.duckdb", "  database: out/tiny.duckdb\n  history_days: 0")).expect("write");
+    set_days("0");
     let out = segmenter(dir.path()).args(["validate"]).output().expect("validate");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
