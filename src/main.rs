@@ -2,6 +2,25 @@
 
 use clap::Parser;
 
+/// jemalloc is the whole process's allocator, DuckDB's C++ included (the unprefixed build makes it
+/// the process's `malloc`), as in DuckDB's own Linux builds. With glibc's malloc, freed 256 KiB
+/// buffer blocks stayed in its arenas and a 100M-order run peaked at 4.5 GiB under a 4 GB
+/// `memory_limit` (bench/RESULTS.md, sixth round).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options, read before `main`: return freed pages to the system after a second
+/// (default 10 s) so that memory one step freed is not still resident while the next one
+/// allocates. `MALLOC_CONF` in the environment still overrides them.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[no_mangle]
+#[allow(non_upper_case_globals)]
+pub static malloc_conf: Option<&'static u8> = Some(&MALLOC_CONF[0]);
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+static MALLOC_CONF: [u8; 37] = *b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 fn main() {
     let cli = segmenter::cli::Cli::parse();
     std::process::exit(segmenter::app::main_with(cli));
