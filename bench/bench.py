@@ -230,7 +230,7 @@ def main():
     print(f"{'work':<18} {'way':<44} {'seconds':>8} {'ratio':>6}")
     for group, name, t in rows:
         print(f"{group:<18} {name:<44} {t:8.2f} {t / fastest[group]:6.2f}")
-    print(f"segmenter run peak RSS: {max(peak_kb) / 1024:.0f} MB (memory limit {a.memory_limit})")
+    print(f"segmenter run peak RSS: {max(peak_kb) / 1024:.0f} MiB (memory limit {a.memory_limit})")
     print("memberships: " + ("identical in every peer" if ok else "MISMATCH (see above)"))
     json.dump({"orders": a.orders, "rows": rows, "memberships_equal": ok, "run_peak_rss_mb": max(peak_kb) / 1024}, open(work / "results.json", "w"), indent=1)
     sys.exit(0 if ok else 1)

@@ -229,7 +229,7 @@ fn default_database() -> String {
 pub struct Settings {
     #[serde(default)]
     pub threads: Option<u32>,
-    /// DuckDB memory limit such as `4GB`.
+    /// Memory budget of the process such as `4GB`; DuckDB gets 90% of it for its buffers.
     #[serde(default)]
     pub memory_limit: Option<String>,
     /// Block the publish when a source has this many percent fewer rows than at the last
