@@ -7,6 +7,7 @@ mod explain;
 mod exports;
 mod fixture;
 mod library;
+mod memory;
 mod publish;
 mod report;
 mod sample;
