@@ -16,10 +16,10 @@ pub enum Error {
     #[error("{} error(s) in the project definitions", .0.iter().filter(|d| d.is_error()).count())]
     Definitions(Vec<Diagnostic>),
     /// DuckDB failed while running a step of the plan.
-    #[error("step '{step}' failed in DuckDB: {message}")]
+    #[error("step '{step}' failed in DuckDB: {message}{}", hint(.message))]
     Step { step: String, message: String },
     /// The output database could not be opened or written.
-    #[error("output database {path}: {message}")]
+    #[error("output database {path}: {message}{}", hint(.message))]
     Database { path: String, message: String },
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
@@ -47,3 +47,13 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What to do about a DuckDB message the user can act on ("" for the others).
+fn hint(message: &str) -> &'static str {
+    if message.starts_with("Out of Memory Error") {
+        "\n  hint: the work needs more memory than DuckDB may use (90% of the memory limit): raise \
+         settings.memory_limit or --memory-limit, or lower threads (each thread holds its own buffers)"
+    } else {
+        ""
+    }
+}

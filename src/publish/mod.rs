@@ -209,7 +209,8 @@ pub fn list_input_files(conn: &duckdb::Connection, model: &Resolved) -> Result<V
     let mut out = Vec::new();
     for src in &model.sources {
         let sql = format!("SELECT file FROM glob({}) ORDER BY file", d.string(&src.path));
-        for file in crate::execute::column_strings(conn, "inputs", &sql, &[])? {
+        let step = format!("list the files of source '{}'", src.name);
+        for file in crate::execute::column_strings(conn, &step, &sql, &[])? {
             out.push((src.name.clone(), file));
         }
     }

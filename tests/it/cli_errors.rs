@@ -128,6 +128,17 @@ fn json_format_reports_diagnostics_with_locations() {
 }
 
 #[test]
+fn too_small_a_memory_limit_fails_with_a_hint_and_exit_3() {
+    let dir = fixture("tiny");
+    let out = segmenter(dir.path()).args(["run", "--memory-limit", "1KB"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: step 'list the files of source 'customers'' failed in DuckDB: Out of Memory Error: failed to allocate data of size 32.0 KiB (0 bytes/900 bytes used)\n  hint: the work needs more memory than DuckDB may use (90% of the memory limit): raise settings.memory_limit or --memory-limit, or lower threads (each thread holds its own buffers)"
+    );
+}
+
+#[test]
 fn missing_project_file_is_a_usage_error() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = segmenter(dir.path()).args(["validate"]).output().expect("run");
