@@ -48,12 +48,15 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What to do about a DuckDB message the user can act on ("" for the others).
-fn hint(message: &str) -> &'static str {
+/// What to do about a DuckDB message the user can act on (empty for the others).
+fn hint(message: &str) -> String {
     if message.starts_with("Out of Memory Error") {
-        "\n  hint: the work needs more memory than DuckDB may use (90% of the memory limit): raise \
-         settings.memory_limit or --memory-limit, or lower threads (each thread holds its own buffers)"
+        format!(
+            "\n  hint: the work needs more memory than DuckDB may use ({}% of the memory limit): raise \
+             settings.memory_limit or --memory-limit, or lower threads (each thread holds its own buffers)",
+            crate::execute::BUFFER_SHARE
+        )
     } else {
-        ""
+        String::new()
     }
 }
