@@ -19,7 +19,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 pub static malloc_conf: Option<&'static u8> = Some(&MALLOC_CONF[0]);
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-static MALLOC_CONF: [u8; 37] = *b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+static MALLOC_CONF: &[u8] = b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
 fn main() {
     let cli = segmenter::cli::Cli::parse();

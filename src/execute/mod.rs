@@ -56,16 +56,14 @@ fn apply_settings(conn: &Connection, s: &EngineSettings) -> std::result::Result<
         if !ok {
             return Err(format!("memory limit '{m}' should look like 4GB or 500MB"));
         }
-        conn.execute_batch(&format!("SET memory_limit = {}", DuckDb.string(m))).map_err(|e| first_line(&e.to_string()))?;
         // DuckDB counts its buffers against memory_limit, not every allocation (hash table
         // bookkeeping, Parquet readers, the allocator's own slack): give it BUFFER_SHARE percent
         // so that the process stays within the limit the user set. DuckDB parses the value (its
-        // units, `none`); a value it cannot turn into bytes stays as set.
+        // units); one it cannot turn into bytes (`none`, a bad unit) is set as written, so that
+        // DuckDB lifts the limit or names the problem.
         let bytes: Option<u64> = conn.query_row("SELECT parse_formatted_bytes(?)", [m], |r| r.get(0)).ok();
-        if let Some(bytes) = bytes {
-            let share = bytes / 100 * BUFFER_SHARE;
-            conn.execute_batch(&format!("SET memory_limit = '{share}B'")).map_err(|e| first_line(&e.to_string()))?;
-        }
+        let value = bytes.map_or_else(|| m.clone(), |b| format!("{}B", b / 100 * BUFFER_SHARE));
+        conn.execute_batch(&format!("SET memory_limit = {}", DuckDb.string(&value))).map_err(|e| first_line(&e.to_string()))?;
     }
     Ok(())
 }
