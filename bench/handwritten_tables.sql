@@ -11,7 +11,8 @@
 --   tier_assignments         (customer_id, ladder, tier, rank, next_tier, gap_* columns)
 --   segment_catalog          (name, size, share)  -- reduced: no descriptions, tags, hashes
 --   tier_catalog             (ladder, tier, rank, size, share)  -- reduced likewise
---   segment_members_history  (as_of, customer_id, segment)      -- this as_of's rows replaced
+--   segment_members_history  (as_of, customer_id, segment)      -- this as_of's rows replaced;
+--                            a view over segment ids, as segmenter keeps it
 --   tier_history             (as_of, customer_id, ladder, tier, rank)
 -- and the view hand_members(customer_id, segment): memberships plus one row per ladder
 -- assignment as '<ladder>/<tier>', the shape bench.py compares. segmenter's bookkeeping tables
@@ -350,7 +351,8 @@ SELECT customer_id, 'rfm_' || label FROM rfm_scores WHERE label IS NOT NULL
 );
 
 -- Ladders: the first matching tier wins (a NULL condition falls through); next_tier is the one
--- above, the gaps what is missing for each of its thresholds.
+-- above, the gaps what is missing for each of its thresholds. ladder, tier and next_tier are
+-- ENUMs of the names in alphabetical order (as segmenter publishes them).
 CREATE OR REPLACE TABLE tier_assignments AS
 WITH
 club AS (
@@ -370,20 +372,20 @@ loyalty AS (
                 ELSE 5 END AS rank
     FROM customer_features
 )
-SELECT customer_id, 'club_tier' AS ladder,
-       ['vip', 'gold', 'silver', 'bronze'][rank] AS tier,
+SELECT customer_id, CAST('club_tier' AS ENUM('club_tier', 'loyalty_level')) AS ladder,
+       CAST(['vip', 'gold', 'silver', 'bronze'][rank] AS ENUM('active', 'bronze', 'gold', 'loyal', 'newcomer', 'silver', 'vip')) AS tier,
        rank,
-       ['vip', 'gold', 'silver', 'bronze'][rank - 1] AS next_tier,
+       CAST(['vip', 'gold', 'silver', 'bronze'][rank - 1] AS ENUM('active', 'bronze', 'gold', 'loyal', 'newcomer', 'silver', 'vip')) AS next_tier,
        CASE rank WHEN 2 THEN greatest(5000 - spend_12m, 0)
                  WHEN 3 THEN greatest(1500 - spend_12m, 0)
                  WHEN 4 THEN greatest(500 - spend_12m, 0) END AS gap_spend_12m,
        CASE rank WHEN 3 THEN greatest(6 - orders_12m, 0) END AS gap_orders_12m
 FROM club
 UNION ALL BY NAME
-SELECT customer_id, 'loyalty_level' AS ladder,
-       ['vip', 'gold', 'loyal', 'active', 'newcomer'][rank] AS tier,
+SELECT customer_id, CAST('loyalty_level' AS ENUM('club_tier', 'loyalty_level')) AS ladder,
+       CAST(['vip', 'gold', 'loyal', 'active', 'newcomer'][rank] AS ENUM('active', 'bronze', 'gold', 'loyal', 'newcomer', 'silver', 'vip')) AS tier,
        rank,
-       ['vip', 'gold', 'loyal', 'active', 'newcomer'][rank - 1] AS next_tier,
+       CAST(['vip', 'gold', 'loyal', 'active', 'newcomer'][rank - 1] AS ENUM('active', 'bronze', 'gold', 'loyal', 'newcomer', 'silver', 'vip')) AS next_tier,
        CASE rank WHEN 2 THEN greatest(365 - tenure_days, 0)
                  WHEN 4 THEN greatest(365 - tenure_days, 0) END AS gap_tenure_days,
        CASE rank WHEN 2 THEN greatest(5000 - total_spent, 0)
@@ -433,10 +435,17 @@ SELECT ladder, tier, rank, coalesce(size, 0) AS size,
        CASE WHEN n = 0 THEN 0 ELSE round(coalesce(size, 0) / n, 4) END AS share
 FROM defs LEFT JOIN sizes USING (ladder, tier), total;
 
--- History: this as_of's rows replace any earlier run's for the same day.
-CREATE TABLE IF NOT EXISTS segment_members_history (as_of DATE, customer_id BIGINT, segment VARCHAR);
-DELETE FROM segment_members_history WHERE as_of = getvariable('as_of');
-INSERT INTO segment_members_history SELECT getvariable('as_of'), customer_id, segment::VARCHAR FROM segment_members;
+-- History: this as_of's rows replace any earlier run's for the same day. Memberships are kept
+-- as segment ids (segment_ids holds the names) behind the view segment_members_history.
+CREATE TABLE IF NOT EXISTS segment_ids (segment_id INTEGER, segment VARCHAR);
+INSERT INTO segment_ids SELECT (SELECT coalesce(max(segment_id), 0) FROM segment_ids) + row_number() OVER (ORDER BY name), name
+FROM segment_catalog WHERE name NOT IN (SELECT segment FROM segment_ids);
+CREATE TABLE IF NOT EXISTS segment_members_history_ids (as_of DATE, customer_id BIGINT, segment_id INTEGER);
+DELETE FROM segment_members_history_ids WHERE as_of = getvariable('as_of');
+INSERT INTO segment_members_history_ids
+SELECT getvariable('as_of'), customer_id, i.segment_id FROM segment_members JOIN segment_ids AS i ON i.segment = segment_members.segment::VARCHAR;
+CREATE OR REPLACE VIEW segment_members_history AS
+SELECT as_of, customer_id, segment FROM segment_members_history_ids JOIN segment_ids USING (segment_id);
 
 CREATE TABLE IF NOT EXISTS tier_history (as_of DATE, customer_id BIGINT, ladder VARCHAR, tier VARCHAR, rank INTEGER);
 DELETE FROM tier_history WHERE as_of = getvariable('as_of');

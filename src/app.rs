@@ -325,6 +325,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         return Err(Error::Definitions(bind));
     }
     mark("bind check");
+    publish::migrate_history(&conn)?;
     // The step running now; a step ends when the next one (or the pre-commit work) starts.
     let step_label = std::cell::RefCell::new(String::new());
     let end_step = || {

@@ -125,21 +125,24 @@ fn members_select(model: &Resolved, d: &dyn Dialect) -> String {
     }
     // No ORDER BY: the rows come out in features order (by customer), deterministic as they are;
     // sorting ~20 rows per customer by segment cost as much as computing them (bench/RESULTS.md).
-    // `segment` is an ENUM of this run's segment names in alphabetical order (so it sorts and
-    // compares like text): written in half the time of VARCHAR, and a category in pandas.
+    // `segment` holds only this run's segment names (an ENUM in DuckDB, see `label_type`).
     let mut names: Vec<String> = model.segments.iter().map(|s| s.name.clone()).collect();
     for s in &model.scores {
         names.extend(s.labels.iter().map(|l| format!("{}_{}", s.name, l.name)));
     }
-    names.sort();
-    names.dedup();
-    let values: Vec<String> = names.iter().map(|n| d.string(n)).collect();
     format!(
-        "SELECT {key}, CAST({seg} AS ENUM({})) AS {seg}\nFROM (\n{}\n)",
-        values.join(", "),
+        "SELECT {key}, CAST({seg} AS {}) AS {seg}\nFROM (\n{}\n)",
+        label_type(names, d),
         parts.join("\nUNION ALL\n"),
         seg = d.ident("segment")
     )
+}
+
+/// [`Dialect::label_type`] of these names, sorted and distinct.
+fn label_type(mut names: Vec<String>, d: &dyn Dialect) -> String {
+    names.sort();
+    names.dedup();
+    d.label_type(&names)
 }
 
 fn threshold_cond(t: &ResolvedThreshold, d: &dyn Dialect) -> String {
@@ -187,7 +190,13 @@ fn gap_to(level: &ResolvedLevel, metric: &str, d: &dyn Dialect) -> Option<String
     Some(if th.is_min { format!("greatest({} - {v}, 0)", th.value) } else { format!("greatest({v} - {}, 0)", th.value) })
 }
 
-fn ladder_select(model: &Resolved, t: &ResolvedTier, d: &dyn Dialect) -> String {
+/// Column types of `tier_assignments` shared by every ladder (one type, so the union keeps it).
+struct TierTypes {
+    ladder: String,
+    tier: String,
+}
+
+fn ladder_select(model: &Resolved, t: &ResolvedTier, types: &TierTypes, d: &dyn Dialect) -> String {
     let key = d.ident("customer_id");
     let rank = d.ident("rank");
     let whens: Vec<String> = t
@@ -210,10 +219,10 @@ fn ladder_select(model: &Resolved, t: &ResolvedTier, d: &dyn Dialect) -> String 
     let next = name_of(&|r| (r > 1).then(|| d.string(&t.levels[r - 2].name)));
     let mut cols = vec![
         key.clone(),
-        format!("{} AS {}", d.string(&t.name), d.ident("ladder")),
-        format!("{tier} AS {}", d.ident("tier")),
+        format!("CAST({} AS {}) AS {}", d.string(&t.name), types.ladder, d.ident("ladder")),
+        format!("CAST({tier} AS {}) AS {}", types.tier, d.ident("tier")),
         rank.clone(),
-        format!("{next} AS {}", d.ident("next_tier")),
+        format!("CAST({next} AS {}) AS {}", types.tier, d.ident("next_tier")),
     ];
     for m in ladder_metrics(t) {
         let arms: Vec<String> = (2..=n).filter_map(|r| gap_to(&t.levels[r - 2], &m, d).map(|g| format!("WHEN {r} THEN {g}"))).collect();
@@ -242,7 +251,13 @@ fn tiers_select(model: &Resolved, d: &dyn Dialect) -> String {
             d.ident("ladder"), d.ident("tier"), d.ident("rank"), d.ident("next_tier"), d.table(FEATURES_TABLE)
         );
     }
-    let parts: Vec<String> = model.tiers.iter().map(|t| format!("({})", ladder_select(model, t, d))).collect();
+    // `ladder`, `tier` and `next_tier` hold only this run's names (ENUMs in DuckDB): the step
+    // takes half the time it took with VARCHAR.
+    let types = TierTypes {
+        ladder: label_type(model.tiers.iter().map(|t| t.name.clone()).collect(), d),
+        tier: label_type(model.tiers.iter().flat_map(|t| t.levels.iter().map(|l| l.name.clone())).collect(), d),
+    };
+    let parts: Vec<String> = model.tiers.iter().map(|t| format!("({})", ladder_select(model, t, &types, d))).collect();
     format!("SELECT * FROM (\n{}\n)\nORDER BY {}, {key}", parts.join(&format!("\n{}\n", d.union_all_by_name())), d.ident("ladder"))
 }
 

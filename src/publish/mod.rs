@@ -4,7 +4,7 @@
 //!   a lock left by a dead process is taken over.
 //! - [`WorkingCopy`]: a run writes a copy of the database and renames it over the published
 //!   file when it commits, so a failed or killed run never touches the published file.
-//! - [`history_steps`]: `segment_members_history` and `tier_history`, keyed by `as_of`; a rerun of
+//! - [`history_steps`]: `segment_members_history` (a view over segment ids) and `tier_history`, keyed by `as_of`; a rerun of
 //!   the same date replaces that date's rows. They run in the transaction that publishes the plan's tables, so a
 //!   killed run leaves both the published tables and the history exactly as they were.
 //! - [`Manifest`]: one row per run in `runs` (inputs with size and content hash, definition hash,
@@ -154,9 +154,20 @@ pub fn utc_now() -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
+/// The table behind the view `segment_members_history`: `(as_of, customer_id, segment_id)`.
+pub const SEGMENT_HISTORY_TABLE: &str = "segment_members_history_ids";
+/// The names behind [`SEGMENT_HISTORY_TABLE`]'s ids: `(segment_id, segment)`, one row per
+/// segment name ever recorded; a name keeps its id for good.
+pub const SEGMENT_IDS_TABLE: &str = "segment_ids";
+
 /// Statements that record this run's memberships and tiers under its `as_of`, replacing
-/// rows of the same date (only for the definitions this run computed). The history's `segment`
-/// is VARCHAR: `segment_members`' ENUM holds only one run's segment names.
+/// rows of the same date (only for the definitions this run computed).
+///
+/// Memberships are kept as integer ids of the segment names ([`SEGMENT_HISTORY_TABLE`] and
+/// [`SEGMENT_IDS_TABLE`]), read through the view `segment_members_history (as_of, customer_id,
+/// segment)`: the set of segments changes over time, so `segment_members`' ENUM cannot be
+/// kept, and writing the names as VARCHAR took 2.5 times as long (bench/RESULTS.md).
+/// `tier_history` keeps its names as VARCHAR (one row per customer and ladder).
 ///
 /// With `keep_days`, dates more than that many days before this run's `as_of` are deleted
 /// from both history tables (`output.history_days`).
@@ -164,16 +175,21 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>) 
     let d = DuckDb;
     let as_of = d.date(&model.as_of);
     let expire = |table: &str| keep_days.map_or(String::new(), |n| format!("DELETE FROM {table} WHERE as_of < {as_of} - INTERVAL {n} DAY;\n"));
+    let (ids, hist) = (SEGMENT_IDS_TABLE, SEGMENT_HISTORY_TABLE);
     let mut steps = vec![Step {
         label: "history".into(),
         target: "segment_members_history".into(),
         staged: false,
         scratch: false,
         sql: format!(
-            "CREATE TABLE IF NOT EXISTS segment_members_history AS SELECT {as_of} AS as_of, customer_id, CAST(segment AS VARCHAR) AS segment FROM segment_members WHERE FALSE;\n\
-             {}DELETE FROM segment_members_history WHERE as_of = {as_of} AND segment IN (SELECT name FROM segment_catalog);\n\
-             INSERT INTO segment_members_history BY NAME SELECT {as_of} AS as_of, customer_id, CAST(segment AS VARCHAR) AS segment FROM segment_members",
-            expire("segment_members_history")
+            "CREATE TABLE IF NOT EXISTS {ids} (segment_id INTEGER NOT NULL, segment VARCHAR NOT NULL);\n\
+             INSERT INTO {ids} SELECT (SELECT coalesce(max(segment_id), 0) FROM {ids}) + row_number() OVER (ORDER BY name), name \
+             FROM segment_catalog WHERE name NOT IN (SELECT segment FROM {ids});\n\
+             CREATE TABLE IF NOT EXISTS {hist} AS SELECT {as_of} AS as_of, customer_id, CAST(NULL AS INTEGER) AS segment_id FROM segment_members WHERE FALSE;\n\
+             {}DELETE FROM {hist} WHERE as_of = {as_of} AND segment_id IN (SELECT segment_id FROM {ids} WHERE segment IN (SELECT name FROM segment_catalog));\n\
+             INSERT INTO {hist} SELECT {as_of} AS as_of, m.customer_id, i.segment_id FROM segment_members AS m JOIN {ids} AS i ON i.segment = CAST(m.segment AS VARCHAR);\n\
+             CREATE OR REPLACE VIEW segment_members_history AS SELECT h.as_of, h.customer_id, i.segment FROM {hist} AS h JOIN {ids} AS i USING (segment_id)",
+            expire(hist)
         ),
     }];
     if !model.tiers.is_empty() {
@@ -183,7 +199,7 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>) 
             staged: false,
             scratch: false,
             sql: format!(
-                "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM tier_assignments WHERE FALSE;\n\
+                "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, CAST(ladder AS VARCHAR) AS ladder, CAST(tier AS VARCHAR) AS tier, rank FROM tier_assignments WHERE FALSE;\n\
                  {}DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM tier_catalog);\n\
                  INSERT INTO tier_history BY NAME SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM tier_assignments",
                 expire("tier_history")
@@ -191,6 +207,32 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>) 
         });
     }
     steps
+}
+
+/// Databases written before segment ids kept `segment_members_history` as a table of names:
+/// move its rows to [`SEGMENT_HISTORY_TABLE`] and [`SEGMENT_IDS_TABLE`] (the history step then
+/// creates the view). Runs on the run's working copy, so a failure leaves the published file as
+/// it was.
+pub fn migrate_history(conn: &duckdb::Connection) -> Result<()> {
+    let old: i64 = conn
+        .query_row("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'segment_members_history'", [], |r| r.get(0))
+        .map_err(|e| Error::Step { step: "read the history's schema".into(), message: crate::execute::first_line(&e.to_string()) })?;
+    if old == 0 {
+        return Ok(());
+    }
+    let (ids, hist) = (SEGMENT_IDS_TABLE, SEGMENT_HISTORY_TABLE);
+    conn.execute_batch(&format!(
+        "BEGIN;\n\
+         CREATE TABLE {ids} AS SELECT CAST(row_number() OVER (ORDER BY segment) AS INTEGER) AS segment_id, segment \
+         FROM (SELECT DISTINCT segment FROM segment_members_history WHERE segment IS NOT NULL);\n\
+         CREATE TABLE {hist} AS SELECT h.as_of, h.customer_id, i.segment_id FROM segment_members_history AS h JOIN {ids} AS i USING (segment) ORDER BY h.as_of;\n\
+         DROP TABLE segment_members_history;\n\
+         COMMIT;"
+    ))
+    .map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        Error::Step { step: "move the membership history to segment ids".into(), message: crate::execute::first_line(&e.to_string()) }
+    })
 }
 
 /// One input file of a run.

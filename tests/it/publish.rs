@@ -77,6 +77,43 @@ fn history_keeps_each_as_of_once_and_the_manifest_records_every_run() {
     assert_eq!(rows(&db, "SELECT DISTINCT length(json_extract_string(inputs, '$[0].blake3')) FROM runs"), vec!["64"]);
 }
 
+/// The membership history is kept as segment ids behind the view `segment_members_history`;
+/// a database written before that (the history a table of names) is moved over by the next run,
+/// its dates and rows kept, and a name keeps its id in later runs.
+#[test]
+fn history_of_an_older_database_is_moved_to_segment_ids() {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run", "--as-of", "2025-12-31"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    let digest = "SELECT as_of::VARCHAR || '=' || count(*) || ':' || sum(hash(customer_id, segment)) FROM segment_members_history GROUP BY as_of ORDER BY as_of";
+    let before = rows(&db, digest);
+    assert_eq!(before.len(), 1);
+    // The layout of earlier releases: a table (as_of, customer_id, segment VARCHAR).
+    rows(
+        &db,
+        "CREATE TABLE old_history AS SELECT * FROM segment_members_history;
+         DROP VIEW segment_members_history; DROP TABLE segment_members_history_ids; DROP TABLE segment_ids;
+         ALTER TABLE old_history RENAME TO segment_members_history",
+    );
+    assert_eq!(rows(&db, "SELECT data_type FROM duckdb_columns() WHERE table_name = 'segment_members_history' AND column_name = 'segment'"), vec!["VARCHAR"]);
+    segmenter(dir.path()).args(["--quiet", "run", "--as-of", "2026-06-30"]).assert().success();
+    let after = rows(&db, digest);
+    assert_eq!(after[0], before[0], "the older date's rows are kept as they were");
+    assert!(after[1].starts_with("2026-06-30=39:"), "{after:?}");
+    assert_eq!(rows(&db, "SELECT count(*) FROM duckdb_views() WHERE view_name = 'segment_members_history'"), vec!["1"]);
+    assert_eq!(
+        rows(&db, "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index) FROM duckdb_columns() WHERE table_name = 'segment_members_history_ids'"),
+        vec!["as_of DATE, customer_id BIGINT, segment_id INTEGER"]
+    );
+    // Ids are given in alphabetical order of the names first seen; a rerun gives none anew.
+    let ids = "SELECT string_agg(segment_id || '=' || segment, ',' ORDER BY segment_id) FROM segment_ids";
+    let first = rows(&db, ids);
+    assert!(first[0].starts_with("1="), "{first:?}");
+    segmenter(dir.path()).args(["--quiet", "run", "--as-of", "2026-06-30"]).assert().success();
+    assert_eq!(rows(&db, ids), first);
+    assert_eq!(rows(&db, digest), after);
+}
+
 /// `output.history_days` bounds the history (and with it the database each run copies): a run
 /// deletes the dates more than that many days before its own as_of.
 #[test]
@@ -293,8 +330,9 @@ fn a_step_failing_at_run_time_publishes_nothing_and_leaves_no_staging_tables() {
     // The scratch tables of the features step (one per source scan) are not published.
     assert_eq!(
         rows(&db, "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM duckdb_tables()"),
-        vec!["customer_features,feature_catalog,rf_scores,runs,segment_catalog,segment_members,segment_members_history,tier_assignments,tier_catalog,tier_history"]
+        vec!["customer_features,feature_catalog,rf_scores,runs,segment_catalog,segment_ids,segment_members,segment_members_history_ids,tier_assignments,tier_catalog,tier_history"]
     );
+    assert_eq!(rows(&db, "SELECT string_agg(view_name, ',') FROM duckdb_views() WHERE NOT internal"), vec!["segment_members_history"]);
     // What a run killed after its features step leaves behind.
     rows(&db, "CREATE TABLE __segmenter_stage__customer_features AS SELECT 1 AS leftover");
     // Binds (so validation passes), fails in DuckDB while the segments step runs.

@@ -69,7 +69,7 @@ fn value_str(v: &duckdb::types::Value) -> String {
     match v {
         V::Null => "NULL".into(),
         V::Boolean(b) => b.to_string(),
-        V::Text(s) => s.clone(),
+        V::Text(s) | V::Enum(s) => s.clone(),
         V::TinyInt(x) => x.to_string(),
         V::SmallInt(x) => x.to_string(),
         V::Int(x) => x.to_string(),

@@ -140,10 +140,10 @@ CREATE OR REPLACE TABLE "tier_assignments" AS
 SELECT * FROM (
 (-- tier ladder 'club' (segments/tiers.yaml:2): levels best first, the first matching level wins
 SELECT "customer_id",
-  'club' AS "ladder",
-  CASE "rank" WHEN 1 THEN 'vip' WHEN 2 THEN 'gold' WHEN 3 THEN 'silver' WHEN 4 THEN 'bronze' END AS "tier",
+  CAST('club' AS ENUM('club')) AS "ladder",
+  CAST(CASE "rank" WHEN 1 THEN 'vip' WHEN 2 THEN 'gold' WHEN 3 THEN 'silver' WHEN 4 THEN 'bronze' END AS ENUM('bronze', 'gold', 'silver', 'vip')) AS "tier",
   "rank",
-  CASE "rank" WHEN 2 THEN 'vip' WHEN 3 THEN 'gold' WHEN 4 THEN 'silver' END AS "next_tier",
+  CAST(CASE "rank" WHEN 2 THEN 'vip' WHEN 3 THEN 'gold' WHEN 4 THEN 'silver' END AS ENUM('bronze', 'gold', 'silver', 'vip')) AS "next_tier",
   CASE "rank" WHEN 2 THEN greatest(5000 - coalesce("spend_12m", 0), 0) WHEN 3 THEN greatest(1500 - coalesce("spend_12m", 0), 0) WHEN 4 THEN greatest(500 - coalesce("spend_12m", 0), 0) END AS "gap_spend_12m",
   CASE "rank" WHEN 3 THEN greatest(6 - coalesce("orders_12m", 0), 0) END AS "gap_orders_12m"
 FROM (
