@@ -225,7 +225,7 @@ pub fn migrate_history(conn: &duckdb::Connection) -> Result<()> {
         "BEGIN;\n\
          CREATE TABLE {ids} AS SELECT CAST(row_number() OVER (ORDER BY segment) AS INTEGER) AS segment_id, segment \
          FROM (SELECT DISTINCT segment FROM segment_members_history WHERE segment IS NOT NULL);\n\
-         CREATE TABLE {hist} AS SELECT h.as_of, h.customer_id, i.segment_id FROM segment_members_history AS h JOIN {ids} AS i USING (segment) ORDER BY h.as_of;\n\
+         CREATE TABLE {hist} AS SELECT h.as_of, h.customer_id, i.segment_id FROM segment_members_history AS h JOIN {ids} AS i USING (segment);\n\
          DROP TABLE segment_members_history;\n\
          COMMIT;"
     ))
