@@ -32,12 +32,36 @@ pub struct Step {
     /// `target` is a scratch table that later steps of the plan read (one source's
     /// aggregates): never published; `run` drops it once the next non-scratch step has run.
     pub scratch: bool,
+    /// The features whose expressions this step evaluates on the data, so that a step failing
+    /// on a value can point at their definitions.
+    pub computes: Vec<Computed>,
+}
+
+/// A feature a step evaluates: its name, `file:line` and SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Computed {
+    pub name: String,
+    pub origin: String,
+    pub sql: String,
+}
+
+impl Computed {
+    fn of(f: &ResolvedFeature) -> Computed {
+        let sql = match &f.body {
+            FeatureBody::Column { sql } | FeatureBody::Derived { sql, .. } => sql.clone(),
+            FeatureBody::Aggregate { sql, filter, .. } => match filter {
+                Some(filter) => format!("{sql} FILTER ({filter})"),
+                None => sql.clone(),
+            },
+        };
+        Computed { name: f.name.clone(), origin: f.origin.clone(), sql }
+    }
 }
 
 impl Step {
     /// A statement replacing output table `target` with the result of `select`.
     pub fn table(label: &str, target: &str, select: &str, d: &dyn Dialect) -> Step {
-        Step { label: label.into(), target: target.into(), sql: d.create_table_as(target, select), staged: false, scratch: false }
+        Step { label: label.into(), target: target.into(), sql: d.create_table_as(target, select), staged: false, scratch: false, computes: Vec::new() }
     }
 
     /// A statement creating scratch table `target` (see [`Step::scratch`]).
@@ -77,9 +101,17 @@ impl Plan {
 /// Compile with the given dialect.
 pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
     let features = features_query(model, d);
-    let mut steps: Vec<Step> =
-        features.scans.iter().map(|(name, select)| Step::scratch_table(&format!("features: {name}"), name, select, d)).collect();
-    steps.push(Step::table("features", FEATURES_TABLE, &features.select, d));
+    let mut steps: Vec<Step> = features
+        .scans
+        .iter()
+        .map(|(name, select)| {
+            let computes = features.computes.iter().find(|(scan, _)| scan == name).map(|(_, c)| c.clone()).unwrap_or_default();
+            Step { computes, ..Step::scratch_table(&format!("features: {name}"), name, select, d) }
+        })
+        .collect();
+    // The features step evaluates the row features of customers and the derived ones.
+    let row_level = model.features.iter().filter(|f| !matches!(f.body, FeatureBody::Aggregate { .. })).map(Computed::of).collect();
+    steps.push(Step { computes: row_level, ..Step::table("features", FEATURES_TABLE, &features.select, d) });
     steps.extend(outputs::steps(model, d));
     Plan { as_of: model.as_of.clone(), steps }
 }
@@ -324,6 +356,8 @@ fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> St
 struct FeaturesQuery {
     /// (scratch table, its SELECT), one per grouped scan.
     scans: Vec<(String, String)>,
+    /// (scratch table, the features its scan computes).
+    computes: Vec<(String, Vec<Computed>)>,
     select: String,
 }
 
@@ -336,7 +370,7 @@ struct FeaturesQuery {
 fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
     let mut scans: Vec<(String, String)> = Vec::new();
     let Some(customers) = model.sources.first() else {
-        return FeaturesQuery { scans, select: "SELECT NULL AS customer_id WHERE FALSE".into() };
+        return FeaturesQuery { scans, computes: Vec::new(), select: "SELECT NULL AS customer_id WHERE FALSE".into() };
     };
     let key = d.ident("customer_id");
     // Population: customers, with their row-level features.
@@ -477,7 +511,8 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
     let mut names = vec![key.clone()];
     names.extend(model.features.iter().map(|f| d.ident(&f.name)));
     let select = format!("WITH\n{}\nSELECT {}\nFROM {last}\nORDER BY {key}", layers.join(",\n"), names.join(", "));
-    FeaturesQuery { scans, select }
+    let computes = joined.iter().map(|(scan, feats)| (scan.clone(), feats.iter().map(|f| Computed::of(f)).collect())).collect();
+    FeaturesQuery { scans, computes, select }
 }
 
 /// Scratch table of the statistics derived features use (see [`stats_closure`]).

@@ -352,7 +352,7 @@ pub fn run_plan_then(
         progress(i, total, &step.label);
         if let Err(e) = conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)) {
             let _ = drop_staging_tables(conn);
-            return Err(fail(&name(step), e));
+            return Err(step_failed(step, &name(step), &e));
         }
     }
     let d = DuckDb;
@@ -369,7 +369,7 @@ pub fn run_plan_then(
     let outcome = conn.execute_batch(&publish).map_err(|e| fail("publish", e)).and_then(|()| {
         for (i, step) in rest.enumerate() {
             progress(staged.len() + i, total, &step.label);
-            conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)).map_err(|e| fail(&name(step), e))?;
+            conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)).map_err(|e| step_failed(step, &name(step), &e))?;
         }
         before_commit(conn)
     });
@@ -381,6 +381,43 @@ pub fn run_plan_then(
     progress(total, total, COMMIT_STEP);
     conn.execute_batch("COMMIT").map_err(|e| fail("commit", e))?;
     Ok(())
+}
+
+/// `step` failed in DuckDB. When a value in the data failed an expression (a cast, a date,
+/// a number out of range), the message points at the features the step evaluates: those whose
+/// SQL names the column DuckDB names, else all of them.
+fn step_failed(step: &crate::compile::Step, name: &str, e: &duckdb::Error) -> Error {
+    let message = first_line(&e.to_string());
+    let on_a_value = ["Conversion Error", "Invalid Input Error", "Out of Range Error"].iter().any(|p| message.starts_with(p));
+    if !on_a_value || step.computes.is_empty() {
+        return Error::Step { step: name.to_string(), message };
+    }
+    let column = message.split("source column ").nth(1).and_then(|rest| rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next()).unwrap_or_default();
+    let names_column = |sql: &str| {
+        !column.is_empty() && sql.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w.eq_ignore_ascii_case(column))
+    };
+    let mut culprits: Vec<&crate::compile::Computed> = step.computes.iter().filter(|c| names_column(&c.sql)).collect();
+    let by_column = !culprits.is_empty();
+    if !by_column {
+        culprits = step.computes.iter().collect();
+    }
+    let hint = match culprits.as_slice() {
+        [c] => format!("a value in the data fails feature '{}' ({}): `{}`", c.name, c.origin, c.sql),
+        many => {
+            let list = many.iter().map(|c| format!("'{}' ({})", c.name, c.origin)).collect::<Vec<_>>().join(", ");
+            if !by_column {
+                format!("a value in the data fails one of this step's features: {list}")
+            } else {
+                format!("a value in the data fails: column '{column}' is read by features {list}")
+            }
+        }
+    };
+    let guard = if message.starts_with("Conversion Error") {
+        "; fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)"
+    } else {
+        "; fix the data, or guard the expression"
+    };
+    Error::Step { step: name.to_string(), message: format!("{message}\n  hint: {hint}{guard}") }
 }
 
 /// After `step` ran: remember it if it made a scratch table, else drop the scratch tables made

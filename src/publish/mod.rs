@@ -181,6 +181,7 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>) 
         target: "segment_members_history".into(),
         staged: false,
         scratch: false,
+        computes: Vec::new(),
         sql: format!(
             "CREATE TABLE IF NOT EXISTS {ids} (segment_id INTEGER NOT NULL, segment VARCHAR NOT NULL);\n\
              INSERT INTO {ids} SELECT (SELECT coalesce(max(segment_id), 0) FROM {ids}) + row_number() OVER (ORDER BY name), name \
@@ -198,6 +199,7 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>) 
             target: "tier_history".into(),
             staged: false,
             scratch: false,
+            computes: Vec::new(),
             sql: format!(
                 "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, CAST(ladder AS VARCHAR) AS ladder, CAST(tier AS VARCHAR) AS tier, rank FROM tier_assignments WHERE FALSE;\n\
                  {}DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM tier_catalog);\n\

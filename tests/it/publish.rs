@@ -371,7 +371,9 @@ fn a_bad_value_in_a_source_names_its_scan_and_publishes_nothing() {
     assert_eq!(code, Some(3));
     assert_eq!(
         stderr,
-        "error: step 'customer_features (agg_orders)' failed in DuckDB: Conversion Error: Could not convert string \"notanumber\" to DECIMAL(12,2) when casting from source column amount"
+        "error: step 'customer_features (agg_orders)' failed in DuckDB: Conversion Error: Could not convert string \"notanumber\" to DECIMAL(12,2) when casting from source column amount\n  \
+         hint: a value in the data fails: column 'amount' is read by features 'total_spent' (segments/features.yaml:5), 'spend_12m' (segments/features.yaml:8); \
+         fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)"
     );
     assert_eq!(published_state(&db), before);
     assert_eq!(rows(&db, "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '__segmenter') OR starts_with(table_name, 'agg_')"), vec!["0"]);
