@@ -32,20 +32,25 @@ pub struct Step {
     /// `target` is a scratch table that later steps of the plan read (one source's
     /// aggregates): never published; `run` drops it once the next non-scratch step has run.
     pub scratch: bool,
-    /// The features whose expressions this step evaluates on the data, so that a step failing
+    /// The features or segment rules this step evaluates on the data, so that a step failing
     /// on a value can point at their definitions.
     pub computes: Vec<Computed>,
 }
 
-/// A feature a step evaluates: its name, `file:line` and SQL.
+/// A definition a step evaluates: `feature` or `segment`, its name, `file:line` and SQL.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Computed {
+    pub kind: &'static str,
     pub name: String,
     pub origin: String,
     pub sql: String,
 }
 
 impl Computed {
+    fn segment(s: &crate::validate::ResolvedSegment) -> Computed {
+        Computed { kind: "segment", name: s.name.clone(), origin: s.origin.clone(), sql: s.rule.trim().to_string() }
+    }
+
     fn of(f: &ResolvedFeature) -> Computed {
         let sql = match &f.body {
             FeatureBody::Column { sql } | FeatureBody::Derived { sql, .. } => sql.clone(),
@@ -54,7 +59,7 @@ impl Computed {
                 None => sql.clone(),
             },
         };
-        Computed { name: f.name.clone(), origin: f.origin.clone(), sql }
+        Computed { kind: "feature", name: f.name.clone(), origin: f.origin.clone(), sql }
     }
 }
 

@@ -23,7 +23,8 @@ pub fn steps(model: &Resolved, d: &dyn Dialect) -> Vec<Step> {
         let target = score_table(&s.name);
         out.push(Step::table(&format!("score {}", s.name), &target, &score_select(model, s, d), d));
     }
-    out.push(Step::table("segments", MEMBERS_TABLE, &members_select(model, d), d));
+    let rules = model.segments.iter().map(super::Computed::segment).collect();
+    out.push(Step { computes: rules, ..Step::table("segments", MEMBERS_TABLE, &members_select(model, d), d) });
     out.push(Step::table("tiers", TIERS_TABLE, &tiers_select(model, d), d));
     out.push(Step::table("catalogs", SEGMENT_CATALOG, &segment_catalog(model, d), d));
     out.push(Step::table("catalogs", TIER_CATALOG, &tier_catalog(model, d), d));

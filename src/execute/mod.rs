@@ -384,8 +384,9 @@ pub fn run_plan_then(
 }
 
 /// `step` failed in DuckDB. When a value in the data failed an expression (a cast, a date,
-/// a number out of range), the message points at the features the step evaluates: those whose
-/// SQL names the column DuckDB names, else all of them.
+/// a number out of range, an `error()` call), the message points at the definitions the step
+/// evaluates: those whose SQL names the column DuckDB names (or holds the text of its message),
+/// else all of them if they are few.
 fn step_failed(step: &crate::compile::Step, name: &str, e: &duckdb::Error) -> Error {
     let message = first_line(&e.to_string());
     let on_a_value = ["Conversion Error", "Invalid Input Error", "Out of Range Error"].iter().any(|p| message.starts_with(p));
@@ -396,19 +397,27 @@ fn step_failed(step: &crate::compile::Step, name: &str, e: &duckdb::Error) -> Er
     let names_column = |sql: &str| {
         !column.is_empty() && sql.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w.eq_ignore_ascii_case(column))
     };
-    let mut culprits: Vec<&crate::compile::Computed> = step.computes.iter().filter(|c| names_column(&c.sql)).collect();
-    let by_column = !culprits.is_empty();
-    if !by_column {
+    // The text of an `error('...')` call comes back as the message.
+    let detail = message.split_once(": ").map_or("", |(_, d)| d);
+    let raises = |sql: &str| detail.len() > 3 && sql.contains(detail);
+    let mut culprits: Vec<&crate::compile::Computed> = step.computes.iter().filter(|c| names_column(&c.sql) || raises(&c.sql)).collect();
+    let by_column = !culprits.is_empty() && !column.is_empty();
+    if culprits.is_empty() {
+        // Without a column to go by, a list is only a help when it is short.
+        if step.computes.len() > 3 {
+            return Error::Step { step: name.to_string(), message };
+        }
         culprits = step.computes.iter().collect();
     }
     let hint = match culprits.as_slice() {
-        [c] => format!("a value in the data fails feature '{}' ({}): `{}`", c.name, c.origin, c.sql),
+        [c] => format!("{} '{}' ({}) fails on the data: `{}`", c.kind, c.name, c.origin, c.sql),
         many => {
             let list = many.iter().map(|c| format!("'{}' ({})", c.name, c.origin)).collect::<Vec<_>>().join(", ");
+            let kinds = format!("{}s", many[0].kind);
             if !by_column {
-                format!("a value in the data fails one of this step's features: {list}")
+                format!("one of this step's {kinds} fails on the data: {list}")
             } else {
-                format!("a value in the data fails: column '{column}' is read by features {list}")
+                format!("a value of column '{column}' fails; it is read by {kinds} {list}")
             }
         }
     };
@@ -448,6 +457,29 @@ fn drop_staging_tables(conn: &Connection) -> duckdb::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::{Computed, Step};
+
+    /// The message of `step` failing on `sql`, with `n` features that do not name the column.
+    fn failure(sql: &str, n: usize) -> String {
+        let conn = Connection::open_in_memory().expect("in-memory database");
+        let e = conn.execute_batch(sql).expect_err("the statement fails");
+        let computes = (1..=n).map(|i| Computed { kind: "feature", name: format!("f{i}"), origin: format!("f.yaml:{i}"), sql: "count(*)".into() }).collect();
+        let step = Step { label: "features".into(), target: "t".into(), sql: String::new(), staged: false, scratch: true, computes };
+        step_failed(&step, "t", &e).to_string()
+    }
+
+    #[test]
+    fn a_failing_step_lists_its_definitions_only_when_the_data_failed_them_and_they_are_few() {
+        // A value failed, nothing names it, few definitions: all of them.
+        assert_eq!(
+            failure("SELECT error('bad value')", 2),
+            "step 't' failed in DuckDB: Invalid Input Error: bad value\n  hint: one of this step's features fails on the data: 'f1' (f.yaml:1), 'f2' (f.yaml:2); fix the data, or guard the expression"
+        );
+        // Many: no list.
+        assert_eq!(failure("SELECT error('bad value')", 4), "step 't' failed in DuckDB: Invalid Input Error: bad value");
+        // Not a value's failure: no hint.
+        assert_eq!(failure("SELECT * FROM missing_table", 1).lines().count(), 1);
+    }
 
     fn limit_after(value: &str) -> std::result::Result<String, String> {
         let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;

@@ -151,9 +151,10 @@ fn missing_project_file_is_a_usage_error() {
 
 /// `validate` binds every statement with `LIMIT 0` and computes nothing (scratch scans
 /// included): an expression that only fails on the rows binds; `run` fails (exit 3) naming the
-/// features of the failing scan that use the column DuckDB names, with file and line.
+/// features (or segment rules) of the failing step that use the column DuckDB names, with file
+/// and line.
 #[test]
-fn validate_reads_no_rows_and_run_points_at_the_feature_a_value_fails() {
+fn validate_reads_no_rows_and_run_points_at_the_definition_a_value_fails() {
     let dir = fixture("tiny");
     std::fs::write(dir.path().join("segments/cast.yaml"), "features:\n  - name: coupon_number\n    source: orders\n    expr: max(CAST(coupon_code AS INTEGER))\n").expect("write");
     let out = segmenter(dir.path()).args(["--quiet", "validate"]).output().expect("validate");
@@ -163,7 +164,7 @@ fn validate_reads_no_rows_and_run_points_at_the_feature_a_value_fails() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
         "error: step 'customer_features (agg_orders)' failed in DuckDB: Conversion Error: Could not convert string 'SAVE10' to INT32 when casting from source column coupon_code\n  \
-         hint: a value in the data fails: column 'coupon_code' is read by features 'coupon_number' (segments/cast.yaml:2), 'coupon_orders' (segments/features.yaml:9); \
+         hint: a value of column 'coupon_code' fails; it is read by features 'coupon_number' (segments/cast.yaml:2), 'coupon_orders' (segments/features.yaml:9); \
          fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)"
     );
     // The only feature of its scan that names the column: the hint shows its SQL.
@@ -173,7 +174,17 @@ fn validate_reads_no_rows_and_run_points_at_the_feature_a_value_fails() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
         "error: step 'customer_features (agg_sessions)' failed in DuckDB: Conversion Error: Could not convert string 'mobile' to INT32 when casting from source column device\n  \
-         hint: a value in the data fails feature 'device_number' (segments/cast.yaml:2): `max(CAST(device AS INTEGER))`; \
+         hint: feature 'device_number' (segments/cast.yaml:2) fails on the data: `max(CAST(device AS INTEGER))`; \
+         fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)"
+    );
+    // The same for a segment rule.
+    std::fs::write(dir.path().join("segments/cast.yaml"), "segments:\n  - name: numbered_country\n    where: CAST(country AS INTEGER) > 0\n").expect("write");
+    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: step 'segment_members' failed in DuckDB: Conversion Error: Could not convert string 'DE' to INT32 when casting from source column country\n  \
+         hint: segment 'numbered_country' (segments/cast.yaml:2) fails on the data: `CAST(country AS INTEGER) > 0`; \
          fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)"
     );
 }

@@ -345,7 +345,8 @@ fn a_step_failing_at_run_time_publishes_nothing_and_leaves_no_staging_tables() {
     assert_eq!(code, Some(3));
     assert_eq!(
         stderr,
-        "error: step 'segment_members' failed in DuckDB: Invalid Input Error: boom at run time"
+        "error: step 'segment_members' failed in DuckDB: Invalid Input Error: boom at run time\n  \
+         hint: segment 'boom' (segments/boom.yaml:2) fails on the data: `order_count >= 0 AND error('boom at run time') IS NULL`; fix the data, or guard the expression"
     );
     assert_eq!(published_state(&db), before);
     assert_eq!(rows(&db, staging), vec!["0"]);
@@ -372,7 +373,7 @@ fn a_bad_value_in_a_source_names_its_scan_and_publishes_nothing() {
     assert_eq!(
         stderr,
         "error: step 'customer_features (agg_orders)' failed in DuckDB: Conversion Error: Could not convert string \"notanumber\" to DECIMAL(12,2) when casting from source column amount\n  \
-         hint: a value in the data fails: column 'amount' is read by features 'total_spent' (segments/features.yaml:5), 'spend_12m' (segments/features.yaml:8); \
+         hint: a value of column 'amount' fails; it is read by features 'total_spent' (segments/features.yaml:5), 'spend_12m' (segments/features.yaml:8); \
          fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)"
     );
     assert_eq!(published_state(&db), before);
