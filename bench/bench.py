@@ -139,21 +139,39 @@ def main():
     spill = work / "spill"
     mismatches = []
 
-    def measure(group, way, fn, repeat):
-        log(f"{group}: {way} ...")
-        t, result = timed(fn, repeat)
-        rows.append((group, way, t))
-        log(f"{group}: {way}: {t:.2f} s; comparing memberships")
-        diff = compare(expected[group], result, a.memory_limit, spill)
-        if diff:
-            mismatches.append((group, way, diff))
-            print(f"MISMATCH {group} / {way}: segments that differ (segment, segmenter rows, peer rows): {diff[:8]}", file=sys.stderr, flush=True)
+    def measure(group, ways):
+        """Time `ways` ([(way, fn, repeat)]) round-robin, one run of each per round, so that the
+        machine's drift in speed (this 2-core VM's varies by 10-20% within an hour) hits every
+        way alike; then compare each way's last result with segmenter's memberships (a `fn`
+        returning None is not compared). Returns the last results by way."""
+        times, last = {w: [] for w, _, _ in ways}, {}
+        for r in range(max(rep for _, _, rep in ways)):
+            for way, fn, rep in ways:
+                if r < rep:
+                    log(f"{group}: {way.strip()} (run {r + 1} of {rep}) ...")
+                    t = time.perf_counter()
+                    last[way] = fn()
+                    times[way].append(time.perf_counter() - t)
+        for way, _, _ in ways:
+            rows.append((group, way, statistics.median(times[way])))
+        return last
+
+    def check(group, results):
+        for way, result in results.items():
+            if result is None:
+                continue
+            log(f"{group}: {way.strip()}: comparing memberships")
+            diff = compare(expected[group], result, a.memory_limit, spill)
+            if diff:
+                mismatches.append((group, way, diff))
+                print(f"MISMATCH {group} / {way}: segments that differ (segment, segmenter rows, peer rows): {diff[:8]}", file=sys.stderr, flush=True)
 
     # 1. The full library: segmenter run, the very SQL it compiles run directly in DuckDB (the
     #    floor for this engine), the same published tables written by hand in SQL (compared here by
     #    memberships; check_tables.py compares every table), and the same memberships written by
     #    hand in SQL, polars, pandas, dbt.
     peak_kb = []
+    expected = {"full library": work / "expected_full.parquet", "core subset": work / "expected_subset.parquet"}
 
     def seg_run():
         """`segmenter run`, recording the process's peak RSS (wait4's rusage is per child)."""
@@ -163,11 +181,7 @@ def main():
         if p.returncode != 0:
             sys.exit(f"segmenter run failed ({p.returncode}): {p.stderr.read().decode()}")
         peak_kb.append(usage.ru_maxrss)
-    log("full library: segmenter run ...")
-    t_full, _ = timed(seg_run, a.repeat)
-    rows.append(("full library", "segmenter run", t_full))
-    expected = {"full library": work / "expected_full.parquet", "core subset": work / "expected_subset.parquet"}
-    export_members(work, expected["full library"])
+
     plan = seg("compile").stdout
 
     def raw_plan():
@@ -180,36 +194,47 @@ def main():
         for step in plan.split("\n-- step: ")[1:]:
             c.execute(step.split("\n", 1)[1])  # after the label line
         c.close()
-    log("full library: compiled SQL in DuckDB ...")
-    t_plan, _ = timed(raw_plan, a.repeat)
-    rows.append(("full library", "its compiled SQL, step by step (floor)", t_plan))
-    measure("full library", "hand-written DuckDB SQL, memberships only", sql_peer((HERE / "handwritten_full.sql").read_text(), "hand_members", "hand_full.duckdb"), a.repeat)
+
     tables_sql = (HERE / "handwritten_tables.sql").read_text()
-    measure("full library", "hand-written DuckDB SQL, same tables", sql_peer(tables_sql, "hand_members", "hand_tables.duckdb"), a.repeat)
     # The same script with each statement committed on its own (not atomic): what one long
     # transaction costs DuckDB, the cost `run` avoids by staging its tables.
     autocommit_sql = tables_sql.replace("BEGIN TRANSACTION;", "").replace("\nCOMMIT;", "")
-    measure("full library", "  the same, each statement committed", sql_peer(autocommit_sql, "hand_members", "hand_tables.duckdb"), a.repeat)
+    ways = [
+        ("segmenter run", seg_run, a.repeat),
+        ("its compiled SQL, step by step (floor)", raw_plan, a.repeat),
+        ("hand-written DuckDB SQL, memberships only", sql_peer((HERE / "handwritten_full.sql").read_text(), "hand_members", "hand_full.duckdb"), a.repeat),
+        ("hand-written DuckDB SQL, same tables", sql_peer(tables_sql, "hand_members", "hand_tables.duckdb"), a.repeat),
+        ("  the same, each statement committed", sql_peer(autocommit_sql, "hand_members", "hand_tables_autocommit.duckdb"), a.repeat),
+    ]
     if peers:
         import full_pandas, full_polars
-        measure("full library", "polars", df_peer(full_polars.members), a.repeat)
-        measure("full library", "pandas", df_peer(full_pandas.members), max(1, a.repeat // 2))
+        ways.append(("polars", df_peer(full_polars.members), a.repeat))
+        ways.append(("pandas", df_peer(full_pandas.members), max(1, a.repeat // 2)))
         if dbt_bin.exists():
-            measure("full library", "dbt-duckdb", dbt_peer(HERE / "dbt_full", "dbt_full.duckdb"), max(1, a.repeat // 2))
+            ways.append(("dbt-duckdb", dbt_peer(HERE / "dbt_full", "dbt_full.duckdb"), max(1, a.repeat // 2)))
+    results = measure("full library", ways)
+    export_members(work, expected["full library"])
+    check("full library", results)
 
     # 2. The core subset (a few order-based segments and club_tier), the same ways.
     sel = ",".join(SUBSET)
-    log("core subset: segmenter run --select ...")
-    t_sub, _ = timed(lambda: seg("run", "--select", sel), a.repeat)
-    rows.append(("core subset", "segmenter run --select", t_sub))
-    export_members(work, expected["core subset"], ladder="club_tier")
-    measure("core subset", "hand-written DuckDB SQL", sql_peer((HERE / "handwritten.sql").read_text(), "hand_members", "hand_subset.duckdb"), a.repeat)
+
+    def seg_select():
+        seg("run", "--select", sel)
+
+    ways = [
+        ("segmenter run --select", seg_select, a.repeat),
+        ("hand-written DuckDB SQL", sql_peer((HERE / "handwritten.sql").read_text(), "hand_members", "hand_subset.duckdb"), a.repeat),
+    ]
     if peers:
         import dataframes
-        measure("core subset", "polars", df_peer(dataframes.polars_members), a.repeat)
-        measure("core subset", "pandas", df_peer(dataframes.pandas_members), max(1, a.repeat // 2))
+        ways.append(("polars", df_peer(dataframes.polars_members), a.repeat))
+        ways.append(("pandas", df_peer(dataframes.pandas_members), max(1, a.repeat // 2)))
         if dbt_bin.exists():
-            measure("core subset", "dbt-duckdb (one model per segment)", dbt_peer(HERE / "dbt", "dbt.duckdb"), a.repeat)
+            ways.append(("dbt-duckdb (one model per segment)", dbt_peer(HERE / "dbt", "dbt.duckdb"), a.repeat))
+    results = measure("core subset", ways)
+    export_members(work, expected["core subset"], ladder="club_tier")
+    check("core subset", results)
     ok = not mismatches
 
     # 3. validate + compile of 500 generated segment files (in-process time is below the CLI start).
