@@ -239,8 +239,19 @@ impl Phases {
                 eprintln!("  {t:8.3}s {:5.1}%  {label}", 100.0 * t / total.max(1e-9));
             }
             eprintln!("  {total:8.3}s total");
+            if let Some(kib) = peak_resident_kib() {
+                eprintln!("  peak resident memory: {} MiB (compare with settings.memory_limit)", kib / 1024);
+            }
         }
     }
+}
+
+/// The process's resident high-water mark (`VmHWM`, Linux only): the figure to hold against
+/// `memory_limit`.
+fn peak_resident_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {

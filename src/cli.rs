@@ -23,7 +23,7 @@ pub struct Cli {
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
     /// `run`: print on stderr how long each phase and each plan step took (also with --quiet),
-    /// to see where a slow run spends its time.
+    /// to see where a slow run spends its time, and the peak resident memory (Linux).
     #[arg(long, global = true)]
     pub timings: bool,
     #[command(subcommand)]

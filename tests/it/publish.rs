@@ -313,7 +313,18 @@ fn timings_list_every_phase_and_plan_step_on_stderr() {
     for want in ["column gate (read source schemas, compare with the last run)", "load and validate definitions", "bind check", "step features: agg_orders", "step features: agg_sessions", "step features", "step segments", "step tiers", "step history", "wait for input hashing", "commit", "publish (checkpoint, rename over the database)"] {
         assert!(labels.iter().any(|l| l == want), "no '{want}' in:\n{err}");
     }
-    assert!(err.trim_end().ends_with("total"), "{err}");
+    let last_two: Vec<&str> = err.trim_end().lines().rev().take(2).collect();
+    assert!(last_two[1].ends_with("s total"), "{err}");
+    // On Linux the process's resident high-water mark closes the list.
+    if cfg!(target_os = "linux") {
+        let mib: u64 = last_two[0]
+            .trim()
+            .strip_prefix("peak resident memory: ")
+            .and_then(|rest| rest.strip_suffix(" MiB (compare with settings.memory_limit)"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no peak line in:\n{err}"));
+        assert!((10..4096).contains(&mib), "{mib} MiB");
+    }
     // Without the flag nothing is printed.
     let quiet = segmenter(dir.path()).args(["--quiet", "run"]).output().expect("run");
     assert!(quiet.stderr.is_empty(), "{}", String::from_utf8_lossy(&quiet.stderr));
