@@ -156,36 +156,35 @@ fn missing_project_file_is_a_usage_error() {
 #[test]
 fn validate_reads_no_rows_and_run_points_at_the_definition_a_value_fails() {
     let dir = fixture("tiny");
-    std::fs::write(dir.path().join("segments/cast.yaml"), "features:\n  - name: coupon_number\n    source: orders\n    expr: max(CAST(coupon_code AS INTEGER))\n").expect("write");
+    let cast = dir.path().join("segments/cast.yaml");
+    const FIX: &str = "fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)";
+    // `run` with `yaml` as segments/cast.yaml: exit 3 and this error line and hint.
+    let run_fails = |yaml: &str, error: &str, hint: &str| {
+        std::fs::write(&cast, yaml).expect("write");
+        let out = segmenter(dir.path()).args(["run"]).output().expect("run");
+        assert_eq!(out.status.code(), Some(3));
+        assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), format!("error: step {error}\n  hint: {hint}; {FIX}"));
+    };
+    let coupon = "features:\n  - name: coupon_number\n    source: orders\n    expr: max(CAST(coupon_code AS INTEGER))\n";
+    std::fs::write(&cast, coupon).expect("write");
     let out = segmenter(dir.path()).args(["--quiet", "validate"]).output().expect("validate");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(3));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
-        "error: step 'customer_features (agg_orders)' failed in DuckDB: Conversion Error: Could not convert string 'SAVE10' to INT32 when casting from source column coupon_code\n  \
-         hint: a value of column 'coupon_code' fails; it is read by features 'coupon_number' (segments/cast.yaml:2), 'coupon_orders' (segments/features.yaml:9); \
-         fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)"
+    run_fails(
+        coupon,
+        "'customer_features (agg_orders)' failed in DuckDB: Conversion Error: Could not convert string 'SAVE10' to INT32 when casting from source column coupon_code",
+        "a value of column 'coupon_code' fails; it is read by features 'coupon_number' (segments/cast.yaml:2), 'coupon_orders' (segments/features.yaml:9)",
     );
     // The only feature of its scan that names the column: the hint shows its SQL.
-    std::fs::write(dir.path().join("segments/cast.yaml"), "features:\n  - name: device_number\n    source: sessions\n    expr: max(CAST(device AS INTEGER))\n").expect("write");
-    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(3));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
-        "error: step 'customer_features (agg_sessions)' failed in DuckDB: Conversion Error: Could not convert string 'mobile' to INT32 when casting from source column device\n  \
-         hint: feature 'device_number' (segments/cast.yaml:2) fails on the data: `max(CAST(device AS INTEGER))`; \
-         fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)"
+    run_fails(
+        "features:\n  - name: device_number\n    source: sessions\n    expr: max(CAST(device AS INTEGER))\n",
+        "'customer_features (agg_sessions)' failed in DuckDB: Conversion Error: Could not convert string 'mobile' to INT32 when casting from source column device",
+        "feature 'device_number' (segments/cast.yaml:2) fails on the data: `max(CAST(device AS INTEGER))`",
     );
     // The same for a segment rule.
-    std::fs::write(dir.path().join("segments/cast.yaml"), "segments:\n  - name: numbered_country\n    where: CAST(country AS INTEGER) > 0\n").expect("write");
-    let out = segmenter(dir.path()).args(["run"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(3));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
-        "error: step 'segment_members' failed in DuckDB: Conversion Error: Could not convert string 'DE' to INT32 when casting from source column country\n  \
-         hint: segment 'numbered_country' (segments/cast.yaml:2) fails on the data: `CAST(country AS INTEGER) > 0`; \
-         fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)"
+    run_fails(
+        "segments:\n  - name: numbered_country\n    where: CAST(country AS INTEGER) > 0\n",
+        "'segment_members' failed in DuckDB: Conversion Error: Could not convert string 'DE' to INT32 when casting from source column country",
+        "segment 'numbered_country' (segments/cast.yaml:2) fails on the data: `CAST(country AS INTEGER) > 0`",
     );
 }
 
