@@ -239,19 +239,11 @@ impl Phases {
                 eprintln!("  {t:8.3}s {:5.1}%  {label}", 100.0 * t / total.max(1e-9));
             }
             eprintln!("  {total:8.3}s total");
-            if let Some(kib) = peak_resident_kib() {
+            if let Some(kib) = execute::peak_resident_kib() {
                 eprintln!("  peak resident memory: {} MiB (compare with settings.memory_limit)", kib / 1024);
             }
         }
     }
-}
-
-/// The process's resident high-water mark (`VmHWM`, Linux only): the figure to hold against
-/// `memory_limit`.
-fn peak_resident_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
@@ -306,11 +298,13 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     mark("count source rows (gates)");
     let max_drop = project.config.settings.max_row_drop_pct.unwrap_or(50.0);
     let problems = publish::gates::check(&source_rows, &publish::Manifest::last_source_rows(&conn), max_drop);
+    // The run's row, with the process's peak memory so far (the run's, at its end).
     let record = |status: &str, inputs: &[publish::InputFile], row_counts: &[(String, i64)], notes: &[String], error: Option<&str>| {
-        publish::Manifest::insert_sql(
+        let row = publish::Manifest::insert_sql(
             &run_id, &resolved.as_of, &run_started, status, args.force && !(problems.is_empty() && lost.is_empty()), &definition_hash,
             inputs, &source_rows, row_counts, notes, error,
-        )
+        );
+        format!("{row};\n{}", publish::Manifest::peak_memory_sql(&run_id, execute::peak_resident_kib()))
     };
     if !problems.is_empty() {
         if !args.force {

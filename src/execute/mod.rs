@@ -80,6 +80,14 @@ pub fn column_strings(conn: &Connection, context: &str, sql: &str, params: &[&st
     rows.map(|r| r.map(|v| v.unwrap_or_else(|| "NULL".into())).map_err(err)).collect()
 }
 
+/// The process's resident high-water mark in KiB (`VmHWM`, Linux only): the figure to hold
+/// against `memory_limit`.
+pub fn peak_resident_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// First line of a DuckDB message (the rest is often a long hint or stack).
 pub fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_string()

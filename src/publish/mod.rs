@@ -363,8 +363,15 @@ impl Manifest {
         run_id VARCHAR, as_of DATE, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, forced BOOLEAN, \
         definition_hash VARCHAR, inputs VARCHAR, source_rows VARCHAR, row_counts VARCHAR, warnings VARCHAR, error VARCHAR)";
 
-    /// Added after the first release; older databases get the column on their next run.
-    pub const MIGRATE: &'static str = "ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_columns VARCHAR";
+    /// Added after the first release; older databases get the columns on their next run.
+    pub const MIGRATE: &'static str = "ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_columns VARCHAR;\n\
+        ALTER TABLE runs ADD COLUMN IF NOT EXISTS peak_memory_mib BIGINT";
+
+    /// Record the process's peak resident memory on this run's row (NULL where unknown).
+    pub fn peak_memory_sql(run_id: &str, peak_kib: Option<u64>) -> String {
+        let mib = peak_kib.map_or("NULL".to_string(), |k| (k / 1024).to_string());
+        format!("UPDATE runs SET peak_memory_mib = {mib} WHERE run_id = {}", DuckDb.string(run_id))
+    }
 
     /// Column names per source at the last successful run (empty before the first).
     pub fn last_source_columns(conn: &duckdb::Connection) -> Vec<(String, Vec<String>)> {

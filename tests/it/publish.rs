@@ -75,6 +75,10 @@ fn history_keeps_each_as_of_once_and_the_manifest_records_every_run() {
         ]
     );
     assert_eq!(rows(&db, "SELECT DISTINCT length(json_extract_string(inputs, '$[0].blake3')) FROM runs"), vec!["64"]);
+    // Each run records its peak resident memory (Linux).
+    if cfg!(target_os = "linux") {
+        assert_eq!(rows(&db, "SELECT count(*) FROM runs WHERE peak_memory_mib BETWEEN 10 AND 4096"), vec!["3"]);
+    }
 }
 
 /// The membership history is kept as segment ids behind the view `segment_members_history`;
