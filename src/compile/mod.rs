@@ -108,11 +108,8 @@ pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
     let features = features_query(model, d);
     let mut steps: Vec<Step> = features
         .scans
-        .iter()
-        .map(|(name, select)| {
-            let computes = features.computes.iter().find(|(scan, _)| scan == name).map(|(_, c)| c.clone()).unwrap_or_default();
-            Step { computes, ..Step::scratch_table(&format!("features: {name}"), name, select, d) }
-        })
+        .into_iter()
+        .map(|s| Step { computes: s.computes, ..Step::scratch_table(&format!("features: {}", s.table), &s.table, &s.select, d) })
         .collect();
     // The features step evaluates the row features of customers and the derived ones.
     let row_level = model.features.iter().filter(|f| !matches!(f.body, FeatureBody::Aggregate { .. })).map(Computed::of).collect();
@@ -359,11 +356,16 @@ fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> St
 /// How `customer_features` is computed: each grouped scan of a source into a scratch table,
 /// then one query joining them to the population and adding the derived features.
 struct FeaturesQuery {
-    /// (scratch table, its SELECT), one per grouped scan.
-    scans: Vec<(String, String)>,
-    /// (scratch table, the features its scan computes).
-    computes: Vec<(String, Vec<Computed>)>,
+    /// One per grouped scan, then the statistics if any.
+    scans: Vec<Scan>,
     select: String,
+}
+
+/// A scratch table of the features step: its SELECT and the features it evaluates.
+struct Scan {
+    table: String,
+    select: String,
+    computes: Vec<Computed>,
 }
 
 /// The grouped scans and the SELECT computing `customer_features`: the population CTE, a join
@@ -373,9 +375,9 @@ struct FeaturesQuery {
 /// under a 4 GB memory limit, the same scans as CTEs of one query keep every aggregate's hash
 /// table and every join's build side alive at once and run out of memory.
 fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
-    let mut scans: Vec<(String, String)> = Vec::new();
+    let mut scans: Vec<Scan> = Vec::new();
     let Some(customers) = model.sources.first() else {
-        return FeaturesQuery { scans, computes: Vec::new(), select: "SELECT NULL AS customer_id WHERE FALSE".into() };
+        return FeaturesQuery { scans, select: "SELECT NULL AS customer_id WHERE FALSE".into() };
     };
     let key = d.ident("customer_id");
     // Population: customers, with their row-level features.
@@ -442,28 +444,28 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
                 }
             }
             let cte = format!("agg_{}", src.name);
-            scans.push((cte.clone(), format!(
+            let select = format!(
                 "-- source '{}': one scan computing {} feature(s)\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
                 src.name,
                 shared.len(),
                 columns(&aggs, 2),
                 scan(&time_cut)
-            )));
-            joined.push((cte, shared));
+            );
+            add_scan(&mut scans, &mut joined, cte, select, shared);
         }
         for f in own {
             if let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body {
                 let mut conds = time_cut.clone();
                 conds.extend(filter_conds(filter.as_deref(), *window, src, model, d));
                 let cte = format!("agg_{}__{}", src.name, f.name);
-                scans.push((cte.clone(), format!(
+                let select = format!(
                     "-- source '{}', feature '{}': an ordered aggregate sorts only the rows it keeps\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
                     src.name,
                     f.name,
                     columns(&[format!("{} AS {key}", d.ident(&src.key)), column(&typed(sql, f), &d.ident(&f.name), &f.origin)], 2),
                     scan(&conds)
-                )));
-                joined.push((cte, vec![f]));
+                );
+                add_scan(&mut scans, &mut joined, cte, select, vec![f]);
             }
         }
         for group in top_groups {
@@ -486,15 +488,15 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
                 aggs.push(column(&typed(&value, f), &d.ident(&f.name), &f.origin));
             }
             let cte = format!("agg_{}__{}", src.name, group[0].name);
-            scans.push((cte.clone(), format!(
+            let select = format!(
                 "-- source '{}': rows per customer and value of {}, then the most frequent value (the smallest on a tie)\nSELECT\n  {}\nFROM (\n  SELECT {} AS {key}, ({sql}) AS __v, count(*) AS __n\n  FROM {}\n  GROUP BY 1, 2\n)\nGROUP BY 1",
                 src.name,
                 one_line(sql),
                 columns(&aggs, 2),
                 d.ident(&src.key),
                 indent(&scan(&conds), 2),
-            )));
-            joined.push((cte, group));
+            );
+            add_scan(&mut scans, &mut joined, cte, select, group);
         }
     }
     let stats = match stats_closure(model) {
@@ -504,10 +506,11 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
         Some((used, needed)) if !used.is_empty() => {
             let (layers, last) = layer_ctes(model, d, &population, &joined, &|f| needed.contains(&f.name), None);
             let aggs: Vec<String> = used.iter().map(|&i| format!("{} AS {}", stat_aggregate(&model.stats[i], d), d.ident(&format!("stat_{i}")))).collect();
-            scans.push((
-                STATS_TABLE.to_string(),
-                format!("-- statistics over all customers used by derived features\nWITH\n{}\nSELECT {}\nFROM {last}", layers.join(",\n"), aggs.join(", ")),
-            ));
+            scans.push(Scan {
+                table: STATS_TABLE.to_string(),
+                select: format!("-- statistics over all customers used by derived features\nWITH\n{}\nSELECT {}\nFROM {last}", layers.join(",\n"), aggs.join(", ")),
+                computes: Vec::new(),
+            });
             Some(d.table(STATS_TABLE))
         }
         _ => None,
@@ -516,8 +519,13 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
     let mut names = vec![key.clone()];
     names.extend(model.features.iter().map(|f| d.ident(&f.name)));
     let select = format!("WITH\n{}\nSELECT {}\nFROM {last}\nORDER BY {key}", layers.join(",\n"), names.join(", "));
-    let computes = joined.iter().map(|(scan, feats)| (scan.clone(), feats.iter().map(|f| Computed::of(f)).collect())).collect();
-    FeaturesQuery { scans, computes, select }
+    FeaturesQuery { scans, select }
+}
+
+/// A grouped scan into scratch table `table`, whose columns `feats` the features query joins.
+fn add_scan<'a>(scans: &mut Vec<Scan>, joined: &mut Vec<(String, Vec<&'a ResolvedFeature>)>, table: String, select: String, feats: Vec<&'a ResolvedFeature>) {
+    scans.push(Scan { table: table.clone(), select, computes: feats.iter().map(|f| Computed::of(f)).collect() });
+    joined.push((table, feats));
 }
 
 /// Scratch table of the statistics derived features use (see [`stats_closure`]).
