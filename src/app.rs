@@ -110,7 +110,7 @@ fn load_and_resolve_at(
     let (schemas, bad_types) = match describe {
         Schemas::Skip => (None, Default::default()),
         Schemas::Read | Schemas::Known(_) => {
-            let conn = execute::open(None, &EngineSettings::default())?;
+            let conn = execute::open(None, &EngineSettings { access: execute::Access::project(&project), ..Default::default() })?;
             let schemas = match describe {
                 Schemas::Known(known) => known,
                 _ => execute::describe_sources(&conn, &project),
@@ -132,7 +132,7 @@ fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     let (project, resolved, mut diags) = load_and_resolve(cli, args, Schemas::Read)?;
     let plan = compile(&resolved);
     // Every generated statement must bind in DuckDB (types, functions); nothing is computed.
-    let mut bind = execute::bind_check(&plan, &resolved)?;
+    let mut bind = execute::bind_check(&plan, &resolved, &execute::Access::project(&project))?;
     if !bind.is_empty() {
         crate::diagnostics::attach_snippets(&mut bind, &project.root);
         diags.extend(bind);
@@ -185,7 +185,7 @@ fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
 /// successful run recorded in the output database.
 fn column_gate(cli: &Cli) -> Result<(BTreeMap<String, validate::SourceSchema>, Vec<String>)> {
     let Some(project) = load_project(&cli.project).project else { return Ok((BTreeMap::new(), Vec::new())) };
-    let conn = execute::open(None, &EngineSettings::default())?;
+    let conn = execute::open(None, &EngineSettings { access: execute::Access::project(&project), ..Default::default() })?;
     let schemas = execute::describe_sources(&conn, &project);
     let now = source_columns(&schemas);
     let db = resolve(&project.root, &project.config.output.database);
@@ -269,6 +269,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let settings = EngineSettings {
         threads: args.threads.or(project.config.settings.threads),
         memory_limit: args.memory_limit.clone().or_else(|| project.config.settings.memory_limit.clone()),
+        access: execute::Access::project(&project),
     };
     let db_path = resolve(&project.root, &project.config.output.database);
     let db_display = project.config.output.database.clone();
@@ -291,7 +292,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let run_started = publish::utc_now();
     let run_id = format!("{}-{}", run_started, std::process::id());
     // Input files are hashed on another thread while DuckDB computes; the manifest row waits for it.
-    let mut hashing = Some(publish::hash_input_files(publish::list_input_files(&conn, &resolved)?));
+    let mut hashing = Some(publish::hash_input_files(publish::list_input_files(&conn, &resolved)?)?);
     let inputs = publish::join_hashing;
     mark("lock, copy and open the database, start hashing inputs");
     let source_rows = publish::source_rows(&conn, &resolved)?;
@@ -324,7 +325,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     }
     // Type errors are definition errors (exit 2, with a location), found before the data is
     // computed; checked after the gates, since an empty file has no column types to bind.
-    let mut bind = execute::bind_check(&plan, &resolved)?;
+    let mut bind = execute::bind_check(&plan, &resolved, &execute::Access::project(&project))?;
     if !bind.is_empty() {
         crate::diagnostics::attach_snippets(&mut bind, &project.root);
         return Err(Error::Definitions(bind));
@@ -370,7 +371,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     }
     copy.publish(conn)?;
     mark("publish (checkpoint, rename over the database)");
-    let conn = execute::open_read_only(&db_path)?;
+    let conn = execute::open_read_only_with(&db_path, &execute::Access::project(&project))?;
     let exports = publish::exports::write_exports(&conn, &project, &resolved)?;
     mark("exports");
     let (customers, segments, tiers) = crate::report::read_sizes(&conn)?;
@@ -525,7 +526,11 @@ fn cmd_diff(cli: &Cli, args: &DiffArgs) -> Result<i32> {
         )),
         other => other,
     })?;
-    let settings = EngineSettings { threads: head.config.settings.threads, memory_limit: head.config.settings.memory_limit.clone() };
+    let settings = EngineSettings {
+        threads: head.config.settings.threads,
+        memory_limit: head.config.settings.memory_limit.clone(),
+        access: execute::Access::project(&head),
+    };
     let d = crate::report::diff::diff(&args.base, &compile(&base_resolved), &compile(&resolved), args.samples, &settings)?;
     let to = if cli.format == Format::Json { ReportFormat::Json } else { args.to };
     match to {

@@ -122,12 +122,15 @@ pub struct SelectArgs {
     pub vars: Vec<(String, String)>,
 }
 
+/// The most DuckDB worker threads a session may start (a thread per core; more only costs memory).
+pub const MAX_THREADS: u32 = 256;
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub select: SelectArgs,
-    /// DuckDB worker threads (default: all cores, or settings.threads).
-    #[arg(long)]
+    /// DuckDB worker threads, 1 to 256 (default: all cores, or settings.threads).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_THREADS as i64))]
     pub threads: Option<u32>,
     /// Memory budget such as 4GB or 4GiB; DuckDB gets 90% of it and spills larger work to disk.
     #[arg(long)]

@@ -19,6 +19,9 @@ use template::StatFunc;
 /// Table with one row per customer and one column per feature.
 pub const FEATURES_TABLE: &str = "customer_features";
 
+/// The customer key column of every published table.
+pub const CUSTOMER_KEY: &str = "customer_id";
+
 /// One statement of the plan, creating or replacing `target`.
 #[derive(Debug, Clone)]
 pub struct Step {

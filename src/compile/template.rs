@@ -119,6 +119,12 @@ pub fn sql_literal(v: &Value) -> Result<String, Error> {
     })
 }
 
+/// Instructions one snippet's rendering may take (the library's largest takes a few hundred).
+pub const TEMPLATE_FUEL: u64 = 100_000;
+
+/// The longest text a snippet may render to.
+pub const MAX_RENDERED_BYTES: usize = 64 * 1024;
+
 /// A SQL string literal with single quotes doubled.
 pub fn quote_string(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
@@ -129,6 +135,8 @@ impl Templates {
     pub fn new(vars: &BTreeMap<String, serde_yaml::Value>, as_of: &str, macros: &[MacroFile]) -> Result<Templates, (String, usize, String)> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // A loop that never ends (or runs for minutes) stops with an error instead of hanging.
+        env.set_fuel(Some(TEMPLATE_FUEL));
         // A custom escape mode (handled by the formatter below) makes macro output safe SQL.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Custom("sql"));
         env.set_formatter(|out, _state, value| {
@@ -186,6 +194,13 @@ impl Templates {
         let out = self.env.render_named_str(name, &source, ());
         let refs = std::mem::take(&mut *self.refs.lock().unwrap_or_else(|p| p.into_inner()));
         let err = match out {
+            Ok(sql) if sql.len() > MAX_RENDERED_BYTES => {
+                return Err(RenderError {
+                    line: None,
+                    message: format!("template error: the snippet renders to {} bytes, more than the limit of {MAX_RENDERED_BYTES}", sql.len()),
+                    hint: "a rule is a short expression; check the loops in {% for %}".into(),
+                })
+            }
             Ok(sql) => return Ok(Rendered { sql, refs }),
             Err(e) => e,
         };
@@ -234,6 +249,7 @@ fn hint_for(e: &Error) -> String {
         }
         ErrorKind::UnknownFunction => "available functions: var, stat, segment, and macros from macros/".into(),
         ErrorKind::SyntaxError => "check the {{ }} and {% %} delimiters".into(),
+        ErrorKind::OutOfFuel => format!("a snippet may take at most {TEMPLATE_FUEL} template instructions; check the loops in {{% for %}}"),
         _ => "see docs/language.md, section Templates".into(),
     }
 }

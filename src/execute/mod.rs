@@ -13,11 +13,16 @@ use duckdb::Connection;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod sandbox;
+pub use sandbox::Access;
+
 /// Engine settings for a session.
 #[derive(Debug, Clone, Default)]
 pub struct EngineSettings {
     pub threads: Option<u32>,
     pub memory_limit: Option<String>,
+    /// The files the session may reach; applied last, with the configuration locked after it.
+    pub access: Access,
 }
 
 /// Open (creating if needed) a DuckDB database file, or an in-memory one for `None`.
@@ -34,20 +39,34 @@ pub fn open(path: Option<&Path>, settings: &EngineSettings) -> Result<Connection
         None => Connection::open_in_memory().map_err(db_err)?,
     };
     apply_settings(&conn, settings).map_err(|e| Error::Usage(format!("invalid engine setting: {e}")))?;
+    sandbox::lock_down(&conn, &settings.access, |s| DuckDb.string(s)).map_err(db_err_text(&display))?;
     Ok(conn)
 }
 
-/// Open an existing database for reading only (reports, explain).
+fn db_err_text(path: &str) -> impl Fn(String) -> Error + '_ {
+    move |message| Error::Database { path: path.to_string(), message }
+}
+
+/// Open an existing database for reading only (reports, explain), reaching no other file.
 pub fn open_read_only(path: &Path) -> Result<Connection> {
+    open_read_only_with(path, &Access::default())
+}
+
+/// Open an existing database for reading only, reaching the files `access` allows (exports
+/// write files and read the consent source).
+pub fn open_read_only_with(path: &Path, access: &Access) -> Result<Connection> {
     let db_err = |e: duckdb::Error| Error::Database { path: path.display().to_string(), message: first_line(&e.to_string()) };
     let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly).map_err(db_err)?;
-    Connection::open_with_flags(path, config).map_err(db_err)
+    let conn = Connection::open_with_flags(path, config).map_err(db_err)?;
+    let display = path.display().to_string();
+    sandbox::lock_down(&conn, access, |s| DuckDb.string(s)).map_err(db_err_text(&display))?;
+    Ok(conn)
 }
 
 fn apply_settings(conn: &Connection, s: &EngineSettings) -> std::result::Result<(), String> {
     if let Some(t) = s.threads {
-        if t == 0 {
-            return Err("threads must be at least 1".into());
+        if t == 0 || t > crate::cli::MAX_THREADS {
+            return Err(format!("threads must be between 1 and {}, not {t}", crate::cli::MAX_THREADS));
         }
         conn.execute_batch(&format!("SET threads = {t}")).map_err(|e| first_line(&e.to_string()))?;
     }
@@ -193,10 +212,10 @@ fn describe_one(conn: &Connection, path: &str, format: SourceFormat) -> (SourceS
 /// Bind every statement of `plan` in an in-memory DuckDB without computing anything: each
 /// table is created empty (`LIMIT 0`) so later steps can bind against it. A failing step is
 /// traced to the features or segments that do not bind on their own.
-pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved) -> Result<Vec<crate::diagnostics::Diagnostic>> {
+pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved, access: &Access) -> Result<Vec<crate::diagnostics::Diagnostic>> {
     use crate::diagnostics::{Diagnostic, Loc};
     let d = DuckDb;
-    let conn = open(None, &EngineSettings::default())?;
+    let conn = open(None, &EngineSettings { access: access.clone(), ..Default::default() })?;
     let loc_of = |origin: &str| Loc::from_origin(origin);
     let mut diags = Vec::new();
     for step in &plan.steps {
@@ -491,7 +510,7 @@ mod tests {
 
     fn limit_after(value: &str) -> std::result::Result<String, String> {
         let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
-        apply_settings(&conn, &EngineSettings { threads: None, memory_limit: Some(value.into()) })?;
+        apply_settings(&conn, &EngineSettings { memory_limit: Some(value.into()), ..Default::default() })?;
         conn.query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0)).map_err(|e| e.to_string())
     }
 

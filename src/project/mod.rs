@@ -128,6 +128,10 @@ pub fn load_project(root: &Path) -> Loaded {
     let Some(text) = read_text(&config_path, PROJECT_FILE, &mut diags) else {
         return Loaded { project: None, diagnostics: diags };
     };
+    if let Some(d) = too_deep(&text, PROJECT_FILE) {
+        diags.push(d);
+        return Loaded { project: None, diagnostics: diags };
+    }
     let spans = SpanIndex::build(&text);
     if let Some(d) = duplicate_key(&spans, PROJECT_FILE) {
         diags.push(d);
@@ -172,6 +176,10 @@ fn load_definition_file(project: &mut Project, rel: &str, diags: &mut Vec<Diagno
         );
         return;
     }
+    if let Some(d) = too_deep(&text, rel) {
+        diags.push(d);
+        return;
+    }
     let spans = SpanIndex::build(&text);
     if let Some(d) = duplicate_key(&spans, rel) {
         diags.push(d);
@@ -205,6 +213,38 @@ fn load_definition_file(project: &mut Project, rel: &str, diags: &mut Vec<Diagno
     for (i, d) in def.assertions.into_iter().enumerate() {
         project.assertions.push(Item { def: d, file, path: wrap("assertions", i) });
     }
+}
+
+/// The deepest `[`/`{` nesting a YAML file may use (definitions need 3 or 4).
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// A file whose flow collections nest deeper than [`MAX_FLOW_DEPTH`]: refused before parsing,
+/// whose time grows with the square of the depth. Brackets in quotes and comments do not count.
+fn too_deep(text: &str, file: &str) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    for (n, line) in text.lines().enumerate() {
+        let mut quote: Option<char> = None;
+        for (col, c) in line.chars().enumerate() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '#') if col == 0 || line[..line.char_indices().nth(col).map_or(0, |(b, _)| b)].ends_with([' ', '\t']) => break,
+                (None, '[' | '{') => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Some(
+                            Diagnostic::error("E002", Loc::new(file, n + 1, col + 1), format!("YAML nested more than {MAX_FLOW_DEPTH} levels deep"))
+                                .with_hint("definitions nest a few levels; check for unbalanced [ or {"),
+                        );
+                    }
+                }
+                (None, ']' | '}') => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// True when a YAML text has nothing but whitespace, comments and document markers.

@@ -262,8 +262,8 @@ pub fn list_input_files(conn: &duckdb::Connection, model: &Resolved) -> Result<V
 }
 
 /// Size and content hash of each file; runs on its own thread while DuckDB computes.
-pub fn hash_input_files(files: Vec<(String, String)>) -> std::thread::JoinHandle<Result<Vec<InputFile>>> {
-    std::thread::spawn(move || {
+pub fn hash_input_files(files: Vec<(String, String)>) -> Result<std::thread::JoinHandle<Result<Vec<InputFile>>>> {
+    let spawned = std::thread::Builder::new().name("hash-inputs".into()).spawn(move || {
         files
             .into_iter()
             .map(|(source, path)| {
@@ -271,7 +271,8 @@ pub fn hash_input_files(files: Vec<(String, String)>) -> std::thread::JoinHandle
                 Ok(InputFile { source, path, bytes, blake3 })
             })
             .collect()
-    })
+    });
+    spawned.map_err(|e| Error::Io { context: "starting the thread that hashes input files".into(), source: e })
 }
 
 /// Wait for [`hash_input_files`] (once; later calls return nothing).

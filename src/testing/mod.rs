@@ -116,7 +116,8 @@ fn run_fixture(project: &Project, t: &FixtureTest) -> std::result::Result<Vec<St
         let first = outcome.diagnostics.iter().find(|x| x.is_error()).map(|x| x.to_string()).unwrap_or_default();
         return Err(format!("the definitions do not resolve: {first}"));
     };
-    let conn = Connection::open_in_memory().map_err(|e| e.to_string())?;
+    let settings = crate::execute::EngineSettings { access: crate::execute::Access::project(project), ..Default::default() };
+    let conn = crate::execute::open(None, &settings).map_err(|e| e.to_string())?;
     for src in &mut model.sources {
         let table = format!("given_{}", src.name);
         // Start from the real file's (renamed) columns so rows only name the columns they need.

@@ -4,6 +4,7 @@
 //! All problems are collected in one pass. Source schemas (read by the execute stage through
 //! DuckDB) are optional: without them, column references are not checked.
 
+pub mod guard;
 mod lint;
 mod refs;
 pub mod resolved;
@@ -16,6 +17,9 @@ use crate::project::{merged_vars, Item, Project};
 use refs::Graph;
 pub use resolved::*;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The earliest `as_of` accepted: an earlier one (a typo such as 0001-01-01) only publishes an empty result.
+pub const EARLIEST_AS_OF: &str = "1900-01-01";
 
 /// The source every run is about: one row per customer.
 pub const POPULATION_SOURCE: &str = "customers";
@@ -308,6 +312,11 @@ impl<'a> Validator<'a> {
             self.err("E005", loc, format!("as_of '{value}' is not a date"), Some("write it as YYYY-MM-DD, e.g. 2026-06-30".into()));
             return None;
         }
+        if value.as_str() < EARLIEST_AS_OF {
+            self.err("E005", loc, format!("as_of '{value}' is before {EARLIEST_AS_OF}"),
+                Some("as_of is the day the segments describe, e.g. 2026-06-30; no shop has customers before 1900".into()));
+            return None;
+        }
         Some(value)
     }
 
@@ -377,12 +386,19 @@ impl<'a> Validator<'a> {
                 }
                 Some(SourceSchema::Columns(cols)) => {
                     let mut set: BTreeSet<String> = cols.iter().cloned().collect();
-                    for (from, to) in &def.rename {
+                    for from in def.rename.keys() {
                         if !set.remove(from) {
                             let hint = did_you_mean(from, cols.iter().map(String::as_str));
                             self.err("E025", at(&format!("rename.{from}")), format!("source '{name}' has no column '{from}' to rename"), hint);
                         }
-                        set.insert(to.clone());
+                    }
+                    // Columns not renamed away keep their names: a rename onto one would shadow it.
+                    for (from, to) in &def.rename {
+                        if !set.insert(to.clone()) {
+                            self.err("E025", at(&format!("rename.{from}")),
+                                format!("rename of column '{from}' to '{to}' in source '{name}' collides with another column named '{to}'"),
+                                Some(format!("rename '{to}' away as well, or pick another name for '{from}'")));
+                        }
                     }
                     let typed = def.types.keys().map(|k| ("types", k));
                     for (field, c) in [("key", &def.key)].into_iter().chain(def.time.as_ref().map(|t| ("time", t))).chain(typed) {
@@ -516,6 +532,10 @@ impl<'a> Validator<'a> {
                 self.err("E011", loc.clone(), format!("invalid {kind} name '{name}'"),
                     Some("use lowercase letters, digits and underscores, starting with a letter (at most 63)".into()));
             }
+            if kind == "feature" && name == crate::compile::CUSTOMER_KEY {
+                self.err("E011", loc.clone(), format!("a feature cannot be named '{name}'"),
+                    Some(format!("'{name}' is the customer key column of customer_features; name the feature e.g. 'source_{name}'")));
+            }
             let class = if kind == "feature" { "feature" } else { "output" };
             if let Some(first) = seen.get(&(name.clone(), class)) {
                 self.err("E010", loc, format!("duplicate {kind} name '{name}'"), Some(format!("first defined at {first}; rename one of them")));
@@ -537,6 +557,32 @@ impl<'a> Validator<'a> {
                 self.err("E030", Loc::new(loc.file, line, col), e.message, Some(e.hint));
                 None
             }
+        }
+    }
+
+    /// Render a snippet that must be one SQL expression (a rule, an aggregate, a condition);
+    /// anything else is reported at its place in the snippet (E032) and yields `None`.
+    fn render_rule<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, text: &str, owner: &str) -> Option<Rendered> {
+        let r = self.render(t, item, field, text)?;
+        match guard::check_expression(&r.sql) {
+            Ok(_) => Some(r),
+            Err(e) => {
+                let loc = self.snippet_loc(item, field, e.line - 1, e.col - 1);
+                self.err("E032", loc, e.message(owner), Some(e.hint()));
+                None
+            }
+        }
+    }
+
+    /// Location of the 0-based `line` and character `col` of a field's snippet.
+    fn snippet_loc<T>(&self, item: &Item<T>, field: &str, line: usize, col: usize) -> Loc {
+        let loc = self.project.loc(item, field);
+        let spans = &self.project.files[item.file].spans;
+        let path = format!("{}.{field}", item.path);
+        match (line, spans.is_block(&path)) {
+            (0, false) => Loc::new(loc.file, loc.line, loc.col + col + usize::from(spans.is_quoted(&path))),
+            (n, true) => Loc::new(loc.file, loc.line + n, loc.col + col),
+            (n, false) => Loc::new(loc.file, loc.line + n, col + 1),
         }
     }
 
@@ -690,7 +736,7 @@ impl<'a> Validator<'a> {
                     Some("write an expression over other features, e.g. `expr: total_spent / nullif(order_count, 0)`".into()));
                 return None;
             }
-            let r = self.render(t, item, "expr", expr)?;
+            let r = self.render_rule(t, item, "expr", expr, &owner)?;
             if sqlscan::column_refs(&r.sql).iter().any(|id| id.name == f.name) {
                 self.err("E023", p.loc(item, "expr"), format!("features depend on each other in a cycle: {0} -> {0}", f.name),
                     Some("a feature cannot use itself; compute the part it needs in another feature".into()));
@@ -732,7 +778,7 @@ impl<'a> Validator<'a> {
             Some((key, text, _)) => (key, text.clone()),
             None => ("expr", f.expr.clone().unwrap_or_else(|| f.name.clone())),
         };
-        let r = self.render(t, item, field, &expr_text)?;
+        let r = self.render_rule(t, item, field, &expr_text, &owner)?;
         let columns = info.columns.clone();
         let what = format!("column of source '{source}'");
         let (sql, deps) = match &columns {
@@ -757,7 +803,7 @@ impl<'a> Validator<'a> {
         }
         let filter = match &f.filter {
             Some(text) => {
-                let r = self.render(t, item, "filter", text)?;
+                let r = self.render_rule(t, item, "filter", text, &owner)?;
                 Some(match &columns {
                     Some(cols) => self.check_refs(item, "filter", text, &r, cols, &what, &owner, None, feature_names).0,
                     None => r.sql.clone(),
@@ -851,7 +897,7 @@ impl<'a> Validator<'a> {
                 Some("write a condition over features, e.g. `where: total_spent > 1000`".into()));
             return None;
         }
-        let r = self.render(t, item, "where", &s.rule)?;
+        let r = self.render_rule(t, item, "where", &s.rule, &owner)?;
         let (sql, mut deps) = self.check_refs(item, "where", &s.rule, &r, features, "feature", &owner, Some(segments), features);
         if let Some(parent) = &s.extends {
             if segments.contains(parent) {
@@ -1004,8 +1050,8 @@ impl<'a> Validator<'a> {
             let when = match &level.when {
                 Some(text) => {
                     let field = format!("{base}.when");
-                    let r = self.render(t, item, &field, text)?;
                     let owner = format!("level '{}' of tier ladder '{}'", level.name, ladder.name);
+                    let r = self.render_rule(t, item, &field, text, &owner)?;
                     let (sql, d) = self.check_refs(item, &field, text, &r, features, "feature", &owner, None, features);
                     deps.features.extend(d.features);
                     Some(sql)
@@ -1054,7 +1100,7 @@ impl<'a> Validator<'a> {
         }
         let population = match &s.population {
             Some(text) => {
-                let r = self.render(t, item, "population", text)?;
+                let r = self.render_rule(t, item, "population", text, &owner)?;
                 let (sql, d) = self.check_refs(item, "population", text, &r, features, "feature", &owner, None, features);
                 deps.features.extend(d.features);
                 Some(sql)
@@ -1064,8 +1110,8 @@ impl<'a> Validator<'a> {
         let mut labels = Vec::new();
         for (i, l) in s.map.iter().enumerate() {
             let field = format!("map.{i}.when");
-            let r = self.render(t, item, &field, &l.when)?;
             let label_owner = format!("label '{}' of {owner}", l.name);
+            let r = self.render_rule(t, item, &field, &l.when, &label_owner)?;
             if !r.refs.is_empty() {
                 self.err("E204", p.loc(item, &field), format!("stat() and segment() are not allowed in {label_owner}"),
                     Some("label conditions compare the score parts, e.g. `r >= 4 AND f >= 4`".into()));

@@ -3,6 +3,7 @@
 mod cli_errors;
 mod corpus;
 mod diff;
+mod engine;
 mod explain;
 mod exports;
 mod fixture;
@@ -11,5 +12,6 @@ mod memory;
 mod publish;
 mod report;
 mod sample;
+mod security;
 mod testcmd;
 mod support;
