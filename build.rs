@@ -121,7 +121,6 @@ fn fetch(prebuilt: &Prebuilt) -> BuildResult<PathBuf> {
         registry.trim_end_matches('/'),
         p = prebuilt.platform
     );
-    println!("cargo:warning=fetching DuckDB's prebuilt library {url} into {}", dir.display());
     let tarball = download(&url)?;
     let digest = hex(&Sha512::digest(&tarball));
     if digest != prebuilt.sha512 {
@@ -130,6 +129,7 @@ fn fetch(prebuilt: &Prebuilt) -> BuildResult<PathBuf> {
     fs::create_dir_all(&dir)?;
     extract_library(&tarball, prebuilt.library, &dir)?;
     fs::write(&marker, prebuilt.sha512)?;
+    println!("cargo:warning=fetched DuckDB's prebuilt library {url} (sha512 checked) into {}", dir.display());
     Ok(dir)
 }
 

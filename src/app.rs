@@ -34,6 +34,11 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Generate(args) => cmd_generate(&cli, args),
         Command::Init { dir } => cmd_init(&cli, dir),
     };
+    // Whatever a stopped run's last query said, it stopped because of the signal.
+    let result = match (result, crate::signals::received()) {
+        (Err(_), Some(signal)) => Err(Error::Interrupted { signal }),
+        (other, _) => other,
+    };
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -271,9 +276,14 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         memory_limit: args.memory_limit.clone().or_else(|| project.config.settings.memory_limit.clone()),
         access: execute::Access::project(&project),
     };
-    let db_path = resolve(&project.root, &project.config.output.database);
+    // Through a symlink too: every name of the file takes the same lock, and the publish renames
+    // over the file itself instead of replacing the link.
+    let db_path = publish::real_database_path(&resolve(&project.root, &project.config.output.database));
     let db_display = project.config.output.database.clone();
     // One writer at a time; released when `_lock` drops, also on errors.
+    // From here a SIGINT/SIGTERM stops the run as an error would: rolled back, cleaned up and
+    // unlocked (taken before the lock, so no signal can leave a lock file behind).
+    let stop_on_signal = crate::signals::RunGuard::new();
     let (_lock, takeover) = publish::RunLock::acquire(&db_path, &db_display)?;
     let mut notes: Vec<String> = diags.iter().filter(|d| d.severity == Severity::Warning).map(|d| d.to_string()).collect();
     if let Some(note) = takeover {
@@ -283,9 +293,12 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         diags.push(Diagnostic::warning("W020", crate::diagnostics::Loc::file(&db_display), note.clone()));
         notes.push(note);
     }
+    // Under the lock no other run writes exports: what a dead run left there goes.
+    publish::exports::clean_stale(&project);
     // Everything below writes a copy of the database; only a commit renames it into place.
     let copy = publish::WorkingCopy::create(&db_path, &db_display)?;
     let conn = copy.open(&settings)?;
+    stop_on_signal.watch(conn.interrupt_handle());
     let db_err = |e: duckdb::Error| Error::Database { path: db_display.clone(), message: execute::first_line(&e.to_string()) };
     conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
     conn.execute_batch(publish::Manifest::MIGRATE).map_err(db_err)?;
@@ -298,7 +311,8 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let source_rows = publish::source_rows(&conn, &resolved)?;
     mark("count source rows (gates)");
     let max_drop = project.config.settings.max_row_drop_pct.unwrap_or(50.0);
-    let problems = publish::gates::check(&source_rows, &publish::Manifest::last_source_rows(&conn), max_drop);
+    let mut problems = publish::gates::check(&source_rows, &publish::Manifest::last_source_rows(&conn), max_drop);
+    problems.extend(publish::keys::check(&conn, &project)?);
     // The run's row, with the process's peak memory so far (the run's, at its end).
     let record = |status: &str, inputs: &[publish::InputFile], row_counts: &[(String, i64)], notes: &[String], error: Option<&str>| {
         let row = publish::Manifest::insert_sql(
@@ -340,6 +354,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
             mark(&format!("step {label}"));
         }
     };
+    let staged_exports: std::cell::RefCell<Option<publish::exports::StagedExports>> = Default::default();
     let outcome = run_with_progress(
         cli,
         &conn,
@@ -356,24 +371,37 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
             end_step();
             let counts = publish_counts(c)?;
             mark("count published rows");
+            // Exports read the tables as this transaction publishes them; a failure fails the run.
+            let exported = publish::exports::stage_exports(c, &project, &resolved)?;
+            mark("exports (staged)");
             let files = inputs(&mut hashing)?;
             mark("wait for input hashing");
             c.execute_batch(&record("ok", &files, &counts, &notes, None)).map_err(db_err)?;
+            c.execute_batch(&publish::Manifest::exports_sql(&run_id, &exported.files)).map_err(db_err)?;
+            *staged_exports.borrow_mut() = Some(exported);
             c.execute_batch(&publish::Manifest::columns_sql(&run_id, &source_columns)).map_err(db_err)
         },
     );
     mark("commit");
+    let staged_exports = staged_exports.into_inner();
     if let Err(e) = outcome {
+        staged_exports.iter().for_each(publish::exports::StagedExports::discard);
         // The plan rolled back and dropped its staging tables; record the failure only.
         let files = inputs(&mut hashing).unwrap_or_default();
         copy.publish_record(conn, &record("failed", &files, &[], &notes, Some(&e.to_string())));
         return Err(e);
     }
-    copy.publish(conn)?;
+    if let Err(e) = copy.publish(conn) {
+        staged_exports.iter().for_each(publish::exports::StagedExports::discard);
+        return Err(e);
+    }
     mark("publish (checkpoint, rename over the database)");
-    let conn = execute::open_read_only_with(&db_path, &execute::Access::project(&project))?;
-    let exports = publish::exports::write_exports(&conn, &project, &resolved)?;
-    mark("exports");
+    let exports = match staged_exports {
+        Some(staged) => staged.promote()?,
+        None => Vec::new(),
+    };
+    mark("exports (moved into place)");
+    let conn = execute::open_read_only(&db_path)?;
     let (customers, segments, tiers) = crate::report::read_sizes(&conn)?;
     mark("summary");
     phases.borrow().print();

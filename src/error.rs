@@ -2,7 +2,8 @@
 
 use crate::diagnostics::Diagnostic;
 
-/// Exit codes (SPEC §7): 0 ok, 1 tests failed, 2 definition or usage error, 3 data or runtime error.
+/// Exit codes: 0 ok, 1 tests failed, 2 definition or usage error, 3 data or runtime error,
+/// 128 + N when signal N stopped a run (130 SIGINT, 143 SIGTERM).
 pub mod exit {
     pub const OK: i32 = 0;
     pub const TESTS_FAILED: i32 = 1;
@@ -34,6 +35,9 @@ pub enum Error {
     /// Bad command-line usage the parser could not catch.
     #[error("{0}")]
     Usage(String),
+    /// SIGINT or SIGTERM stopped a run; it rolled back like a failed one.
+    #[error("stopped by {}: nothing was published (the run is recorded as failed)", crate::signals::name(*.signal))]
+    Interrupted { signal: i32 },
 }
 
 impl Error {
@@ -42,6 +46,7 @@ impl Error {
             Error::Definitions(_) | Error::Usage(_) => exit::DEFINITION,
             Error::Gates(_) => exit::TESTS_FAILED,
             Error::Step { .. } | Error::Database { .. } | Error::Io { .. } | Error::Locked { .. } => exit::RUNTIME,
+            Error::Interrupted { signal } => 128 + signal,
         }
     }
 }

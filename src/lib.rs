@@ -15,6 +15,7 @@ pub mod init;
 pub mod project;
 pub mod publish;
 pub mod report;
+pub mod signals;
 pub mod testing;
 pub mod validate;
 

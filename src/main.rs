@@ -22,6 +22,14 @@ pub static malloc_conf: Option<&'static u8> = Some(&MALLOC_CONF[0]);
 static MALLOC_CONF: &[u8] = b"dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
 fn main() {
+    // Like other Unix tools, stop quietly when the reader of our output goes away
+    // (`segmenter compile | head -1`) instead of panicking in `println!` (Rust ignores SIGPIPE).
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    segmenter::signals::install();
     let cli = segmenter::cli::Cli::parse();
     std::process::exit(segmenter::app::main_with(cli));
 }

@@ -377,9 +377,10 @@ pub fn run_plan_then(
     let mut scratch = Vec::new();
     for (i, step) in staged.iter().enumerate() {
         progress(i, total, &step.label);
-        if let Err(e) = conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)) {
+        let result = stopped().map_or_else(|| conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)).map_err(|e| step_failed(step, &name(step), &e)), Err);
+        if let Err(e) = result {
             let _ = drop_staging_tables(conn);
-            return Err(step_failed(step, &name(step), &e));
+            return Err(stopped().unwrap_or(e));
         }
     }
     let d = DuckDb;
@@ -396,18 +397,25 @@ pub fn run_plan_then(
     let outcome = conn.execute_batch(&publish).map_err(|e| fail("publish", e)).and_then(|()| {
         for (i, step) in rest.enumerate() {
             progress(staged.len() + i, total, &step.label);
+            stopped().map_or(Ok(()), Err)?;
             conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)).map_err(|e| step_failed(step, &name(step), &e))?;
         }
-        before_commit(conn)
+        before_commit(conn)?;
+        stopped().map_or(Ok(()), Err)
     });
     if let Err(e) = outcome {
         let _ = conn.execute_batch("ROLLBACK");
         let _ = drop_staging_tables(conn);
-        return Err(e);
+        return Err(stopped().unwrap_or(e));
     }
     progress(total, total, COMMIT_STEP);
     conn.execute_batch("COMMIT").map_err(|e| fail("commit", e))?;
     Ok(())
+}
+
+/// The error to stop with when SIGINT or SIGTERM arrived (whatever the interrupted query said).
+fn stopped() -> Option<Error> {
+    crate::signals::received().map(|signal| Error::Interrupted { signal })
 }
 
 /// `step` failed in DuckDB. When a value in the data failed an expression (a cast, a date,

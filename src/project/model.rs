@@ -193,6 +193,14 @@ pub enum ExportLayout {
     PerSegment,
 }
 
+/// The contact channels an export may name and the consent data may record.
+pub const CHANNELS: &[&str] = &["email", "sms", "push", "phone", "post", "whatsapp", "in_app"];
+
+/// A channel as written in YAML or in the consent data, compared trimmed and in lower case.
+pub fn normalize_channel(channel: &str) -> String {
+    channel.trim().to_lowercase()
+}
+
 /// Where opt-outs are recorded: a source with one row per customer and channel.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -4,7 +4,7 @@
 
 use crate::compile::dialect::{Dialect, DuckDb};
 use crate::error::{Error, Result};
-use crate::project::model::{ExportDef, ExportFormat, ExportLayout, SourceFormat};
+use crate::project::model::{ExportDef, ExportFormat, ExportLayout};
 use crate::project::Project;
 use crate::validate::{Resolved, POPULATION_SOURCE};
 use serde::Serialize;
@@ -18,35 +18,30 @@ pub struct ExportedFile {
     pub rows: i64,
 }
 
-/// A source with its renames applied (columns by their canonical names).
-fn read_source(project: &Project, name: &str) -> Option<String> {
-    let d = DuckDb;
-    let def = project.config.sources.get(name)?;
-    let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
-    let format = def.format.or_else(|| SourceFormat::from_path(&def.path)).unwrap_or(SourceFormat::Csv);
-    let renames: Vec<(String, String)> = def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
-    Some(format!("(SELECT {} FROM {})", d.star_renaming(&renames), d.read_source(format, &path)))
-}
-
-/// Customer ids opted out of `channel`: the latest row per customer when the consent source has
-/// a time column, otherwise any opt-out row.
+/// Customer ids not contactable on `channel`: those whose latest consent rows for it (all rows
+/// at the latest time when the consent source has a time column, otherwise all rows) include one
+/// that is not clearly `opted_out = false`: an opt-out, an empty flag or one that is neither
+/// true nor false. Channels compare trimmed and in lower case (`EMAIL`, ` email`); rows without
+/// a customer id are left out (the key gate reports them).
 fn opted_out_sql(project: &Project, channel: &str, as_of: &str) -> Option<String> {
     let d = DuckDb;
     let consent = project.config.consent.as_ref()?;
     let def = project.config.sources.get(&consent.source)?;
-    let relation = read_source(project, &consent.source)?;
+    let relation = super::keys::source_relation(project, &consent.source)?;
     let (key, ch, out) = (d.ident(&def.key), d.ident(&consent.channel_column), d.ident(&consent.opted_out_column));
-    let mut filter = format!("{ch} = {}", d.string(channel));
+    let channel = crate::project::model::normalize_channel(channel);
+    let mut filter = format!("{key} IS NOT NULL AND lower(trim(CAST({ch} AS VARCHAR))) = {}", d.string(&channel));
     if let Some(t) = &def.time {
         // Consent changes after the run date do not apply to it.
         filter.push_str(&format!(" AND {} < {}", d.ident(t), d.day_after(as_of)));
     }
+    let unclear = format!("TRY_CAST({out} AS BOOLEAN) IS DISTINCT FROM false");
     Some(match &def.time {
         Some(t) => format!(
-            "SELECT {key} FROM {relation} WHERE {filter} QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {} DESC NULLS LAST) = 1 AND {out}",
+            "SELECT {key} FROM {relation} WHERE {filter} QUALIFY rank() OVER (PARTITION BY {key} ORDER BY {} DESC NULLS LAST) = 1 AND {unclear}",
             d.ident(t)
         ),
-        None => format!("SELECT {key} FROM {relation} WHERE {filter} GROUP BY {key} HAVING bool_or({out})"),
+        None => format!("SELECT {key} FROM {relation} WHERE {filter} GROUP BY {key} HAVING bool_or({unclear})"),
     })
 }
 
@@ -76,7 +71,7 @@ pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: O
         sql.push_str(" JOIN customer_features AS f ON f.customer_id = m.customer_id");
     }
     if need_customers {
-        if let (Some(relation), Some(def)) = (read_source(project, POPULATION_SOURCE), project.config.sources.get(POPULATION_SOURCE)) {
+        if let (Some(relation), Some(def)) = (super::keys::source_relation(project, POPULATION_SOURCE), project.config.sources.get(POPULATION_SOURCE)) {
             sql.push_str(&format!(" LEFT JOIN (SELECT * FROM {relation}) AS c ON c.{} = m.customer_id", d.ident(&def.key)));
         }
     }
@@ -97,30 +92,118 @@ pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: O
     sql
 }
 
-/// Write every export of the project for this run; returns the files written.
-pub fn write_exports(conn: &duckdb::Connection, project: &Project, model: &Resolved) -> Result<Vec<ExportedFile>> {
-    let dir = crate::project::resolve(&project.root, &project.config.output.exports_dir).join(&model.as_of);
-    let mut written = Vec::new();
+/// This run's export files, written into a staging folder beside the dated folder they are
+/// for; [`StagedExports::promote`] moves them into place once the database is published.
+#[derive(Debug)]
+pub struct StagedExports {
+    staging: PathBuf,
+    target: PathBuf,
+    /// The files, by the paths they have once promoted (relative to the project when inside it).
+    pub files: Vec<ExportedFile>,
+}
+
+fn exports_root(project: &Project) -> PathBuf {
+    crate::project::resolve(&project.root, &project.config.output.exports_dir)
+}
+
+const STAGING_PREFIX: &str = ".staging-";
+const REPLACED_PREFIX: &str = ".replaced-";
+
+/// Write every export of the project into `<exports_dir>/.staging-<as_of>-<pid>/`.
+pub fn stage_exports(conn: &duckdb::Connection, project: &Project, model: &Resolved) -> Result<StagedExports> {
+    let root = exports_root(project);
+    let target = root.join(&model.as_of);
+    let staging = root.join(format!("{STAGING_PREFIX}{}-{}", model.as_of, std::process::id()));
+    let mut staged = StagedExports { staging, target, files: Vec::new() };
     for e in &project.config.output.exports {
         let ext = match e.format {
             ExportFormat::Parquet => "parquet",
             ExportFormat::Csv => "csv",
         };
         let targets: Vec<(PathBuf, String)> = match e.layout {
-            ExportLayout::Long => vec![(dir.join(format!("{}.{ext}", e.name)), export_select(project, model, e, None))],
+            ExportLayout::Long => vec![(PathBuf::from(format!("{}.{ext}", e.name)), export_select(project, model, e, None))],
             // One file per selected segment, also when it is empty (an empty audience is news).
             ExportLayout::PerSegment => segment_names(conn, e)?
                 .into_iter()
-                .map(|seg| (dir.join(&e.name).join(format!("{seg}.{ext}")), export_select(project, model, e, Some(&seg))))
+                .map(|seg| (Path::new(&e.name).join(format!("{seg}.{ext}")), export_select(project, model, e, Some(&seg))))
                 .collect(),
         };
-        for (path, query) in targets {
-            let rows = copy_atomically(conn, &query, &path, e.format)?;
+        for (rel, query) in targets {
+            let rows = copy_to(conn, &query, &staged.staging.join(&rel), e.format).inspect_err(|_| staged.discard())?;
+            let path = staged.target.join(&rel);
             let shown = path.strip_prefix(&project.root).unwrap_or(&path).to_string_lossy().to_string();
-            written.push(ExportedFile { export: e.name.clone(), path: shown, rows });
+            staged.files.push(ExportedFile { export: e.name.clone(), path: shown, rows });
         }
     }
-    Ok(written)
+    Ok(staged)
+}
+
+impl StagedExports {
+    /// Replace the dated folder by the staged one (a project without exports leaves it alone).
+    /// Two renames: a crash between them leaves `.replaced-<as_of>-<pid>`, which the next run
+    /// puts back ([`clean_stale`]).
+    pub fn promote(self) -> Result<Vec<ExportedFile>> {
+        if !self.staging.exists() {
+            return Ok(self.files);
+        }
+        let io = |what: &Path| {
+            let context = format!("moving exports into {}", what.display());
+            move |e: std::io::Error| Error::Io { context, source: e }
+        };
+        let name = self.target.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let replaced = self.target.with_file_name(format!("{REPLACED_PREFIX}{name}-{}", std::process::id()));
+        if self.target.exists() {
+            std::fs::rename(&self.target, &replaced).map_err(io(&self.target))?;
+        }
+        if let Err(e) = std::fs::rename(&self.staging, &self.target) {
+            let _ = std::fs::rename(&replaced, &self.target);
+            return Err(io(&self.target)(e));
+        }
+        let _ = std::fs::remove_dir_all(&replaced);
+        Ok(self.files)
+    }
+
+    /// Remove the staging folder (a failed run).
+    pub fn discard(&self) {
+        let _ = std::fs::remove_dir_all(&self.staging);
+    }
+}
+
+/// Leftovers of runs that died (called under the run lock, so no other run is writing):
+/// staging folders are removed, a dated folder set aside by an interrupted promotion is put back
+/// (or removed when its replacement made it), and temporary files of older versions are removed.
+pub fn clean_stale(project: &Project) {
+    let root = exports_root(project);
+    let Ok(entries) = std::fs::read_dir(&root) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let path = entry.path();
+        if name.starts_with(STAGING_PREFIX) {
+            let _ = std::fs::remove_dir_all(&path);
+        } else if let Some(rest) = name.strip_prefix(REPLACED_PREFIX) {
+            let as_of = rest.rsplit_once('-').map_or(rest, |(d, _)| d);
+            let target = root.join(as_of);
+            if target.exists() {
+                let _ = std::fs::remove_dir_all(&path);
+            } else {
+                let _ = std::fs::rename(&path, &target);
+            }
+        } else if path.is_dir() {
+            remove_tmp_files(&path);
+        }
+    }
+}
+
+fn remove_tmp_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            remove_tmp_files(&path);
+        } else if path.extension().is_some_and(|e| e == "tmp") {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 /// The export's `segments:` (names and tag:NAME) as a condition over `segment_catalog`.
@@ -142,25 +225,19 @@ fn segment_names(conn: &duckdb::Connection, e: &ExportDef) -> Result<Vec<String>
     crate::execute::column_strings(conn, "export", &sql, &[])
 }
 
-/// COPY a query to a temporary sibling of `path`, then rename it into place.
-fn copy_atomically(conn: &duckdb::Connection, query: &str, path: &Path, format: ExportFormat) -> Result<i64> {
+/// COPY a query to `path` (inside the staging folder), creating its folder.
+fn copy_to(conn: &duckdb::Connection, query: &str, path: &Path, format: ExportFormat) -> Result<i64> {
     let d = DuckDb;
-    let io = |e: std::io::Error| Error::Io { context: format!("writing {}", path.display()), source: e };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
+        std::fs::create_dir_all(parent).map_err(|e| Error::Io { context: format!("creating {}", parent.display()), source: e })?;
     }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".{}.tmp", std::process::id()));
-    let tmp = PathBuf::from(tmp);
     let options = match format {
         ExportFormat::Parquet => "FORMAT parquet",
         ExportFormat::Csv => "FORMAT csv, HEADER true",
     };
-    let sql = format!("COPY ({query}) TO {} ({options})", d.string(&tmp.to_string_lossy()));
-    let rows = conn.execute(&sql, []).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Step { step: format!("export {}", path.display()), message: crate::execute::first_line(&e.to_string()) }
-    })?;
-    std::fs::rename(&tmp, path).map_err(io)?;
+    let sql = format!("COPY ({query}) TO {} ({options})", d.string(&path.to_string_lossy()));
+    let rows = conn
+        .execute(&sql, [])
+        .map_err(|e| Error::Step { step: format!("export {}", path.display()), message: crate::execute::first_line(&e.to_string()) })?;
     Ok(rows as i64)
 }

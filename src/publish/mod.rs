@@ -11,6 +11,7 @@
 //!   row counts, warnings, status), and the data-quality [`gates`] checked before publishing.
 
 pub mod exports;
+pub mod keys;
 mod working_copy;
 
 pub use working_copy::WorkingCopy;
@@ -48,6 +49,17 @@ pub struct LockHolder {
 impl std::fmt::Display for LockHolder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "pid {}, started {}", self.pid, self.started)
+    }
+}
+
+/// A database path with symlinks resolved (its folder's, when the file does not exist yet).
+pub fn real_database_path(db: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(db) {
+        return real;
+    }
+    match (db.parent().filter(|d| !d.as_os_str().is_empty()), db.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir).map_or_else(|_| db.to_path_buf(), |d| d.join(name)),
+        _ => db.to_path_buf(),
     }
 }
 
@@ -366,7 +378,14 @@ impl Manifest {
 
     /// Added after the first release; older databases get the columns on their next run.
     pub const MIGRATE: &'static str = "ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_columns VARCHAR;\n\
-        ALTER TABLE runs ADD COLUMN IF NOT EXISTS peak_memory_mib BIGINT";
+        ALTER TABLE runs ADD COLUMN IF NOT EXISTS peak_memory_mib BIGINT;\n\
+        ALTER TABLE runs ADD COLUMN IF NOT EXISTS exports VARCHAR";
+
+    /// Record the export files this run wrote (JSON: export, path, rows), committed with the run.
+    pub fn exports_sql(run_id: &str, files: &[exports::ExportedFile]) -> String {
+        let json = serde_json::to_string(files).unwrap_or_else(|_| "[]".into());
+        format!("UPDATE runs SET exports = {} WHERE run_id = {}", DuckDb.string(&json), DuckDb.string(run_id))
+    }
 
     /// Record the process's peak resident memory on this run's row (NULL where unknown).
     pub fn peak_memory_sql(run_id: &str, peak_kib: Option<u64>) -> String {
@@ -478,6 +497,22 @@ mod tests {
         assert_eq!(parse_holder("pid=42\nstarted=2026-01-02T03:04:05Z\n"), Some(LockHolder { pid: 42, started: "2026-01-02T03:04:05Z".into() }));
         assert_eq!(parse_holder("garbage"), None);
         assert_eq!(RunLock::path_for(Path::new("out/x.duckdb")), PathBuf::from("out/x.duckdb.lock"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_database_reached_through_a_symlink_takes_the_same_lock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let real = dir.path().join("segments.duckdb");
+        std::fs::write(&real, b"db").expect("write");
+        let link = dir.path().join("link.duckdb");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let (_held, _) = RunLock::acquire(&real_database_path(&real), "segments.duckdb").expect("first lock");
+        let second = RunLock::acquire(&real_database_path(&link), "link.duckdb");
+        assert!(matches!(second, Err(Error::Locked { .. })), "{:?}", second.as_ref().err());
+        // A database that does not exist yet resolves through its folder.
+        let missing = dir.path().join("new.duckdb");
+        assert_eq!(real_database_path(&missing), std::fs::canonicalize(dir.path()).expect("dir").join("new.duckdb"));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod guard;
 mod lint;
+pub mod pii;
 mod refs;
 pub mod resolved;
 
@@ -159,7 +160,8 @@ impl<'a> Validator<'a> {
             }
         }
         let segments = self.expand_segments(&seg_rules);
-        self.check_exports(&sources, &feature_names, &segment_names);
+        let pii = pii::PersonalData::trace(&p.config, &features, &feature_deps);
+        self.check_exports(&sources, &feature_names, &segment_names, &pii);
         self.check_tests(&segment_names);
         let tiers: Vec<(ResolvedTier, Deps, Vec<String>)> =
             p.tiers.iter().filter_map(|t| self.tier(t, &templates, &feature_names)).collect();
@@ -421,7 +423,13 @@ impl<'a> Validator<'a> {
     }
 
     /// Exports: valid names, known columns, PII only when allowed, consent for channels.
-    fn check_exports(&mut self, sources: &BTreeMap<String, SourceInfo>, features: &BTreeSet<String>, segments: &BTreeSet<String>) {
+    fn check_exports(
+        &mut self,
+        sources: &BTreeMap<String, SourceInfo>,
+        features: &BTreeSet<String>,
+        segments: &BTreeSet<String>,
+        pii: &pii::PersonalData,
+    ) {
         let p = self.project;
         let customer_columns = sources.get(POPULATION_SOURCE).and_then(|s| s.columns.clone());
         let mut names = BTreeSet::new();
@@ -445,8 +453,8 @@ impl<'a> Validator<'a> {
                     let hint = did_you_mean(col, candidates.into_iter())
                         .unwrap_or_else(|| "use customer_id, segment, a feature name or a column of the customers source".into());
                     self.err("E061", at(&format!("columns.{j}")), format!("unknown column '{col}' in export '{}'", e.name), Some(hint));
-                } else if p.config.pii.iter().any(|x| x == col) && !e.allow_pii {
-                    self.err("E062", at(&format!("columns.{j}")), format!("export '{}' would write the personal-data column '{col}'", e.name),
+                } else if let Some(why) = pii.why(col).filter(|_| !e.allow_pii) {
+                    self.err("E062", at(&format!("columns.{j}")), format!("export '{}' would write {why}", e.name),
                         Some("remove the column, or set `allow_pii: true` on this export if it is allowed to leave the database".into()));
                 }
             }
@@ -461,7 +469,13 @@ impl<'a> Validator<'a> {
                     self.err("E064", at(&format!("segments.{j}")), format!("unknown segment '{sel}' in export '{}'", e.name), Some(hint));
                 }
             }
-            if e.channel.is_some() {
+            if let Some(channel) = &e.channel {
+                let known = crate::project::model::CHANNELS;
+                if !known.contains(&crate::project::model::normalize_channel(channel).as_str()) {
+                    let hint = did_you_mean(&channel.to_lowercase(), known.iter().copied())
+                        .unwrap_or_else(|| format!("channels are: {}", known.join(", ")));
+                    self.err("E063", at("channel"), format!("unknown channel '{channel}' in export '{}'", e.name), Some(hint));
+                }
                 match &p.config.consent {
                     None => self.err("E063", at("channel"), format!("export '{}' names a channel but the project has no `consent:` section", e.name),
                         Some("add `consent: { source: consent }` to segmenter.yaml so opted-out customers can be left out".into())),

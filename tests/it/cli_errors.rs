@@ -279,3 +279,26 @@ fn a_header_only_csv_runs_when_types_declares_every_column() {
     assert_eq!(members(&p.join("out/tiny.duckdb"), "one_time_buyers"), "");
     assert_eq!(members(&p.join("out/tiny.duckdb"), "clv_low"), "1,2,3,4,5,6,7,8,9,10,11,13");
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::process::Stdio;
+    let project = fixture("tiny");
+    for command in [&["compile"][..], &["schema", "definitions"][..], &["validate"][..]] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("segmenter"))
+            .arg("--project")
+            .arg(project.path())
+            .args(command)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // The reader goes away before the command has printed anything (`| head -0`), so its
+        // first write meets a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{command:?}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "{command:?}");
+    }
+}

@@ -76,3 +76,94 @@ fn personal_data_and_unknown_columns_are_refused_before_anything_runs() {
     segmenter(allowed.path()).args(["--quiet", "run"]).assert().success();
     assert_eq!(std::fs::read_to_string(allowed.path().join("out/exports/2026-06-30/crm.csv")).expect("csv"), "customer_id,country\n5,US\n");
 }
+
+/// The tiny fixture with `consent.csv` as given and one email export of `clv_low`
+/// (members 1,3,7,8,9,10,11,13), channel written as `channel`.
+fn email_export(consent: &str, channel: &str) -> tempfile::TempDir {
+    let dir = project_with_exports(&format!(
+        "  exports:\n    - {{ name: email_low, format: csv, channel: {channel}, segments: [clv_low], columns: [customer_id] }}\n"
+    ));
+    std::fs::write(dir.path().join("data/consent.csv"), consent).expect("consent");
+    dir
+}
+
+fn exported_ids(dir: &std::path::Path) -> String {
+    let csv = std::fs::read_to_string(dir.join("out/exports/2026-06-30/email_low.csv")).expect("csv");
+    csv.lines().skip(1).collect::<Vec<_>>().join(",")
+}
+
+#[test]
+fn channels_are_compared_trimmed_and_in_lower_case_and_unknown_ones_are_errors() {
+    let consent = "customer_id,channel,opted_out,updated_at\n1,EMAIL,true,2026-02-01\n3, email ,true,2026-03-01\n7,sms,true,2026-01-01\n";
+    let dir = email_export(consent, "Email");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    assert_eq!(exported_ids(dir.path()), "7,8,9,10,11,13");
+    let typo = email_export(consent, "emial");
+    let out = segmenter(typo.path()).arg("validate").output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or_default(),
+        "segmenter.yaml:19:48: error[E063]: unknown channel 'emial' in export 'email_low'; hint: did you mean 'email'?"
+    );
+}
+
+#[test]
+fn unclear_consent_rows_block_the_run_and_leave_their_customer_out_when_forced() {
+    // 1's latest row has no flag; the row without a customer id would otherwise empty the export.
+    let consent = "customer_id,channel,opted_out,updated_at\n1,email,false,2025-01-01\n1,email,,2026-02-01\n,email,true,2026-01-01\n";
+    let dir = email_export(consent, "email");
+    let out = segmenter(dir.path()).arg("run").output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "source 'consent' (data/consent.csv): 1 row(s) where customer_id is empty (first: data row 3); such a customer is not contactable on that channel",
+        "source 'consent' (data/consent.csv): 1 row(s) where opted_out is neither true nor false (first: data row 2); such a customer is not contactable on that channel",
+    ] {
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+    assert!(!dir.path().join("out/exports").exists(), "a blocked run exports nothing");
+    segmenter(dir.path()).args(["--quiet", "run", "--force"]).assert().success();
+    assert_eq!(exported_ids(dir.path()), "3,7,8,9,10,11,13");
+}
+
+#[test]
+fn duplicate_and_empty_customer_ids_block_the_run() {
+    let dir = fixture("tiny");
+    let path = dir.path().join("data/customers.csv");
+    let csv = std::fs::read_to_string(&path).expect("csv");
+    std::fs::write(&path, format!("{csv}2,2020-01-01,1990-01-01,DE\n,2020-01-01,1990-01-01,FR\n")).expect("write");
+    let out = segmenter(dir.path()).arg("run").output().expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("source 'customers' (data/customers.csv): 1 customer_id appear more than once (e.g. 2); 1 row(s) have an empty customer_id"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out/tiny.duckdb").exists() || rows(&dir.path().join("out/tiny.duckdb"), "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'segment_members'") == vec!["0"]);
+}
+
+#[test]
+fn personal_data_cannot_leave_through_a_feature_or_a_rename() {
+    let dir = project_with_exports("  exports:\n    - { name: crm, columns: [customer_id, contact] }\n");
+    std::fs::write(dir.path().join("segments/contact.yaml"), "features:\n  - { name: contact, expr: \"upper(country)\" }\n").expect("write");
+    let out = segmenter(dir.path()).arg("validate").output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or_default(),
+        "segmenter.yaml:19:43: error[E062]: export 'crm' would write the feature 'contact', which reads the personal-data column 'country'; hint: remove the column, or set `allow_pii: true` on this export if it is allowed to leave the database"
+    );
+    let renamed = project_with_exports("  exports:\n    - { name: crm, columns: [customer_id, land] }\n");
+    let yaml_path = renamed.path().join("segmenter.yaml");
+    let yaml = std::fs::read_to_string(&yaml_path).expect("yaml");
+    let yaml = yaml.replace(
+        "customers: { path: data/customers.csv, key: customer_id, time: signup_date }",
+        "customers: { path: data/customers.csv, key: customer_id, time: signup_date, rename: { country: land } }",
+    );
+    std::fs::write(&yaml_path, yaml).expect("write");
+    std::fs::write(renamed.path().join("segments/features.yaml"),
+        std::fs::read_to_string(renamed.path().join("segments/features.yaml")).expect("read").replace("{ name: country, source: customers, kind: declared }", "{ name: country, source: customers, expr: land, kind: declared }")).expect("write");
+    let out = segmenter(renamed.path()).arg("validate").output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let first = String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or_default().to_string();
+    assert!(first.ends_with("error[E062]: export 'crm' would write the personal-data column 'land' (renamed from 'country'); hint: remove the column, or set `allow_pii: true` on this export if it is allowed to leave the database"), "{first}");
+}

@@ -451,3 +451,55 @@ fn a_program_writing_the_database_stops_the_run_naming_it() {
     assert_eq!(rows(&db, "SELECT note FROM analyst_notes"), vec!["kept"]);
     assert!(!dir.path().join("out/tiny.duckdb.next").exists());
 }
+
+/// SIGTERM and SIGINT at 12 moments spread over a run: the run either finished (exit 0) or
+/// stopped like a failed run (exit 143 / 130) leaving the previous state, no working copy, no
+/// lock file and no staged exports behind.
+#[cfg(unix)]
+#[test]
+fn sigterm_and_sigint_stop_a_run_cleanly() {
+    let dir = sample_project();
+    let db = dir.path().join("out/segments.duckdb");
+    let run = || Proc::new(bin()).args(["--quiet", "--project"]).arg(dir.path()).arg("run").output().expect("run");
+    assert_eq!(run().status.code(), Some(0));
+    let before = published_state(&db);
+    let elapsed = {
+        let t = std::time::Instant::now();
+        assert_eq!(run().status.code(), Some(0));
+        t.elapsed()
+    };
+    let mut stopped = 0;
+    for i in 0..12u64 {
+        let (signal, code) = if i % 2 == 0 { (libc::SIGTERM, 143) } else { (libc::SIGINT, 130) };
+        let delay = Duration::from_micros(elapsed.as_micros() as u64 * (i + 1) / 13);
+        let child = Proc::new(bin())
+            .args(["--project"])
+            .arg(dir.path())
+            .arg("run")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(delay);
+        // SAFETY: sends a signal to our own child process, which has not been waited for yet.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => {}
+            Some(c) if c == code => {
+                stopped += 1;
+                // Stopped before validation ended there is nothing to report; later the run says so.
+                assert!(stderr.is_empty() || stderr.contains("nothing was published"), "signal #{i}: {stderr}");
+            }
+            other => panic!("signal #{i} after {delay:?}: exit {other:?}: {stderr}"),
+        }
+        assert_eq!(published_state(&db), before, "signal #{i}");
+        for leftover in ["segments.duckdb.next", "segments.duckdb.lock", "segments.duckdb.next.wal"] {
+            assert!(!dir.path().join("out").join(leftover).exists(), "signal #{i} left {leftover}");
+        }
+        let staged: Vec<_> = std::fs::read_dir(dir.path().join("out/exports")).expect("exports").flatten().filter(|e| e.file_name().to_string_lossy().starts_with('.')).collect();
+        assert!(staged.is_empty(), "signal #{i} left {staged:?}");
+    }
+    assert!(stopped >= 3, "too few runs were actually stopped: {stopped}");
+}
