@@ -123,7 +123,14 @@ fn load_and_resolve_at(
             (Some(schemas), execute::unknown_types(&conn, &project))
         }
     };
-    let opts = ResolveOptions { as_of: args.as_of.clone(), vars: args.vars.clone(), select: args.select.clone(), schemas, bad_types };
+    let opts = ResolveOptions {
+        as_of: args.as_of.clone(),
+        vars: args.vars.clone(),
+        select: args.select.clone(),
+        schemas,
+        bad_types,
+        all_features: args.all_features,
+    };
     let outcome = validate::resolve(&project, &opts);
     diags.extend(outcome.diagnostics);
     crate::diagnostics::attach_snippets(&mut diags, root);
@@ -176,7 +183,7 @@ fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     print_warnings(cli, &diags);
     // Everything `run` executes, history included (not the renames and the manifest row).
     let mut plan = compile(&resolved);
-    plan.steps.extend(publish::history_steps(&resolved, project.config.output.history_days));
+    plan.steps.extend(publish::history_steps(&resolved, project.config.output.history_days, &crate::compile::dialect::DuckDb));
     if cli.format == Format::Json {
         let steps: Vec<_> = plan.steps.iter().map(|s| serde_json::json!({ "label": s.label, "target": s.target, "scratch": s.scratch, "sql": s.sql })).collect();
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "as_of": plan.as_of, "steps": steps })).unwrap_or_default());
@@ -262,14 +269,13 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     if !lost.is_empty() && !args.force {
         return Err(Error::Gates(lost));
     }
-    let (project, resolved, mut diags) = load_and_resolve(cli, &args.select, Schemas::Known(schemas))?;
+    // A run publishes a whole customer_features, also when --select narrows the definitions.
+    let select = SelectArgs { all_features: true, ..args.select.clone() };
+    let (project, resolved, mut diags) = load_and_resolve(cli, &select, Schemas::Known(schemas))?;
     mark("load and validate definitions");
     print_warnings(cli, &diags);
     let plan = compile(&resolved);
     let definition_hash = publish::definition_hash(&plan.script());
-    // What runs: the same statements writing staging tables, then the history.
-    let mut staged = crate::compile::compile_staged(&resolved);
-    staged.steps.extend(publish::history_steps(&resolved, project.config.output.history_days));
     mark("compile");
     let settings = EngineSettings {
         threads: args.threads.or(project.config.settings.threads),
@@ -302,6 +308,17 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let db_err = |e: duckdb::Error| Error::Database { path: db_display.clone(), message: execute::first_line(&e.to_string()) };
     conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
     conn.execute_batch(publish::Manifest::MIGRATE).map_err(db_err)?;
+    // What runs: the same statements writing staging tables, published as the run's date and
+    // selection allow (see publish::mode), then the history.
+    let selected = !args.select.select.is_empty();
+    let mode = publish::mode::Publication::decide(publish::mode::Published::read(&conn)?, &resolved.as_of, selected)?;
+    let mut staged = crate::compile::compile_staged(&resolved);
+    staged.publish = mode.statements(&resolved, &staged.outputs());
+    let history_from: &dyn crate::compile::dialect::Dialect = match mode {
+        publish::mode::Publication::Backfill { .. } => &crate::compile::dialect::Staged(&crate::compile::dialect::DuckDb),
+        _ => &crate::compile::dialect::DuckDb,
+    };
+    staged.steps.extend(publish::history_steps(&resolved, project.config.output.history_days, history_from));
     let run_started = publish::utc_now();
     let run_id = format!("{}-{}", run_started, std::process::id());
     // Input files are hashed on another thread while DuckDB computes; the manifest row waits for it.
@@ -355,6 +372,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         }
     };
     let staged_exports: std::cell::RefCell<Option<publish::exports::StagedExports>> = Default::default();
+    let backfill_sizes: std::cell::RefCell<Option<crate::report::Sizes>> = Default::default();
     let outcome = run_with_progress(
         cli,
         &conn,
@@ -369,16 +387,28 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         },
         &mut |c| {
             end_step();
-            let counts = publish_counts(c)?;
+            let backfill = matches!(mode, publish::mode::Publication::Backfill { .. });
+            let counts = publish_counts(c, if backfill { crate::compile::dialect::STAGE_PREFIX } else { "" })?;
             mark("count published rows");
             // Exports read the tables as this transaction publishes them; a failure fails the run.
-            let exported = publish::exports::stage_exports(c, &project, &resolved)?;
+            let computed = crate::compile::outputs::segment_names(&resolved);
+            let exported = match &mode {
+                // A backfill publishes no table, so there is nothing new to export.
+                publish::mode::Publication::Backfill { .. } => None,
+                publish::mode::Publication::Partial(_) => Some(publish::exports::stage_exports(c, &project, &resolved, Some(&computed))?),
+                publish::mode::Publication::Full => Some(publish::exports::stage_exports(c, &project, &resolved, None)?),
+            };
             mark("exports (staged)");
+            if backfill {
+                *backfill_sizes.borrow_mut() = Some(crate::report::read_sizes_from(c, &crate::compile::dialect::Staged(&crate::compile::dialect::DuckDb))?);
+            }
             let files = inputs(&mut hashing)?;
             mark("wait for input hashing");
             c.execute_batch(&record("ok", &files, &counts, &notes, None)).map_err(db_err)?;
-            c.execute_batch(&publish::Manifest::exports_sql(&run_id, &exported.files)).map_err(db_err)?;
-            *staged_exports.borrow_mut() = Some(exported);
+            if let Some(exported) = exported {
+                c.execute_batch(&publish::Manifest::exports_sql(&run_id, &exported.files)).map_err(db_err)?;
+                *staged_exports.borrow_mut() = Some(exported);
+            }
             c.execute_batch(&publish::Manifest::columns_sql(&run_id, &source_columns)).map_err(db_err)
         },
     );
@@ -401,8 +431,10 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         None => Vec::new(),
     };
     mark("exports (moved into place)");
-    let conn = execute::open_read_only(&db_path)?;
-    let (customers, segments, tiers) = crate::report::read_sizes(&conn)?;
+    let (customers, segments, tiers) = match backfill_sizes.into_inner() {
+        Some(sizes) => sizes,
+        None => crate::report::read_sizes(&execute::open_read_only(&db_path)?)?,
+    };
     mark("summary");
     phases.borrow().print();
     let summary = RunSummary {
@@ -416,6 +448,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         skipped: resolved.skipped.clone(),
         exports,
         warnings: diags,
+        publication: mode.note(),
         elapsed_ms: started.elapsed().as_millis(),
     };
     match cli.format {
@@ -427,15 +460,15 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
 }
 
 /// Row counts of the published tables, for the manifest.
-fn publish_counts(conn: &duckdb::Connection) -> Result<Vec<(String, i64)>> {
+/// Row counts of the tables this run computed, for the manifest: the published ones, or a
+/// backfill's staged ones (`prefix` is then the staging prefix).
+fn publish_counts(conn: &duckdb::Connection, prefix: &str) -> Result<Vec<(String, i64)>> {
     let mut out = Vec::new();
     for table in ["customer_features", "segment_members", "tier_assignments"] {
-        let exists: i64 = conn
-            .query_row("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table], |r| r.get(0))
-            .unwrap_or(0);
-        if exists > 0 {
+        let name = format!("{prefix}{table}");
+        if execute::table_exists(conn, &name)? {
             let n: i64 = conn
-                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .query_row(&format!("SELECT count(*) FROM {}", crate::compile::dialect::Dialect::ident(&crate::compile::dialect::DuckDb, &name)), [], |r| r.get(0))
                 .map_err(|e| Error::Step { step: "manifest".into(), message: execute::first_line(&e.to_string()) })?;
             out.push((table.to_string(), n));
         }
@@ -514,6 +547,16 @@ fn cmd_explain(cli: &Cli, args: &ExplainArgs) -> Result<i32> {
         return Err(Error::Usage(format!("{} does not exist yet; run `segmenter run` first", project.config.output.database)));
     }
     let conn = execute::open_read_only(&db_path)?;
+    // Features are kept for the published date only: another date cannot be explained.
+    if let Some(asked) = &args.select.as_of {
+        let published = publish::mode::Published::read(&conn)?.as_of.unwrap_or_default();
+        if *asked != published {
+            return Err(Error::Usage(format!(
+                "explain shows the published result, which is for {published}; of {asked} only the memberships are kept \
+                 (segment_members_history), not the features a rule reads: leave out --as-of"
+            )));
+        }
+    }
     let e = crate::report::explain::explain(&conn, &resolved, &args.segment, &args.customer)?;
     match cli.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&e).unwrap_or_default()),

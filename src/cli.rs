@@ -120,6 +120,10 @@ pub struct SelectArgs {
     /// Override a project var: --var name=value (value parsed as YAML).
     #[arg(long = "var", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// Compute every feature even when `select` narrows the definitions (`run` publishes a
+    /// whole `customer_features`); set by the command, not on the command line.
+    #[arg(skip)]
+    pub all_features: bool,
 }
 
 /// The most DuckDB worker threads a session may start (a thread per core; more only costs memory).

@@ -83,6 +83,10 @@ impl Step {
 pub struct Plan {
     pub as_of: String,
     pub steps: Vec<Step>,
+    /// For a staged plan: the statements of the publishing transaction that move the staged
+    /// tables into place (run one at a time before the unstaged steps); the publish stage may
+    /// replace them (a selected run merges, a backfill publishes no table).
+    pub publish: Vec<String>,
 }
 
 impl Plan {
@@ -118,7 +122,7 @@ pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
     let row_level = model.features.iter().filter(|f| !matches!(f.body, FeatureBody::Aggregate { .. })).map(Computed::of).collect();
     steps.push(Step { computes: row_level, ..Step::table("features", FEATURES_TABLE, &features.select, d) });
     steps.extend(outputs::steps(model, d));
-    Plan { as_of: model.as_of.clone(), steps }
+    Plan { as_of: model.as_of.clone(), steps, publish: Vec::new() }
 }
 
 /// Compile for DuckDB.
@@ -132,6 +136,15 @@ pub fn compile_staged(model: &Resolved) -> Plan {
     for s in &mut plan.steps {
         s.staged = true;
     }
+    let d = dialect::DuckDb;
+    plan.publish = plan
+        .outputs()
+        .iter()
+        .flat_map(|t| {
+            let table = d.ident(t);
+            [format!("DROP TABLE IF EXISTS {table}"), format!("ALTER TABLE {} RENAME TO {table}", dialect::Staged(&d).table(t))]
+        })
+        .collect();
     plan
 }
 

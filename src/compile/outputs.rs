@@ -127,16 +127,22 @@ fn members_select(model: &Resolved, d: &dyn Dialect) -> String {
     // No ORDER BY: the rows come out in features order (by customer), deterministic as they are;
     // sorting ~20 rows per customer by segment cost as much as computing them (bench/RESULTS.md).
     // `segment` holds only this run's segment names (an ENUM in DuckDB, see `label_type`).
-    let mut names: Vec<String> = model.segments.iter().map(|s| s.name.clone()).collect();
-    for s in &model.scores {
-        names.extend(s.labels.iter().map(|l| format!("{}_{}", s.name, l.name)));
-    }
+    let names = segment_names(model);
     format!(
         "SELECT {key}, CAST({seg} AS {}) AS {seg}\nFROM (\n{}\n)",
         label_type(names, d),
         parts.join("\nUNION ALL\n"),
         seg = d.ident("segment")
     )
+}
+
+/// The names a run writes into `segment_members`: its segments and its scores' labels.
+pub fn segment_names(model: &Resolved) -> Vec<String> {
+    let mut names: Vec<String> = model.segments.iter().map(|s| s.name.clone()).collect();
+    for s in &model.scores {
+        names.extend(s.labels.iter().map(|l| format!("{}_{}", s.name, l.name)));
+    }
+    names
 }
 
 /// [`Dialect::label_type`] of these names, sorted and distinct.

@@ -91,6 +91,19 @@ fn apply_settings(conn: &Connection, s: &EngineSettings) -> std::result::Result<
 /// orders: the process peaked 200 MiB above DuckDB's limit (bench/RESULTS.md, sixth round).
 pub const BUFFER_SHARE: u64 = 90;
 
+/// Whether the session's database has a table named `name` (views not counted).
+pub fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
+    conn.query_row("SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = ?", [name], |r| r.get(0))
+        .map_err(|e| Error::Step { step: "read the database's catalog".into(), message: first_line(&e.to_string()) })
+}
+
+/// Whether the session's database has a table or a view named `name`.
+pub fn relation_exists(conn: &Connection, name: &str) -> Result<bool> {
+    let sql = "SELECT count(*) > 0 FROM (SELECT table_name AS name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views()) WHERE name = ?";
+    conn.query_row(sql, [name], |r| r.get(0))
+        .map_err(|e| Error::Step { step: format!("look for {name} in the database's catalog"), message: first_line(&e.to_string()) })
+}
+
 /// The first column of a query's rows as text (NULL as "NULL"); `context` names the query in errors.
 pub fn column_strings(conn: &Connection, context: &str, sql: &str, params: &[&str]) -> Result<Vec<String>> {
     let err = |e: duckdb::Error| Error::Step { step: context.to_string(), message: first_line(&e.to_string()) };
@@ -383,24 +396,17 @@ pub fn run_plan_then(
             return Err(stopped().unwrap_or(e));
         }
     }
-    let d = DuckDb;
-    let mut publish = String::new();
-    for step in staged.iter().filter(|s| !s.scratch) {
-        publish.push_str(&format!(
-            "DROP TABLE IF EXISTS {t};\nALTER TABLE {} RENAME TO {t};\n",
-            Staged(&d).table(&step.target),
-            t = d.ident(&step.target)
-        ));
-    }
     conn.execute_batch("BEGIN TRANSACTION").map_err(|e| fail("begin", e))?;
     let rest = plan.steps.iter().filter(|s| !s.staged);
-    let outcome = conn.execute_batch(&publish).map_err(|e| fail("publish", e)).and_then(|()| {
+    let outcome = plan.publish.iter().try_for_each(|sql| conn.execute(sql, []).map(drop).map_err(|e| fail("publish", e))).and_then(|()| {
         for (i, step) in rest.enumerate() {
             progress(staged.len() + i, total, &step.label);
             stopped().map_or(Ok(()), Err)?;
             conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)).map_err(|e| step_failed(step, &name(step), &e))?;
         }
         before_commit(conn)?;
+        // What the publish statements did not move into place (a backfill's tables) goes.
+        drop_staging_tables(conn).map_err(|e| fail("staging", e))?;
         stopped().map_or(Ok(()), Err)
     });
     if let Err(e) = outcome {

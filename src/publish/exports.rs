@@ -98,6 +98,8 @@ pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: O
 pub struct StagedExports {
     staging: PathBuf,
     target: PathBuf,
+    /// A selected run's files join the dated folder one by one instead of replacing it.
+    merge: bool,
     /// The files, by the paths they have once promoted (relative to the project when inside it).
     pub files: Vec<ExportedFile>,
 }
@@ -109,13 +111,18 @@ fn exports_root(project: &Project) -> PathBuf {
 const STAGING_PREFIX: &str = ".staging-";
 const REPLACED_PREFIX: &str = ".replaced-";
 
-/// Write every export of the project into `<exports_dir>/.staging-<as_of>-<pid>/`.
-pub fn stage_exports(conn: &duckdb::Connection, project: &Project, model: &Resolved) -> Result<StagedExports> {
+/// Write the project's exports into `<exports_dir>/.staging-<as_of>-<pid>/`: all of them, or
+/// with `only` (a selected run's segments) the files that hold any of those segments.
+pub fn stage_exports(conn: &duckdb::Connection, project: &Project, model: &Resolved, only: Option<&[String]>) -> Result<StagedExports> {
     let root = exports_root(project);
     let target = root.join(&model.as_of);
     let staging = root.join(format!("{STAGING_PREFIX}{}-{}", model.as_of, std::process::id()));
-    let mut staged = StagedExports { staging, target, files: Vec::new() };
+    let mut staged = StagedExports { staging, target, merge: only.is_some(), files: Vec::new() };
+    let touched = |seg: &String| only.is_none_or(|names| names.contains(seg));
     for e in &project.config.output.exports {
+        if only.is_some() && !segment_names(conn, e)?.iter().any(touched) {
+            continue;
+        }
         let ext = match e.format {
             ExportFormat::Parquet => "parquet",
             ExportFormat::Csv => "csv",
@@ -125,6 +132,7 @@ pub fn stage_exports(conn: &duckdb::Connection, project: &Project, model: &Resol
             // One file per selected segment, also when it is empty (an empty audience is news).
             ExportLayout::PerSegment => segment_names(conn, e)?
                 .into_iter()
+                .filter(touched)
                 .map(|seg| (Path::new(&e.name).join(format!("{seg}.{ext}")), export_select(project, model, e, Some(&seg))))
                 .collect(),
         };
@@ -146,6 +154,9 @@ impl StagedExports {
         if !self.staging.exists() {
             return Ok(self.files);
         }
+        if self.merge {
+            return self.promote_files();
+        }
         let io = |what: &Path| {
             let context = format!("moving exports into {}", what.display());
             move |e: std::io::Error| Error::Io { context, source: e }
@@ -160,6 +171,22 @@ impl StagedExports {
             return Err(io(&self.target)(e));
         }
         let _ = std::fs::remove_dir_all(&replaced);
+        Ok(self.files)
+    }
+
+    /// Move each staged file over its namesake in the dated folder (a selected run), each
+    /// rename atomic; the dated folder's other files stay as they are.
+    fn promote_files(self) -> Result<Vec<ExportedFile>> {
+        for file in walk_files(&self.staging) {
+            let Ok(rel) = file.strip_prefix(&self.staging) else { continue };
+            let dest = self.target.join(rel);
+            let io = |e: std::io::Error| Error::Io { context: format!("moving an export into {}", dest.display()), source: e };
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent).map_err(io)?;
+            }
+            std::fs::rename(&file, &dest).map_err(io)?;
+        }
+        let _ = std::fs::remove_dir_all(&self.staging);
         Ok(self.files)
     }
 
@@ -195,15 +222,25 @@ pub fn clean_stale(project: &Project) {
 }
 
 fn remove_tmp_files(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            remove_tmp_files(&path);
-        } else if path.extension().is_some_and(|e| e == "tmp") {
+    for path in walk_files(dir) {
+        if path.extension().is_some_and(|e| e == "tmp") {
             let _ = std::fs::remove_file(&path);
         }
     }
+}
+
+/// Every file under `dir`, recursively.
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 /// The export's `segments:` (names and tag:NAME) as a condition over `segment_catalog`.

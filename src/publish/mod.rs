@@ -12,6 +12,7 @@
 
 pub mod exports;
 pub mod keys;
+pub mod mode;
 mod working_copy;
 
 pub use working_copy::WorkingCopy;
@@ -183,9 +184,14 @@ pub const SEGMENT_IDS_TABLE: &str = "segment_ids";
 ///
 /// With `keep_days`, dates more than that many days before this run's `as_of` are deleted
 /// from both history tables (`output.history_days`).
-pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>) -> Vec<Step> {
+///
+/// `read` names the tables the rows come from: the published ones, or for a backfill (which
+/// publishes no table) the staged ones.
+pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>, read: &dyn Dialect) -> Vec<Step> {
     let d = DuckDb;
     let as_of = d.date(&model.as_of);
+    let (catalog, members) = (read.table("segment_catalog"), read.table("segment_members"));
+    let (tiers, tier_catalog) = (read.table("tier_assignments"), read.table("tier_catalog"));
     let expire = |table: &str| keep_days.map_or(String::new(), |n| format!("DELETE FROM {table} WHERE as_of < {as_of} - INTERVAL {n} DAY;\n"));
     let (ids, hist) = (SEGMENT_IDS_TABLE, SEGMENT_HISTORY_TABLE);
     let mut steps = vec![Step {
@@ -197,10 +203,10 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>) 
         sql: format!(
             "CREATE TABLE IF NOT EXISTS {ids} (segment_id INTEGER NOT NULL, segment VARCHAR NOT NULL);\n\
              INSERT INTO {ids} SELECT (SELECT coalesce(max(segment_id), 0) FROM {ids}) + row_number() OVER (ORDER BY name), name \
-             FROM segment_catalog WHERE name NOT IN (SELECT segment FROM {ids});\n\
-             CREATE TABLE IF NOT EXISTS {hist} AS SELECT {as_of} AS as_of, customer_id, CAST(NULL AS INTEGER) AS segment_id FROM segment_members WHERE FALSE;\n\
-             {}DELETE FROM {hist} WHERE as_of = {as_of} AND segment_id IN (SELECT segment_id FROM {ids} WHERE segment IN (SELECT name FROM segment_catalog));\n\
-             INSERT INTO {hist} SELECT {as_of} AS as_of, m.customer_id, i.segment_id FROM segment_members AS m JOIN {ids} AS i ON i.segment = CAST(m.segment AS VARCHAR);\n\
+             FROM {catalog} WHERE name NOT IN (SELECT segment FROM {ids});\n\
+             CREATE TABLE IF NOT EXISTS {hist} AS SELECT {as_of} AS as_of, customer_id, CAST(NULL AS INTEGER) AS segment_id FROM {members} WHERE FALSE;\n\
+             {}DELETE FROM {hist} WHERE as_of = {as_of} AND segment_id IN (SELECT segment_id FROM {ids} WHERE segment IN (SELECT name FROM {catalog}));\n\
+             INSERT INTO {hist} SELECT {as_of} AS as_of, m.customer_id, i.segment_id FROM {members} AS m JOIN {ids} AS i ON i.segment = CAST(m.segment AS VARCHAR);\n\
              CREATE OR REPLACE VIEW segment_members_history AS SELECT h.as_of, h.customer_id, i.segment FROM {hist} AS h JOIN {ids} AS i USING (segment_id)",
             expire(hist)
         ),
@@ -213,9 +219,9 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>) 
             scratch: false,
             computes: Vec::new(),
             sql: format!(
-                "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, CAST(ladder AS VARCHAR) AS ladder, CAST(tier AS VARCHAR) AS tier, rank FROM tier_assignments WHERE FALSE;\n\
-                 {}DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM tier_catalog);\n\
-                 INSERT INTO tier_history BY NAME SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM tier_assignments",
+                "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, CAST(ladder AS VARCHAR) AS ladder, CAST(tier AS VARCHAR) AS tier, rank FROM {tiers} WHERE FALSE;\n\
+                 {}DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM {tier_catalog});\n\
+                 INSERT INTO tier_history BY NAME SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM {tiers}",
                 expire("tier_history")
             ),
         });
@@ -228,10 +234,8 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>) 
 /// creates the view). Runs on the run's working copy, so a failure leaves the published file as
 /// it was.
 pub fn migrate_history(conn: &duckdb::Connection) -> Result<()> {
-    let old: i64 = conn
-        .query_row("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'segment_members_history'", [], |r| r.get(0))
-        .map_err(|e| Error::Step { step: "read the history's schema".into(), message: crate::execute::first_line(&e.to_string()) })?;
-    if old == 0 {
+    // A table of names, from before segment ids (now it is a view).
+    if !crate::execute::table_exists(conn, "segment_members_history")? {
         return Ok(());
     }
     let (ids, hist) = (SEGMENT_IDS_TABLE, SEGMENT_HISTORY_TABLE);

@@ -89,15 +89,9 @@ fn query<T, P: duckdb::Params>(
     rows.collect::<duckdb::Result<Vec<T>>>().map_err(err(context))
 }
 
-/// A table or a view (`segment_members_history` is a view).
+/// A table or a view (`segment_members_history` is a view); an unreadable catalog counts as none.
 fn table_exists(conn: &Connection, name: &str) -> bool {
-    conn.query_row(
-        "SELECT count(*) FROM (SELECT table_name AS name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views()) WHERE name = ?",
-        [name],
-        |r| r.get::<_, i64>(0),
-    )
-    .unwrap_or(0)
-        > 0
+    crate::execute::relation_exists(conn, name).unwrap_or(false)
 }
 
 /// Build the report from a database written by `segmenter run`. `compare` picks the earlier

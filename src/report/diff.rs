@@ -35,10 +35,7 @@ fn err(e: duckdb::Error) -> Error {
 
 fn run_into(conn: &Connection, plan: &Plan, members: &str, tiers: &str) -> Result<()> {
     crate::execute::run_plan(conn, plan, &mut |_, _, _| {})?;
-    let has_tiers: i64 = conn
-        .query_row("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'tier_assignments'", [], |r| r.get(0))
-        .map_err(err)?;
-    let tier_sql = if has_tiers > 0 {
+    let tier_sql = if crate::execute::table_exists(conn, "tier_assignments")? {
         format!("CREATE OR REPLACE TABLE {tiers} AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, ladder || '/' || tier AS name FROM tier_assignments;")
     } else {
         format!("CREATE OR REPLACE TABLE {tiers} (customer_id VARCHAR, name VARCHAR);")

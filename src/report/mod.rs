@@ -41,6 +41,9 @@ pub struct RunSummary {
     /// Export files written after the publish.
     pub exports: Vec<crate::publish::exports::ExportedFile>,
     pub warnings: Vec<Diagnostic>,
+    /// What a selected run or a backfill published instead of the whole result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publication: Option<String>,
     pub elapsed_ms: u128,
 }
 
@@ -52,14 +55,21 @@ fn query<T>(conn: &Connection, sql: &str, f: impl FnMut(&duckdb::Row<'_>) -> duc
 }
 
 /// Sizes of every segment and tier level, from the catalogs.
-pub fn read_sizes(conn: &Connection) -> Result<(i64, Vec<SegmentSize>, Vec<TierSize>)> {
-    let customers = query(conn, "SELECT count(*) FROM customer_features", |r| r.get::<_, i64>(0))?.first().copied().unwrap_or(0);
-    let segments = query(conn, "SELECT name, size, CAST(share AS DOUBLE) FROM segment_catalog ORDER BY name", |r| {
-        Ok(SegmentSize { name: r.get(0)?, size: r.get(1)?, share: r.get(2)? })
-    })?;
-    let tiers = query(conn, "SELECT ladder, tier, rank, size, CAST(share AS DOUBLE) FROM tier_catalog ORDER BY ladder, rank", |r| {
-        Ok(TierSize { ladder: r.get(0)?, tier: r.get(1)?, rank: r.get(2)?, size: r.get(3)?, share: r.get(4)? })
-    })?;
+pub fn read_sizes(conn: &Connection) -> Result<Sizes> {
+    read_sizes_from(conn, &crate::compile::dialect::DuckDb)
+}
+
+/// Customers, segment sizes and tier sizes of a run.
+pub type Sizes = (i64, Vec<SegmentSize>, Vec<TierSize>);
+
+/// [`read_sizes`] from the tables `read` names (a backfill's staged ones).
+pub fn read_sizes_from(conn: &Connection, read: &dyn crate::compile::dialect::Dialect) -> Result<Sizes> {
+    let count = format!("SELECT count(*) FROM {}", read.table("customer_features"));
+    let customers = query(conn, &count, |r| r.get::<_, i64>(0))?.first().copied().unwrap_or(0);
+    let sql = format!("SELECT name, size, CAST(share AS DOUBLE) FROM {} ORDER BY name", read.table("segment_catalog"));
+    let segments = query(conn, &sql, |r| Ok(SegmentSize { name: r.get(0)?, size: r.get(1)?, share: r.get(2)? }))?;
+    let sql = format!("SELECT ladder, tier, rank, size, CAST(share AS DOUBLE) FROM {} ORDER BY ladder, rank", read.table("tier_catalog"));
+    let tiers = query(conn, &sql, |r| Ok(TierSize { ladder: r.get(0)?, tier: r.get(1)?, rank: r.get(2)?, size: r.get(3)?, share: r.get(4)? }))?;
     Ok((customers, segments, tiers))
 }
 
@@ -115,6 +125,9 @@ impl RunSummary {
         }
         if !self.exports.is_empty() {
             out.push('\n');
+        }
+        if let Some(note) = &self.publication {
+            out.push_str(&format!("\n{note}\n"));
         }
         out.push_str(&format!("\nwrote {} in {:.1}s\n", self.database, self.elapsed_ms as f64 / 1000.0));
         out

@@ -27,8 +27,9 @@ fn shadows(earlier: &ResolvedLevel, later: &ResolvedLevel) -> bool {
     })
 }
 
-/// Errors and warnings about the model as a whole.
-pub fn lint(model: &Resolved) -> Vec<Diagnostic> {
+/// Errors and warnings about the model as a whole; `selected` when `--select` narrowed it (a
+/// feature the selection does not use is then no news).
+pub fn lint(model: &Resolved, selected: bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for t in &model.tiers {
         for (j, later) in t.levels.iter().enumerate() {
@@ -76,7 +77,7 @@ pub fn lint(model: &Resolved) -> Vec<Diagnostic> {
         used.extend(sqlscan::column_refs(t).into_iter().map(|r| r.name));
     }
     for f in &model.features {
-        if matches!(f.body, FeatureBody::Derived { .. }) && f.kind != FeatureKind::Declared && !used.contains(&f.name) {
+        if !selected && matches!(f.body, FeatureBody::Derived { .. }) && f.kind != FeatureKind::Declared && !used.contains(&f.name) {
             out.push(
                 Diagnostic::warning("W031", loc_of(&f.origin), format!("feature '{}' is not used by any segment, tier, score or other feature", f.name))
                     .with_hint("it is still published in customer_features; delete it if nobody reads it there"),

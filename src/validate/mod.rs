@@ -53,6 +53,8 @@ pub struct ResolveOptions {
     pub schemas: Option<BTreeMap<String, SourceSchema>>,
     /// Type names from `types:` that DuckDB rejected, with its message (filled when schemas are read).
     pub bad_types: BTreeMap<String, String>,
+    /// Keep every computable feature even with `select` (a run publishes all of them).
+    pub all_features: bool,
 }
 
 /// Result of validation: the model when there were no errors, and all diagnostics.
@@ -244,7 +246,7 @@ impl<'a> Validator<'a> {
                 Some("use a segment, tier or score name, or tag:NAME".into()));
         }
         // Without --select every computable feature is published; with it, only what is needed.
-        let include_all = opts.select.is_empty();
+        let include_all = opts.select.is_empty() || opts.all_features;
         for name in order {
             if let Some(f) = features.iter().find(|f| f.name == name) {
                 if !unavailable.contains(&f.name) && (include_all || needed.contains(&f.name)) {
@@ -280,7 +282,7 @@ impl<'a> Validator<'a> {
                 }
             }
         }
-        let lints = lint::lint(&out);
+        let lints = lint::lint(&out, !opts.select.is_empty());
         let fatal = lints.iter().any(Diagnostic::is_error);
         self.diags.extend(lints);
         if fatal {

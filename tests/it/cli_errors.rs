@@ -134,7 +134,7 @@ fn too_small_a_memory_limit_fails_with_a_hint_and_exit_3() {
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
-        "error: step 'list the files of source 'customers'' failed in DuckDB: Out of Memory Error: failed to allocate data of size 32.0 KiB (0 bytes/900 bytes used)\n  hint: the work needs more memory than DuckDB may use (90% of the memory limit): raise settings.memory_limit or --memory-limit, or lower threads (each thread holds its own buffers)"
+        "error: step 'read the database's catalog' failed in DuckDB: Out of Memory Error: failed to allocate data of size 32.0 KiB (0 bytes/900 bytes used)\n  hint: the work needs more memory than DuckDB may use (90% of the memory limit): raise settings.memory_limit or --memory-limit, or lower threads (each thread holds its own buffers)"
     );
 }
 
@@ -301,4 +301,21 @@ fn a_reader_that_stops_early_ends_the_command_quietly() {
         assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{command:?}: {stderr}");
         assert_ne!(out.status.code(), Some(101), "{command:?}");
     }
+}
+
+#[test]
+fn thread_counts_are_bounded_instead_of_exhausting_the_machine() {
+    let project = fixture("tiny");
+    let out = segmenter(project.path()).args(["run", "--threads", "100000"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: invalid value '100000' for '--threads <THREADS>': 100000 is not in 1..=256"));
+    let yaml = project.path().join("segmenter.yaml");
+    let text = std::fs::read_to_string(&yaml).expect("yaml");
+    std::fs::write(&yaml, format!("{text}settings: {{ threads: 100000 }}\n")).expect("write");
+    let out = segmenter(project.path()).arg("run").output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: invalid engine setting: threads must be between 1 and 256, not 100000"
+    );
 }

@@ -167,3 +167,38 @@ fn personal_data_cannot_leave_through_a_feature_or_a_rename() {
     let first = String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or_default().to_string();
     assert!(first.ends_with("error[E062]: export 'crm' would write the personal-data column 'land' (renamed from 'country'); hint: remove the column, or set `allow_pii: true` on this export if it is allowed to leave the database"), "{first}");
 }
+
+#[test]
+fn a_failed_export_fails_the_run_before_anything_is_published() {
+    let dir = project_with_exports("  exports:\n    - { name: all, format: csv, columns: [customer_id, segment] }\n");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    let before = std::fs::read(&db).expect("db");
+    // The exports folder cannot be written: a file stands where it should be.
+    let root = dir.path().join("out/exports");
+    std::fs::remove_dir_all(&root).expect("rm");
+    std::fs::write(&root, "not a folder").expect("write");
+    let out = segmenter(dir.path()).arg("run").output().expect("runs");
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    // Only the failed run's row was added: the tables are those of the first run.
+    assert_eq!(rows(&db, "SELECT string_agg(status, ',' ORDER BY started_at) FROM runs"), vec!["ok,failed"]);
+    assert_eq!(rows(&db, "SELECT exports FROM runs WHERE status = 'ok'"), vec!["[{\"export\":\"all\",\"path\":\"out/exports/2026-06-30/all.csv\",\"rows\":39}]"]);
+    assert_ne!(std::fs::read(&db).expect("db"), before, "the failed run's row is recorded");
+}
+
+#[test]
+fn leftovers_of_a_killed_run_are_removed_or_put_back_by_the_next_run() {
+    let dir = project_with_exports("  exports:\n    - { name: all, format: csv, columns: [customer_id, segment] }\n");
+    let root = dir.path().join("out/exports");
+    // A run killed while staging, one killed between the two renames of a promotion (the old
+    // dated folder set aside, no new one), and a temporary file of an older version.
+    std::fs::create_dir_all(root.join(".staging-2026-06-30-999")).expect("mkdir");
+    std::fs::create_dir_all(root.join(".replaced-2026-03-31-998")).expect("mkdir");
+    std::fs::write(root.join(".replaced-2026-03-31-998/all.csv"), "customer_id,segment\n").expect("write");
+    std::fs::create_dir_all(root.join("2026-01-31")).expect("mkdir");
+    std::fs::write(root.join("2026-01-31/all.csv.4242.tmp"), "half").expect("write");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let mut left = walk(&root).into_iter().map(|p| p.replace(&root.to_string_lossy().to_string(), "")).collect::<Vec<_>>();
+    left.sort();
+    assert_eq!(left, vec!["/2026-03-31/all.csv", "/2026-06-30/all.csv"]);
+}

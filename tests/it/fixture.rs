@@ -129,9 +129,10 @@ fn select_runs_only_the_chosen_definitions() {
     segmenter(dir.path()).args(["--quiet", "run", "--select", "tag:value,one_time_buyers"]).assert().success();
     let db = dir.path().join("out/tiny.duckdb");
     assert_eq!(rows(&db, "SELECT name FROM segment_catalog ORDER BY name"), vec!["clv_high", "clv_low", "clv_medium", "one_time_buyers"]);
-    // Only the features those rules need are computed.
+    // A run publishes every feature, also a selected one (`compile --select` shows only the
+    // features the selection needs).
     let cols = rows(&db, "SELECT column_name FROM information_schema.columns WHERE table_name = 'customer_features' ORDER BY ordinal_position");
-    assert_eq!(cols, vec!["customer_id", "order_count", "total_spent"]);
+    assert_eq!(cols.len(), 12, "{cols:?}");
 }
 
 #[test]

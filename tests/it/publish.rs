@@ -503,3 +503,97 @@ fn sigterm_and_sigint_stop_a_run_cleanly() {
     }
     assert!(stopped >= 3, "too few runs were actually stopped: {stopped}");
 }
+
+/// Everything a run publishes about segments and tiers, per segment and per ladder.
+fn per_definition(db: &Path) -> Vec<String> {
+    rows(
+        db,
+        "SELECT 'segment ' || segment || ': ' || count(*) || ':' || sum(hash(customer_id)) FROM segment_members GROUP BY segment
+         UNION ALL SELECT 'ladder ' || ladder || ': ' || count(*) || ':' || sum(hash(customer_id, tier, rank, next_tier)) FROM tier_assignments GROUP BY ladder
+         UNION ALL SELECT 'catalog ' || name || ': ' || size || ':' || share || ':' || as_of FROM segment_catalog
+         UNION ALL SELECT 'tier catalog ' || ladder || '/' || tier || ': ' || size FROM tier_catalog
+         UNION ALL SELECT 'history ' || as_of || ' ' || segment || ': ' || count(*) FROM segment_members_history GROUP BY as_of, segment
+         ORDER BY 1",
+    )
+}
+
+/// A `--select`ed run replaces only the selected definitions' rows: here `tag:value` with a
+/// lower band limit, so clv_medium and clv_high change and nothing else does, exports included.
+#[test]
+fn a_selected_run_keeps_every_other_published_row() {
+    let dir = sample_project();
+    let db = dir.path().join("out/segments.duckdb");
+    let run = |args: &[&str]| {
+        let out = Proc::new(bin()).args(["--project"]).arg(dir.path()).arg("run").args(args).output().expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    run(&[]);
+    let before = per_definition(&db);
+    let exports = dir.path().join("out/exports/2026-06-30/email_campaigns");
+    let campaign_files: Vec<_> = std::fs::read_dir(&exports).expect("exports").flatten().map(|e| (e.path(), std::fs::read(e.path()).expect("read"))).collect();
+    assert_eq!(campaign_files.len(), 3);
+    let stdout = run(&["--select", "tag:value", "--var", "clv_medium_max=3000"]);
+    assert!(stdout.contains("selected run: only the selected definitions' rows were replaced; every other published row is kept"), "{stdout}");
+    let after = per_definition(&db);
+    let changed: Vec<String> = after.iter().filter(|r| !before.contains(r)).map(|r| r.split(':').next().unwrap_or_default().to_string()).collect();
+    assert_eq!(
+        changed,
+        vec![
+            "catalog clv_high", "catalog clv_medium", "history 2026-06-30 clv_high", "history 2026-06-30 clv_medium",
+            "segment clv_high", "segment clv_medium"
+        ]
+    );
+    assert_eq!(before.len(), after.len(), "no segment, ladder or history row disappeared");
+    for (path, bytes) in campaign_files {
+        assert_eq!(std::fs::read(&path).expect("read"), bytes, "{} changed", path.display());
+    }
+    // The long export holds every membership, the new bands included.
+    let all = dir.path().join("out/exports/2026-06-30/all_members.parquet");
+    assert_eq!(
+        rows(&db, &format!("SELECT count(*) = (SELECT count(*) FROM segment_members) FROM read_parquet('{}')", all.display())),
+        vec!["true"]
+    );
+    // A selection for another date would mix dates in one table: refused.
+    let out = Proc::new(bin()).args(["--project"]).arg(dir.path()).args(["run", "--select", "clv_high", "--as-of", "2026-07-31"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: a selected run refreshes the published result of 2026-06-30, and this one is for 2026-07-31; run it with --as-of 2026-06-30, or run every definition for 2026-07-31"
+    );
+}
+
+/// A run for an earlier date than the published one writes that date's history only.
+#[test]
+fn a_backfill_fills_history_and_leaves_the_published_tables_alone() {
+    let dir = sample_project();
+    let db = dir.path().join("out/segments.duckdb");
+    let project = || {
+        let mut cmd = Proc::new(bin());
+        cmd.args(["--project"]).arg(dir.path());
+        cmd
+    };
+    assert!(project().arg("run").status().expect("run").success());
+    let tables = |db: &Path| per_definition(db).into_iter().filter(|r| !r.starts_with("history")).collect::<Vec<_>>();
+    let before = tables(&db);
+    let features = rows(&db, "SELECT count(*) || ':' || sum(hash(customer_id, total_spent, recency_days)) FROM customer_features");
+    let out = project().args(["run", "--as-of", "2026-03-31"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("sample_shop as of 2026-03-31: "), "{stdout}");
+    assert!(stdout.contains("backfill: only the history of this date was written; the published tables still describe 2026-06-30"), "{stdout}");
+    assert_eq!(tables(&db), before, "the published tables still describe 2026-06-30");
+    assert_eq!(rows(&db, "SELECT count(*) || ':' || sum(hash(customer_id, total_spent, recency_days)) FROM customer_features"), features);
+    assert_eq!(rows(&db, "SELECT string_agg(DISTINCT as_of::VARCHAR, ',' ORDER BY as_of::VARCHAR) FROM segment_members_history"), vec!["2026-03-31,2026-06-30"]);
+    assert_eq!(rows(&db, "SELECT string_agg(DISTINCT as_of::VARCHAR, ',' ORDER BY as_of::VARCHAR) FROM tier_history"), vec!["2026-03-31,2026-06-30"]);
+    assert!(!dir.path().join("out/exports/2026-03-31").exists(), "a backfill exports nothing");
+    // The manifest records what the backfill computed: fewer customers on the earlier date.
+    let counts = rows(&db, "SELECT json_extract(row_counts, '$[0][1]')::INT < (SELECT count(*) FROM customer_features) FROM runs WHERE as_of = DATE '2026-03-31'");
+    assert_eq!(counts, vec!["true"]);
+    let out = project().args(["explain", "loyal", "--customer", "42", "--as-of", "2026-03-31"]).output().expect("explain");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: explain shows the published result, which is for 2026-06-30; of 2026-03-31 only the memberships are kept (segment_members_history), not the features a rule reads: leave out --as-of"
+    );
+}
