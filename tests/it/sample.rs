@@ -130,3 +130,45 @@ fn more_generator_threads_give_the_same_rows_in_the_same_order() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("0 is not in 1..=256"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The README's sample summary is the real output of its first command: every line it shows
+/// (it leaves rows out with `...`) appears in that order, and the segment count it states holds.
+#[test]
+fn the_readme_shows_the_sample_runs_real_summary() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
+    let intro = "summary (72 segments in all; abridged here):";
+    let start = readme.find(intro).expect("the README introduces the sample summary");
+    let block = readme[start..].split("```").nth(1).expect("a code block follows");
+    let dir = sample_project();
+    let out = segmenter(dir.path()).arg("run").output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut at = 0;
+    for shown in block.lines().filter(|l| !l.trim().is_empty() && l.trim() != "...") {
+        let found = match shown.strip_prefix("wrote out/segments.duckdb in ") {
+            // The time varies; the rest of the line does not.
+            Some(_) => lines[at..].iter().position(|l| l.starts_with("wrote out/segments.duckdb in ")),
+            None => lines[at..].iter().position(|l| *l == shown),
+        };
+        match found {
+            Some(i) => at += i + 1,
+            None => panic!("README line not in the output (or out of order): {shown:?}\n--- output ---\n{stdout}"),
+        }
+    }
+    let segments = stdout.split("\n\n").nth(1).expect("the segment table").lines().skip(2).count();
+    assert_eq!(segments, 72, "the README says 72 segments in all");
+}
+
+/// docs/errors.md shows the sample project's `validate` JSON; it must be the real one.
+#[test]
+fn the_errors_page_shows_the_samples_real_validate_json() {
+    let page = std::fs::read_to_string(repo_root().join("docs/errors.md")).expect("errors.md");
+    let start = page.find("**`validate`** that succeeds:").expect("the section");
+    let shown = page[start..].split("```json").nth(1).and_then(|b| b.split("```").next()).expect("a JSON block");
+    let shown: serde_json::Value = serde_json::from_str(shown).expect("valid JSON");
+    let dir = sample_project();
+    let out = segmenter(dir.path()).args(["--format", "json", "validate"]).output().expect("validate");
+    let real: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(real, shown);
+}
