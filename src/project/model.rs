@@ -419,6 +419,11 @@ pub struct FeatureDef {
     pub ty: Option<String>,
     #[serde(default)]
     pub kind: FeatureKind,
+    /// When the source lacks a column the feature reads, skip the feature (and everything that
+    /// needs it) with a warning instead of an error: for library features over data a shop may
+    /// not have (birth date, gender, coupon codes, ...).
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// A named boolean rule over features.

@@ -115,10 +115,10 @@ impl RunSummary {
             out.push_str(&table(&["ladder", "tier", "size", "share"], &rows, &[false, false, true, true]));
         }
         if !self.skipped.is_empty() {
-            out.push_str(&format!("\nskipped {} definition(s) whose sources have no data:\n", self.skipped.len()));
-            let rows: Vec<Vec<String>> =
-                self.skipped.iter().map(|s| vec![s.kind.clone(), s.name.clone(), s.sources.join(", ")]).collect();
-            out.push_str(&table(&["kind", "name", "missing source"], &rows, &[false, false, false]));
+            out.push_str(&format!("\nskipped {} definition(s) whose data is missing:\n", self.skipped.len()));
+            let missing = |s: &crate::validate::Skipped| s.sources.iter().chain(&s.columns).cloned().collect::<Vec<_>>().join(", ");
+            let rows: Vec<Vec<String>> = self.skipped.iter().map(|s| vec![s.kind.clone(), s.name.clone(), missing(s)]).collect();
+            out.push_str(&table(&["kind", "name", "missing source or column"], &rows, &[false, false, false]));
         }
         for e in &self.exports {
             out.push_str(&format!("\nexported {} rows to {}", e.rows, e.path));

@@ -83,7 +83,7 @@ pub fn is_valid_type(ty: &str) -> bool {
 
 /// Check and resolve the project.
 pub fn resolve(project: &Project, opts: &ResolveOptions) -> Outcome {
-    let mut v = Validator { project, diags: Vec::new(), stats: Vec::new(), bad_types: &opts.bad_types };
+    let mut v = Validator { project, diags: Vec::new(), stats: Vec::new(), bad_types: &opts.bad_types, missing: BTreeMap::new() };
     let resolved = v.run(opts);
     let mut diagnostics = v.diags;
     crate::diagnostics::sort(&mut diagnostics);
@@ -97,6 +97,8 @@ struct Validator<'a> {
     stats: Vec<StatUse>,
     /// Type names DuckDB rejected, with its message (see [`ResolveOptions::bad_types`]).
     bad_types: &'a BTreeMap<String, String>,
+    /// Optional features skipped for columns their source lacks -> those `source.column`s.
+    missing: BTreeMap<String, Vec<String>>,
 }
 
 /// A source as validation sees it: its columns (when known) and whether its data exists.
@@ -175,11 +177,13 @@ impl<'a> Validator<'a> {
 
         // Which features can be computed: those whose sources have data.
         let graph = Graph::new(&features, &feature_deps);
+        let lacks_column = |f: &str| graph.closure(&BTreeSet::from([f.to_string()])).iter().any(|g| self.missing.contains_key(g));
         let unavailable: BTreeSet<String> = features
             .iter()
-            .filter(|f| graph.sources_of(&f.name).iter().any(|s| !sources.get(s).is_some_and(|i| i.available)))
+            .filter(|f| graph.sources_of(&f.name).iter().any(|s| !sources.get(s).is_some_and(|i| i.available)) || lacks_column(&f.name))
             .map(|f| f.name.clone())
             .collect();
+        let missing = std::mem::take(&mut self.missing);
 
         let mut out = Resolved {
             name: p.config.name.clone(),
@@ -208,15 +212,22 @@ impl<'a> Validator<'a> {
                     .filter(|s| !sources.get(s).is_some_and(|i| i.available))
                     .collect();
                 let srcs: Vec<String> = srcs.into_iter().collect();
-                skipped.push(Skipped { kind: what.to_string(), name: name.to_string(), sources: srcs.clone() });
-                diags.push(
-                    Diagnostic::warning("W010", at, format!(
-                        "{what} '{name}' skipped: {} '{}' {} no data",
+                let cols: BTreeSet<String> = closure.iter().filter_map(|f| missing.get(f)).flatten().cloned().collect();
+                let cols: Vec<String> = cols.into_iter().collect();
+                skipped.push(Skipped { kind: what.to_string(), name: name.to_string(), sources: srcs.clone(), columns: cols.clone() });
+                let why = if srcs.is_empty() {
+                    format!("{} {} missing", if cols.len() == 1 { "column" } else { "columns" }, cols.join(", "))
+                } else {
+                    format!(
+                        "{} '{}' {} no data",
                         if srcs.len() == 1 { "source" } else { "sources" },
                         srcs.join("', '"),
                         if srcs.len() == 1 { "has" } else { "have" }
-                    ))
-                        .with_hint("provide the source's files, or remove the definition"),
+                    )
+                };
+                diags.push(
+                    Diagnostic::warning("W010", at, format!("{what} '{name}' skipped: {why}"))
+                        .with_hint("provide the source's files or columns, or remove the definition"),
                 );
                 return false;
             }
@@ -590,6 +601,34 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// For an optional feature: whether its source lacks a column its texts read; if so the
+    /// feature is recorded as missing (everything that needs it is skipped) with one warning.
+    fn skip_optional(&mut self, item: &Item<FeatureDef>, source: &str, columns: Option<&BTreeSet<String>>, texts: [Option<&String>; 2]) -> bool {
+        let Some(cols) = columns else { return false };
+        let mut absent: Vec<String> = texts
+            .into_iter()
+            .flatten()
+            .flat_map(|t| sqlscan::column_refs(t))
+            .map(|id| id.name)
+            .filter(|name| !cols.contains(name))
+            .collect();
+        absent.sort();
+        absent.dedup();
+        if absent.is_empty() {
+            return false;
+        }
+        let shown = absent.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", ");
+        self.diags.push(
+            Diagnostic::warning("W012", self.project.loc(item, ""), format!(
+                "optional feature '{}' skipped: source '{source}' has no column {shown}",
+                item.def.name
+            ))
+            .with_hint("definitions that need it are skipped too; add the column (or a `rename:`) to compute them"),
+        );
+        self.missing.insert(item.def.name.clone(), absent.iter().map(|c| format!("{source}.{c}")).collect());
+        true
+    }
+
     /// Location of the 0-based `line` and character `col` of a field's snippet.
     fn snippet_loc<T>(&self, item: &Item<T>, field: &str, line: usize, col: usize) -> Loc {
         let loc = self.project.loc(item, field);
@@ -626,7 +665,12 @@ impl<'a> Validator<'a> {
             let loc = self.ident_loc(item, field, raw, &id.name);
             let hint = did_you_mean(&id.name, allowed.iter().map(String::as_str))
                 .unwrap_or_else(|| match what.split_once(" of ") {
-                    Some((noun, rest)) => format!("known {noun}s of {rest}: {}", join_names(allowed)),
+                    // Your data may call it something else: say how to map it.
+                    Some((noun, rest)) => format!(
+                        "known {noun}s of {rest}: {}; if one of them holds this data, map it with `rename: {{ that_{noun}: {} }}` on the {rest} in segmenter.yaml",
+                        join_names(allowed),
+                        id.name
+                    ),
                     None => format!("known {what}s: {}", join_names(allowed)),
                 });
             let (code, message) = match what.split_once(" of ") {
@@ -796,6 +840,12 @@ impl<'a> Validator<'a> {
         };
         let r = self.render_rule(t, item, field, &expr_text, &owner)?;
         let columns = info.columns.clone();
+        if f.optional && self.skip_optional(item, source, columns.as_ref(), [Some(&r.sql), f.filter.as_ref()]) {
+            let body = FeatureBody::Column { sql: r.sql.clone() };
+            let mut deps = Deps::default();
+            deps.features.insert(format!("source:{source}"));
+            return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, ty, origin }, deps));
+        }
         let what = format!("column of source '{source}'");
         let (sql, deps) = match &columns {
             Some(cols) => self.check_refs(item, field, &expr_text, &r, cols, &what, &owner, None, feature_names),

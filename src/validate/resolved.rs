@@ -30,6 +30,9 @@ pub struct Skipped {
     pub name: String,
     /// The sources without data.
     pub sources: Vec<String>,
+    /// The `source.column`s that optional features it needs could not read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

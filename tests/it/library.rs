@@ -212,3 +212,45 @@ fn the_library_stores_its_sums_in_the_declared_types() {
     );
     assert_eq!(rows(&db, "SELECT data_type FROM duckdb_columns() WHERE table_name = 'tier_assignments' AND column_name = 'gap_total_spent'"), vec!["DECIMAL(18,2)"]);
 }
+
+/// The library on a shop that has only the classic columns: customers(customer_id,
+/// signup_date) and orders(customer_id, ordered_at, amount). Optional features over absent
+/// columns are skipped with a warning, and RFM, the value bands, lifecycle and both ladders run.
+#[test]
+fn the_library_runs_on_a_shop_with_only_ids_dates_and_amounts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in ["segments", "macros"] {
+        copy_dir(&repo_root().join(entry), &dir.path().join(entry));
+    }
+    std::fs::create_dir_all(dir.path().join("data")).expect("mkdir");
+    let mut customers = String::from("customer_id,signup_date\n");
+    let mut orders = String::from("customer_id,ordered_at,amount\n");
+    for i in 1..=40 {
+        customers.push_str(&format!("{i},2024-01-{:02}\n", i % 28 + 1));
+        for k in 0..(i % 7) {
+            orders.push_str(&format!("{i},2026-{:02}-{:02} 10:00:00,{}.50\n", (i + k) % 6 + 1, k + 1, 20 * i + k));
+        }
+    }
+    std::fs::write(dir.path().join("data/customers.csv"), customers).expect("write");
+    std::fs::write(dir.path().join("data/orders.csv"), orders).expect("write");
+    std::fs::write(
+        dir.path().join("segmenter.yaml"),
+        "name: own_shop\nsources:\n  customers: { path: data/customers.csv, key: customer_id, time: signup_date }\n  orders: { path: data/orders.csv, key: customer_id, time: ordered_at }\nvars:\n  as_of: \"2026-06-30\"\noutput:\n  database: out/segments.duckdb\n",
+    )
+    .expect("write");
+    let out = segmenter(dir.path()).args(["--format", "json", "run"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let names: Vec<&str> = summary["segments"].as_array().expect("segments").iter().filter_map(|s| s["name"].as_str()).collect();
+    for expected in ["clv_low", "clv_medium", "clv_high", "rfm_champions", "new_customers", "one_time_buyers", "churn_risk_high"] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    let ladders: std::collections::BTreeSet<&str> = summary["tiers"].as_array().expect("tiers").iter().filter_map(|t| t["ladder"].as_str()).collect();
+    assert_eq!(ladders.into_iter().collect::<Vec<_>>(), vec!["club_tier", "loyalty_level"]);
+    let warnings: Vec<String> = summary["warnings"].as_array().expect("warnings").iter().map(|w| format!("{} {}", w["code"].as_str().unwrap_or(""), w["message"].as_str().unwrap_or(""))).collect();
+    assert!(warnings.contains(&"W012 optional feature 'age' skipped: source 'customers' has no column 'birth_date'".to_string()), "{warnings:?}");
+    assert!(warnings.contains(&"W010 segment 'age_18_24' skipped: column customers.birth_date missing".to_string()), "{warnings:?}");
+    assert!(warnings.contains(&"W010 segment 'coupon_lovers' skipped: column orders.coupon_code missing".to_string()), "{warnings:?}");
+    let age = summary["skipped"].as_array().expect("skipped").iter().find(|s| s["name"] == "age_18_24").expect("age_18_24 skipped");
+    assert_eq!(age["columns"], serde_json::json!(["customers.birth_date"]));
+}
