@@ -2,7 +2,7 @@
 //! spelling differs between engines, so a Spark SQL dialect is a new impl, not a rewrite
 //! (see SPEC §9 for the known differences).
 
-use crate::project::model::SourceFormat;
+use crate::project::model::{CsvOptions, CsvValue, SourceFormat};
 use crate::validate::{Window, WindowUnit};
 
 /// SQL spelling of constructs that differ between engines.
@@ -19,7 +19,7 @@ pub trait Dialect {
         format!("DATE {}", self.string(iso))
     }
     /// A table function or path expression reading a source file or glob.
-    fn read_source(&self, format: SourceFormat, path: &str) -> String;
+    fn read_source(&self, format: SourceFormat, path: &str, csv: Option<&CsvOptions>) -> String;
     /// `SELECT` list that renames some columns and keeps the rest.
     fn star_renaming(&self, renames: &[(String, String)]) -> String;
     /// A query over `relation` casting some columns and keeping the rest.
@@ -57,10 +57,21 @@ pub trait Dialect {
 pub struct DuckDb;
 
 impl Dialect for DuckDb {
-    fn read_source(&self, format: SourceFormat, path: &str) -> String {
+    fn read_source(&self, format: SourceFormat, path: &str, csv: Option<&CsvOptions>) -> String {
         let p = self.string(path);
         match format {
-            SourceFormat::Csv => format!("read_csv({p})"),
+            SourceFormat::Csv => {
+                let options: String = csv
+                    .map(|o| o.pairs())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(key, value)| match value {
+                        CsvValue::Text(t) => format!(", {key} = {}", self.string(t)),
+                        CsvValue::Bool(b) => format!(", {key} = {b}"),
+                    })
+                    .collect();
+                format!("read_csv({p}{options})")
+            }
             SourceFormat::Parquet => format!("read_parquet({p})"),
             SourceFormat::Json => format!("read_json_auto({p})"),
             SourceFormat::Table => self.ident(path),
@@ -133,8 +144,8 @@ impl Dialect for Staged<'_> {
     fn table(&self, name: &str) -> String {
         self.0.ident(&format!("{STAGE_PREFIX}{name}"))
     }
-    fn read_source(&self, format: SourceFormat, path: &str) -> String {
-        self.0.read_source(format, path)
+    fn read_source(&self, format: SourceFormat, path: &str, csv: Option<&CsvOptions>) -> String {
+        self.0.read_source(format, path, csv)
     }
     fn star_renaming(&self, renames: &[(String, String)]) -> String {
         self.0.star_renaming(renames)

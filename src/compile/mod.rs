@@ -365,7 +365,7 @@ pub fn derived_sql(model: &Resolved, name: &str, relation: &str, d: &dyn Dialect
 
 /// A source as a relation: read, renamed to canonical names, cast to declared types.
 fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> String {
-    let renamed = format!("(SELECT {} FROM {})", d.star_renaming(&src.rename), d.read_source(src.format, &src.path));
+    let renamed = format!("(SELECT {} FROM {})", d.star_renaming(&src.rename), d.read_source(src.format, &src.path, src.csv.as_ref()));
     d.select_casting(&renamed, &src.types)
 }
 

@@ -147,7 +147,7 @@ pub fn describe_sources(conn: &Connection, project: &Project) -> BTreeMap<String
     for (name, def) in &project.config.sources {
         let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
         let format = def.format.or_else(|| SourceFormat::from_path(&def.path)).unwrap_or(SourceFormat::Csv);
-        let (mut schema, all_text) = describe_one(conn, &path, format);
+        let (mut schema, all_text) = describe_one(conn, &path, format, def.csv.as_ref());
         if let (SourceFormat::Csv, SourceSchema::Columns(cols)) = (format, &schema) {
             // Header-only is fine when `types:` declares every column (names after renaming).
             // A column typed other than VARCHAR was inferred from rows: the file has some.
@@ -199,7 +199,7 @@ fn csv_problem(conn: &Connection, path: &str, rel: &str, typed: bool) -> Option<
 }
 
 /// A source's columns, and whether every column is VARCHAR.
-fn describe_one(conn: &Connection, path: &str, format: SourceFormat) -> (SourceSchema, bool) {
+fn describe_one(conn: &Connection, path: &str, format: SourceFormat, csv: Option<&crate::project::model::CsvOptions>) -> (SourceSchema, bool) {
     let d = DuckDb;
     let matches: std::result::Result<i64, _> =
         conn.query_row(&format!("SELECT count(*) FROM glob({})", d.string(path)), [], |r| r.get(0));
@@ -208,7 +208,7 @@ fn describe_one(conn: &Connection, path: &str, format: SourceFormat) -> (SourceS
         Ok(_) => {}
         Err(e) => return (SourceSchema::Unreadable(first_line(&e.to_string())), false),
     }
-    let sql = format!("DESCRIBE SELECT * FROM {}", d.read_source(format, path));
+    let sql = format!("DESCRIBE SELECT * FROM {}", d.read_source(format, path, csv));
     let result = conn.prepare(&sql).and_then(|mut stmt| {
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         rows.collect::<std::result::Result<Vec<(String, String)>, _>>()

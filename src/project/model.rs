@@ -52,6 +52,98 @@ pub struct SourceDef {
     /// An optional source may be absent; definitions needing it are skipped with a warning.
     #[serde(default)]
     pub optional: bool,
+    /// How a CSV file is written, passed to DuckDB's `read_csv` (only for CSV sources).
+    #[serde(default)]
+    pub csv: Option<CsvOptions>,
+}
+
+/// A CSV dialect as shops export it; every key is optional (DuckDB detects what is not given).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CsvOptions {
+    /// Field separator, one character: `;`, `|`, `\t`.
+    #[serde(default)]
+    pub delim: Option<String>,
+    /// Whether the first line names the columns.
+    #[serde(default)]
+    pub header: Option<bool>,
+    /// Quote character, one character.
+    #[serde(default)]
+    pub quote: Option<String>,
+    /// Escape character inside quotes, one character.
+    #[serde(default)]
+    pub escape: Option<String>,
+    /// Decimal separator of numbers: `.` or `,` (`682,64`).
+    #[serde(default)]
+    pub decimal_separator: Option<String>,
+    /// strptime format of dates, e.g. `%d/%m/%Y`.
+    #[serde(default)]
+    pub dateformat: Option<String>,
+    /// strptime format of timestamps, e.g. `%d/%m/%Y %H:%M`.
+    #[serde(default)]
+    pub timestampformat: Option<String>,
+    /// Text encoding: `utf-8` (default), `utf-16` or `latin-1`.
+    #[serde(default)]
+    pub encoding: Option<String>,
+    /// Text that stands for a missing value, e.g. `NA`.
+    #[serde(default)]
+    pub nullstr: Option<String>,
+}
+
+impl CsvOptions {
+    /// Each given option as (DuckDB `read_csv` parameter, value), values as written.
+    pub fn pairs(&self) -> Vec<(&'static str, CsvValue<'_>)> {
+        let mut out = Vec::new();
+        let texts = [
+            ("delim", &self.delim),
+            ("quote", &self.quote),
+            ("escape", &self.escape),
+            ("decimal_separator", &self.decimal_separator),
+            ("dateformat", &self.dateformat),
+            ("timestampformat", &self.timestampformat),
+            ("encoding", &self.encoding),
+            ("nullstr", &self.nullstr),
+        ];
+        for (key, value) in texts {
+            if let Some(v) = value {
+                out.push((key, CsvValue::Text(v)));
+            }
+        }
+        if let Some(h) = self.header {
+            out.push(("header", CsvValue::Bool(h)));
+        }
+        out
+    }
+
+    /// What is wrong with the options (the key and why), if anything.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (key, value) in [("delim", &self.delim), ("quote", &self.quote), ("escape", &self.escape)] {
+            if let Some(v) = value.as_deref() {
+                if v.chars().count() != 1 && v != "\\t" {
+                    out.push((key, format!("`{key}` must be one character (or \\t), not '{v}'")));
+                }
+            }
+        }
+        if let Some(v) = self.decimal_separator.as_deref() {
+            if v != "." && v != "," {
+                out.push(("decimal_separator", format!("`decimal_separator` must be '.' or ',', not '{v}'")));
+            }
+        }
+        if let Some(v) = self.encoding.as_deref() {
+            if !["utf-8", "utf-16", "latin-1"].contains(&v.to_ascii_lowercase().as_str()) {
+                out.push(("encoding", format!("`encoding` must be utf-8, utf-16 or latin-1, not '{v}'")));
+            }
+        }
+        out
+    }
+}
+
+/// A `read_csv` option's value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CsvValue<'a> {
+    Text(&'a str),
+    Bool(bool),
 }
 
 impl SourceDef {

@@ -19,7 +19,7 @@ pub fn source_relation(project: &Project, name: &str) -> Option<String> {
     let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
     let format = def.format.or_else(|| crate::project::model::SourceFormat::from_path(&def.path)).unwrap_or(crate::project::model::SourceFormat::Csv);
     let renames: Vec<(String, String)> = def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
-    Some(format!("(SELECT {} FROM {})", d.star_renaming(&renames), d.read_source(format, &path)))
+    Some(format!("(SELECT {} FROM {})", d.star_renaming(&renames), d.read_source(format, &path, def.csv.as_ref())))
 }
 
 /// Problems with the customers source's key and the consent source's rows (empty when fine).

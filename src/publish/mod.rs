@@ -324,7 +324,7 @@ pub fn source_rows(conn: &duckdb::Connection, model: &Resolved) -> Result<Vec<(S
     let d = DuckDb;
     let mut out = Vec::new();
     for src in &model.sources {
-        let sql = format!("SELECT count(*) FROM {}", d.read_source(src.format, &src.path));
+        let sql = format!("SELECT count(*) FROM {}", d.read_source(src.format, &src.path, src.csv.as_ref()));
         let n: i64 = conn
             .query_row(&sql, [], |r| r.get(0))
             .map_err(|e| Error::Step { step: format!("count rows of source '{}'", src.name), message: crate::execute::first_line(&e.to_string()) })?;

@@ -125,7 +125,7 @@ fn run_fixture(project: &Project, t: &FixtureTest) -> std::result::Result<Vec<St
             "CREATE TABLE {} AS SELECT {} FROM {} LIMIT 0",
             d.ident(&table),
             d.star_renaming(&src.rename),
-            d.read_source(src.format, &src.path)
+            d.read_source(src.format, &src.path, src.csv.as_ref())
         );
         let has_schema = conn.execute_batch(&empty).is_ok();
         let rows = t.given.get(&src.name).filter(|r| !r.is_empty());

@@ -285,6 +285,7 @@ impl<'a> Validator<'a> {
                     time: def.time.clone(),
                     rename: def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
                     types: def.types.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+                    csv: def.csv.clone(),
                 };
                 if name == POPULATION_SOURCE {
                     out.sources.insert(0, rs);
@@ -360,6 +361,18 @@ impl<'a> Validator<'a> {
                     }
                 }
             }
+            // DuckDB cannot read a file with bad options either: report the options only.
+            let csv_bad = def.csv.as_ref().is_some_and(|c| !c.problems().is_empty());
+            if let Some(csv) = &def.csv {
+                let format = def.format.or_else(|| SourceFormat::from_path(&def.path));
+                if format.is_some_and(|f| f != SourceFormat::Csv) {
+                    self.err("E026", at("csv"), format!("source '{name}' has a `csv:` block but is not a CSV file"),
+                        Some("remove `csv:`, or set `format: csv` if the file is CSV".into()));
+                }
+                for (key, problem) in csv.problems() {
+                    self.err("E026", at(&format!("csv.{key}")), problem, Some("see docs/language.md, section Sources".into()));
+                }
+            }
             for (col, ty) in &def.types {
                 if !is_valid_type(ty) || opts.bad_types.contains_key(ty) {
                     self.err("E027", at(&format!("types.{col}")), format!("invalid SQL type '{ty}' for column '{col}'"),
@@ -394,6 +407,7 @@ impl<'a> Validator<'a> {
                 }
             }
             match schema {
+                Some(SourceSchema::Unreadable(_)) if csv_bad => info.available = false,
                 Some(SourceSchema::Unreadable(msg)) => {
                     self.err("E025", at("path"), format!("cannot read source '{name}': {msg}"),
                         Some("check the file's format and that DuckDB can open it".into()));

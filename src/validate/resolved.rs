@@ -52,6 +52,8 @@ pub struct ResolvedSource {
     pub rename: Vec<(String, String)>,
     /// (column, SQL type) casts applied after renames.
     pub types: Vec<(String, String)>,
+    /// The CSV dialect, for CSV sources.
+    pub csv: Option<crate::project::model::CsvOptions>,
 }
 
 /// A time window ending at `as_of`.

@@ -13,5 +13,6 @@ mod publish;
 mod report;
 mod sample;
 mod security;
+mod sources;
 mod testcmd;
 mod support;
