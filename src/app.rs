@@ -6,7 +6,7 @@ use crate::compile::{compile, Plan};
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::error::{exit, Error, Result};
 use crate::execute::{self, EngineSettings};
-use crate::project::{load_project, resolve, Project};
+use crate::project::{resolve, Project};
 use crate::publish;
 use crate::report::RunSummary;
 use crate::validate::{self, ResolveOptions, Resolved};
@@ -90,17 +90,18 @@ pub enum Schemas {
 }
 
 pub fn load_and_resolve(cli: &Cli, args: &SelectArgs, describe: Schemas) -> Result<(Project, Resolved, Vec<Diagnostic>)> {
-    load_and_resolve_at(&cli.project, args, describe, |_| {})
+    load_and_resolve_at(&cli.project, &cli.environment(), args, describe, |_| {})
 }
 
 /// [`load_and_resolve`] for any project folder; `patch` may adjust the loaded project first.
 fn load_and_resolve_at(
     root: &std::path::Path,
+    env: &crate::project::Environment,
     args: &SelectArgs,
     describe: Schemas,
     patch: impl FnOnce(&mut Project),
 ) -> Result<(Project, Resolved, Vec<Diagnostic>)> {
-    let loaded = load_project(root);
+    let loaded = crate::project::load_project_in(root, env);
     let mut diags = loaded.diagnostics;
     let Some(mut project) = loaded.project else {
         crate::diagnostics::attach_snippets(&mut diags, root);
@@ -196,7 +197,7 @@ fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
 /// Every source's schema now (schema reads only), and the columns lost since the last
 /// successful run recorded in the output database.
 fn column_gate(cli: &Cli) -> Result<(BTreeMap<String, validate::SourceSchema>, Vec<String>)> {
-    let Some(project) = load_project(&cli.project).project else { return Ok((BTreeMap::new(), Vec::new())) };
+    let Some(project) = crate::project::load_project_in(&cli.project, &cli.environment()).project else { return Ok((BTreeMap::new(), Vec::new())) };
     let conn = execute::open(None, &EngineSettings { access: execute::Access::project(&project), ..Default::default() })?;
     let schemas = execute::describe_sources(&conn, &project);
     let now = source_columns(&schemas);
@@ -508,7 +509,7 @@ fn run_with_progress(
 }
 
 fn cmd_report(cli: &Cli, args: &ReportArgs) -> Result<i32> {
-    let loaded = load_project(&cli.project);
+    let loaded = crate::project::load_project_in(&cli.project, &cli.environment());
     let Some(project) = loaded.project else {
         return Err(Error::Definitions(loaded.diagnostics));
     };
@@ -579,7 +580,7 @@ fn cmd_diff(cli: &Cli, args: &DiffArgs) -> Result<i32> {
     let sources = head.config.sources.clone();
     let mut base_args = args.select.clone();
     base_args.as_of = Some(resolved.as_of.clone());
-    let base = load_and_resolve_at(&base_root, &base_args, Schemas::Read, |p| {
+    let base = load_and_resolve_at(&base_root, &cli.environment(), &base_args, Schemas::Read, |p| {
         p.config.sources = sources
             .into_iter()
             .map(|(name, mut def)| {

@@ -22,12 +22,26 @@ pub struct Cli {
     /// Print nothing but errors (no progress bar, no summary).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// Named environment from `targets:` in segmenter.yaml (its database, data paths, vars,
+    /// settings).
+    #[arg(long, global = true, env = "SEGMENTER_TARGET")]
+    pub target: Option<String>,
+    /// Output database to use instead of the project's (and the target's) `output.database`.
+    #[arg(long, global = true)]
+    pub database: Option<PathBuf>,
     /// `run`: print on stderr how long each phase and each plan step took (also with --quiet),
     /// to see where a slow run spends its time, and the peak resident memory (Linux).
     #[arg(long, global = true)]
     pub timings: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The environment the command line chose (target, database).
+    pub fn environment(&self) -> crate::project::Environment {
+        crate::project::Environment { target: self.target.clone(), database: self.database.clone() }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,8 +3,11 @@
 //! Loading never stops at the first problem: every file is read and every YAML or schema error
 //! becomes a [`Diagnostic`] with file, line and column.
 
+pub mod environment;
 pub mod model;
 pub mod spans;
+
+pub use environment::Environment;
 
 use crate::diagnostics::{did_you_mean, Diagnostic, Loc};
 use model::*;
@@ -87,17 +90,7 @@ impl Project {
 
     /// Location of the node at `path` in file `file`; falls back to the closest indexed parent.
     pub fn loc_at(&self, file: usize, path: &str) -> Loc {
-        let Some(f) = self.files.get(file) else { return Loc::default() };
-        let mut p = path.to_string();
-        loop {
-            if let Some((line, col)) = f.spans.value(&p) {
-                return Loc::new(&f.path, line, col);
-            }
-            match p.rfind('.') {
-                Some(i) => p.truncate(i),
-                None => return Loc::file(&f.path),
-            }
-        }
+        self.files.get(file).map_or_else(Loc::default, |f| f.loc(path))
     }
 
     /// Location of the key of `field` (where `field:` is written).
@@ -115,6 +108,22 @@ impl Project {
     }
 }
 
+impl SourceFile {
+    /// Location of the node at `path`; falls back to the closest indexed parent.
+    fn loc(&self, path: &str) -> Loc {
+        let mut p = path.to_string();
+        loop {
+            if let Some((line, col)) = self.spans.value(&p) {
+                return Loc::new(&self.path, line, col);
+            }
+            match p.rfind('.') {
+                Some(i) => p.truncate(i),
+                None => return Loc::file(&self.path),
+            }
+        }
+    }
+}
+
 /// A loaded project (possibly partial) plus every problem found while loading.
 pub struct Loaded {
     pub project: Option<Project>,
@@ -123,6 +132,12 @@ pub struct Loaded {
 
 /// Read the project at `root`. `project` is `None` only when the project file itself is unusable.
 pub fn load_project(root: &Path) -> Loaded {
+    load_project_in(root, &Environment::default())
+}
+
+/// [`load_project`] with a target, environment variables and `--database` applied (see
+/// [`environment`]).
+pub fn load_project_in(root: &Path, env: &Environment) -> Loaded {
     let mut diags = Vec::new();
     let config_path = root.join(PROJECT_FILE);
     let Some(text) = read_text(&config_path, PROJECT_FILE, &mut diags) else {
@@ -137,17 +152,23 @@ pub fn load_project(root: &Path) -> Loaded {
         diags.push(d);
         return Loaded { project: None, diagnostics: diags };
     }
-    let config: ProjectConfig = match parse_yaml(&text, PROJECT_FILE) {
+    let mut config: ProjectConfig = match parse_yaml(&text, PROJECT_FILE) {
         Ok(c) => c,
         Err(d) => {
             diags.push(d);
             return Loaded { project: None, diagnostics: diags };
         }
     };
+    let file = SourceFile { path: PROJECT_FILE.to_string(), spans };
+    let env_problems = environment::apply(&mut config, env, &|path| file.loc(path));
+    if !env_problems.is_empty() {
+        diags.extend(env_problems);
+        return Loaded { project: None, diagnostics: diags };
+    }
     let mut project = Project {
         root: root.to_path_buf(),
         config,
-        files: vec![SourceFile { path: PROJECT_FILE.to_string(), spans }],
+        files: vec![file],
         features: Vec::new(),
         segments: Vec::new(),
         tiers: Vec::new(),

@@ -26,6 +26,40 @@ pub struct ProjectConfig {
     /// Columns that are personal data: never exported unless an export sets `allow_pii: true`.
     #[serde(default = "default_pii")]
     pub pii: Vec<String>,
+    /// Named environments (`--target NAME` or `SEGMENTER_TARGET`), each overriding where data
+    /// comes from and goes to, vars and engine settings: `{ dev: {...}, prod: {...} }`.
+    #[serde(default)]
+    pub targets: BTreeMap<String, TargetDef>,
+}
+
+/// What a target overrides; anything left out keeps the project's value.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetDef {
+    /// The output database.
+    #[serde(default)]
+    pub database: Option<String>,
+    /// The exports folder.
+    #[serde(default)]
+    pub exports_dir: Option<String>,
+    /// Data file paths by source name: `{ orders: { path: /data/prod/orders/*.parquet } }`.
+    #[serde(default)]
+    pub sources: BTreeMap<String, TargetSource>,
+    /// Vars set on top of the project's.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub vars: BTreeMap<String, serde_yaml::Value>,
+    #[serde(default)]
+    pub threads: Option<u32>,
+    #[serde(default)]
+    pub memory_limit: Option<String>,
+}
+
+/// A source's data file in a target.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSource {
+    pub path: String,
 }
 
 /// One input table: a file or glob read by DuckDB.

@@ -4,6 +4,7 @@ mod cli_errors;
 mod corpus;
 mod diff;
 mod engine;
+mod environments;
 mod explain;
 mod exports;
 mod fixture;
