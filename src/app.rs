@@ -261,7 +261,7 @@ impl Phases {
 
 fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let started = Instant::now();
-    let phases = std::cell::RefCell::new(Phases::new(cli.timings));
+    let phases = std::cell::RefCell::new(Phases::new(args.timings));
     let mark = |label: &str| phases.borrow_mut().mark(label);
     // Checked before validation, which would otherwise stop on the missing column (exit 2).
     let (schemas, lost) = column_gate(cli)?;
@@ -508,6 +508,19 @@ fn run_with_progress(
     result
 }
 
+/// The document to write: `--to`, or JSON with `--format json` (which `--to` may repeat but
+/// not contradict).
+fn document<T: PartialEq + Copy + clap::ValueEnum>(cli: &Cli, to: T, json: T, text: T) -> Result<T> {
+    match (cli.format, to) {
+        (Format::Json, to) if to == json || to == text => Ok(json),
+        (Format::Json, to) => {
+            let name = to.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default();
+            Err(Error::Usage(format!("--format json prints JSON, and --to {name} asks for {name}: give one of them")))
+        }
+        (Format::Text, to) => Ok(to),
+    }
+}
+
 fn cmd_report(cli: &Cli, args: &ReportArgs) -> Result<i32> {
     let loaded = crate::project::load_project_in(&cli.project, &cli.environment());
     let Some(project) = loaded.project else {
@@ -522,7 +535,7 @@ fn cmd_report(cli: &Cli, args: &ReportArgs) -> Result<i32> {
     let wants_all_pairs = args.to == ReportFormat::Html;
     let top = if wants_all_pairs { usize::MAX / 2 } else { args.top };
     let report = crate::report::analysis::build(&conn, &project.config.name, args.compare.as_deref(), top)?;
-    let to = if cli.format == Format::Json { ReportFormat::Json } else { args.to };
+    let to = document(cli, args.to, ReportFormat::Json, ReportFormat::Text)?;
     let text = match to {
         ReportFormat::Text => crate::report::render::text(&report),
         ReportFormat::Markdown => crate::report::render::markdown(&report),
@@ -604,11 +617,10 @@ fn cmd_diff(cli: &Cli, args: &DiffArgs) -> Result<i32> {
         access: execute::Access::project(&head),
     };
     let d = crate::report::diff::diff(&args.base, &compile(&base_resolved), &compile(&resolved), args.samples, &settings)?;
-    let to = if cli.format == Format::Json { ReportFormat::Json } else { args.to };
-    match to {
-        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
-        ReportFormat::Markdown => print!("{}", d.to_markdown()),
-        _ => print!("{}", d.to_text()),
+    match document(cli, args.to, crate::cli::DiffFormat::Json, crate::cli::DiffFormat::Text)? {
+        crate::cli::DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
+        crate::cli::DiffFormat::Markdown => print!("{}", d.to_markdown()),
+        crate::cli::DiffFormat::Text => print!("{}", d.to_text()),
     }
     Ok(exit::OK)
 }
@@ -701,11 +713,16 @@ fn cmd_generate(cli: &Cli, args: &GenerateArgs) -> Result<i32> {
 
 fn cmd_init(cli: &Cli, dir: &std::path::Path) -> Result<i32> {
     let written = crate::init::init_project(dir)?;
-    if !cli.quiet {
-        for f in &written {
-            println!("created {}", dir.join(f).display());
+    let next = format!("segmenter --project {} run && segmenter --project {} test", dir.display(), dir.display());
+    match cli.format {
+        Format::Json => println!("{}", serde_json::json!({ "status": "ok", "created": written, "next": next })),
+        Format::Text if !cli.quiet => {
+            for f in &written {
+                println!("created {}", dir.join(f).display());
+            }
+            println!("\nnext: {next}");
         }
-        println!("\nnext: segmenter --project {} run", dir.display());
+        Format::Text => {}
     }
     Ok(exit::OK)
 }

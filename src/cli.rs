@@ -29,10 +29,6 @@ pub struct Cli {
     /// Output database to use instead of the project's (and the target's) `output.database`.
     #[arg(long, global = true)]
     pub database: Option<PathBuf>,
-    /// `run`: print on stderr how long each phase and each plan step took (also with --quiet),
-    /// to see where a slow run spends its time, and the peak resident memory (Linux).
-    #[arg(long, global = true)]
-    pub timings: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -147,6 +143,10 @@ pub const MAX_THREADS: u32 = 256;
 pub struct RunArgs {
     #[command(flatten)]
     pub select: SelectArgs,
+    /// Print on stderr how long each phase and each plan step took (also with --quiet), to see
+    /// where a slow run spends its time, and the peak resident memory (Linux).
+    #[arg(long)]
+    pub timings: bool,
     /// DuckDB worker threads, 1 to 256 (default: all cores, or settings.threads).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_THREADS as i64))]
     pub threads: Option<u32>,
@@ -167,11 +167,22 @@ pub enum SchemaKind {
     Definitions,
 }
 
+/// The document `report --to` writes. The rule for every command: the global `--format`
+/// (text or json) says whether a machine reads the result; `--to` picks a document for people.
+/// `--format json` is the same as `--to json`; asking for JSON and another document is an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ReportFormat {
     Text,
     Markdown,
     Html,
+    Json,
+}
+
+/// The document `diff --to` writes (see [`ReportFormat`] for the rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Markdown,
     Json,
 }
 
@@ -198,8 +209,8 @@ pub struct DiffArgs {
     #[arg(long)]
     pub base: String,
     /// Output: terminal text, markdown (a pull-request comment) or JSON (also `--format json`).
-    #[arg(long = "to", value_enum, default_value_t = ReportFormat::Text)]
-    pub to: ReportFormat,
+    #[arg(long = "to", value_enum, default_value_t = DiffFormat::Text)]
+    pub to: DiffFormat,
     /// Customer ids to show per change.
     #[arg(long, default_value_t = 5)]
     pub samples: usize,

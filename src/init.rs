@@ -3,16 +3,18 @@
 use crate::error::{Error, Result};
 use std::path::Path;
 
-/// (relative path, contents) of every starter file. The starter is the hand-checked tiny
-/// project the test suite verifies (tests/fixtures/tiny), so it is known to run.
+/// (relative path, contents) of every starter file: the project in `starter/` (customers and
+/// orders, value bands with a fixture test, RFM, a ladder with assertions), which the test suite
+/// runs and tests.
 pub const STARTER_FILES: &[(&str, &str)] = &[
-    ("segmenter.yaml", include_str!("../tests/fixtures/tiny/segmenter.yaml")),
-    ("segments/features.yaml", include_str!("../tests/fixtures/tiny/segments/features.yaml")),
-    ("segments/segments.yaml", include_str!("../tests/fixtures/tiny/segments/segments.yaml")),
-    ("segments/tiers.yaml", include_str!("../tests/fixtures/tiny/segments/tiers.yaml")),
-    ("data/customers.csv", include_str!("../tests/fixtures/tiny/data/customers.csv")),
-    ("data/orders.csv", include_str!("../tests/fixtures/tiny/data/orders.csv")),
-    ("data/sessions.csv", include_str!("../tests/fixtures/tiny/data/sessions.csv")),
+    ("segmenter.yaml", include_str!("../starter/segmenter.yaml")),
+    ("segments/features.yaml", include_str!("../starter/segments/features.yaml")),
+    ("segments/value.yaml", include_str!("../starter/segments/value.yaml")),
+    ("segments/rfm.yaml", include_str!("../starter/segments/rfm.yaml")),
+    ("segments/tiers.yaml", include_str!("../starter/segments/tiers.yaml")),
+    ("data/customers.csv", include_str!("../starter/data/customers.csv")),
+    ("data/orders.csv", include_str!("../starter/data/orders.csv")),
+    (".gitignore", include_str!("../starter/.gitignore")),
 ];
 
 /// Write the starter project into `dir`; refuses to overwrite an existing project file.
@@ -25,8 +27,12 @@ pub fn init_project(dir: &Path) -> Result<Vec<String>> {
         )));
     }
     let mut written = Vec::new();
-    for (rel, text) in STARTER_FILES {
-        let path = dir.join(rel);
+    // The JSON Schemas the files' modelines point at, for editor autocomplete.
+    let schemas: Vec<(String, String)> =
+        crate::project::schema::FILES.iter().map(|(name, make)| (format!("schema/{name}"), make())).collect();
+    let files = STARTER_FILES.iter().map(|(rel, text)| (rel.to_string(), text.to_string())).chain(schemas);
+    for (rel, text) in files {
+        let path = dir.join(&rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::Io { context: format!("creating {}", parent.display()), source: e })?;
         }
@@ -34,7 +40,7 @@ pub fn init_project(dir: &Path) -> Result<Vec<String>> {
             continue;
         }
         std::fs::write(&path, text).map_err(|e| Error::Io { context: format!("writing {}", path.display()), source: e })?;
-        written.push(rel.to_string());
+        written.push(rel);
     }
     Ok(written)
 }

@@ -319,3 +319,24 @@ fn thread_counts_are_bounded_instead_of_exhausting_the_machine() {
         "error: invalid engine setting: threads must be between 1 and 256, not 100000"
     );
 }
+
+/// One rule for output flags: `--format json` is JSON, `--to` a document; contradicting them is
+/// a usage error, and a document a command cannot write is refused by the parser.
+#[test]
+fn format_and_to_cannot_contradict_each_other() {
+    let project = fixture("tiny");
+    segmenter(project.path()).args(["--quiet", "run"]).assert().success();
+    let out = segmenter(project.path()).args(["--format", "json", "report", "--to", "markdown"]).output().expect("report");
+    assert_eq!(out.status.code(), Some(2));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON error");
+    assert_eq!(body["message"], "--format json prints JSON, and --to markdown asks for markdown: give one of them");
+    let json = segmenter(project.path()).args(["--format", "json", "report", "--to", "json"]).output().expect("report");
+    assert_eq!(json.status.code(), Some(0));
+    assert!(serde_json::from_slice::<serde_json::Value>(&json.stdout).is_ok());
+    let out = segmenter(project.path()).args(["diff", "--base", ".", "--to", "html"]).output().expect("diff");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: invalid value 'html' for '--to <TO>'"));
+    let init = segmenter(project.path()).args(["--format", "json", "init"]).arg(project.path().join("fresh")).output().expect("init");
+    let body: serde_json::Value = serde_json::from_slice(&init.stdout).expect("init prints JSON");
+    assert_eq!(body["created"][0], "segmenter.yaml");
+}

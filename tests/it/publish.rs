@@ -307,7 +307,7 @@ fn a_source_that_lost_a_column_blocks_the_publish() {
 #[test]
 fn timings_list_every_phase_and_plan_step_on_stderr() {
     let dir = fixture("tiny");
-    let out = segmenter(dir.path()).args(["--quiet", "--timings", "run"]).output().expect("run");
+    let out = segmenter(dir.path()).args(["--quiet", "run", "--timings"]).output().expect("run");
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty(), "--quiet keeps stdout empty");
     let err = String::from_utf8_lossy(&out.stderr);

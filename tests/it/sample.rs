@@ -86,8 +86,19 @@ fn init_writes_a_project_that_runs_and_refuses_to_overwrite() {
     let target = dir.path().join("shop");
     let mut cmd = assert_cmd::Command::cargo_bin("segmenter").expect("bin");
     cmd.arg("init").arg(&target).assert().success();
+    // A real starter: it runs, and its fixture test and assertions pass right away.
     segmenter(&target).args(["--quiet", "run"]).assert().success();
-    assert_eq!(members(&target.join("out/tiny.duckdb"), "clv_high"), "5");
+    let db = target.join("out/segments.duckdb");
+    assert_eq!(rows(&db, "SELECT string_agg(name || '=' || size, ',' ORDER BY name) FROM segment_catalog"), vec![
+        "active=15,clv_high=7,clv_low=10,clv_medium=13,rfm_at_risk=2,rfm_champions=5,rfm_lost=4,rfm_new=0"
+    ]);
+    let tested = segmenter(&target).arg("test").output().expect("test");
+    assert_eq!(tested.status.code(), Some(0), "{}", String::from_utf8_lossy(&tested.stdout));
+    assert!(String::from_utf8_lossy(&tested.stdout).ends_with("3 passed, 0 failed, 0 warning(s)\n"));
+    // Editors find the schemas the modelines name; out/ stays out of git.
+    assert!(std::fs::read_to_string(target.join("segmenter.yaml")).expect("yaml").starts_with("# yaml-language-server: $schema=schema/segmenter.schema.json"));
+    assert!(target.join("schema/definitions.schema.json").exists());
+    assert_eq!(std::fs::read_to_string(target.join(".gitignore")).expect("gitignore"), "out/\n");
     let mut again = assert_cmd::Command::cargo_bin("segmenter").expect("bin");
     let out = again.arg("init").arg(&target).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
