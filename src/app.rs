@@ -331,6 +331,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let max_drop = project.config.settings.max_row_drop_pct.unwrap_or(50.0);
     let mut problems = publish::gates::check(&source_rows, &publish::Manifest::last_source_rows(&conn), max_drop);
     problems.extend(publish::keys::check(&conn, &project)?);
+    publish::keys::unparsed_values(&conn, &project)?;
     // The run's row, with the process's peak memory so far (the run's, at its end).
     let record = |status: &str, inputs: &[publish::InputFile], row_counts: &[(String, i64)], notes: &[String], error: Option<&str>| {
         let row = publish::Manifest::insert_sql(

@@ -32,6 +32,9 @@ pub enum Error {
     /// Data-quality gates blocked publishing; nothing was changed.
     #[error("data-quality gates blocked the publish (nothing changed; rerun with --force to publish anyway):\n  {}", .0.join("\n  "))]
     Gates(Vec<String>),
+    /// The data cannot be used as declared (a value that does not convert to its column's type).
+    #[error("{0}")]
+    Data(String),
     /// Bad command-line usage the parser could not catch.
     #[error("{0}")]
     Usage(String),
@@ -45,7 +48,7 @@ impl Error {
         match self {
             Error::Definitions(_) | Error::Usage(_) => exit::DEFINITION,
             Error::Gates(_) => exit::TESTS_FAILED,
-            Error::Step { .. } | Error::Database { .. } | Error::Io { .. } | Error::Locked { .. } => exit::RUNTIME,
+            Error::Step { .. } | Error::Database { .. } | Error::Io { .. } | Error::Locked { .. } | Error::Data(_) => exit::RUNTIME,
             Error::Interrupted { signal } => 128 + signal,
         }
     }

@@ -22,6 +22,39 @@ pub fn source_relation(project: &Project, name: &str) -> Option<String> {
     Some(format!("(SELECT {} FROM {})", d.star_renaming(&renames), d.read_source(format, &path, def.csv.as_ref())))
 }
 
+/// The first typed column (`types:`, and the `time` column as a timestamp) of a CSV source whose
+/// values do not all convert, named with its source, file, count and an example value: text a
+/// CSV dialect did not parse (`31/12/2026 23:59`, `682,64`) would otherwise fail deep inside a
+/// step, or turn into NULLs.
+pub fn unparsed_values(conn: &Connection, project: &Project) -> Result<()> {
+    let d = DuckDb;
+    for (name, def) in &project.config.sources {
+        let csv = def.format.or_else(|| crate::project::model::SourceFormat::from_path(&def.path)) == Some(crate::project::model::SourceFormat::Csv);
+        let exists = def.is_glob() || crate::project::resolve(&project.root, &def.path).exists();
+        let Some(relation) = source_relation(project, name).filter(|_| csv && exists) else { continue };
+        let mut typed: Vec<(&str, &str)> = def.types.iter().map(|(c, t)| (c.as_str(), t.as_str())).collect();
+        if let Some(time) = def.time.as_deref().filter(|t| !def.types.contains_key(*t)) {
+            typed.push((time, "TIMESTAMP"));
+        }
+        for (column, ty) in typed {
+            let c = d.ident(column);
+            let sql = format!(
+                "SELECT count(*), 0, CAST(min({c}) AS VARCHAR) FROM {relation} WHERE {c} IS NOT NULL AND TRY_CAST({c} AS {ty}) IS NULL"
+            );
+            let (n, _, example) = query_row(conn, &format!("check the values of source '{name}'"), &sql)?;
+            if n > 0 {
+                return Err(Error::Data(format!(
+                    "source '{name}' ({}): column '{column}' has {n} value(s) that are not {ty}, e.g. '{}'; describe the file's \
+                     format under `csv:` (dateformat, timestampformat, decimal_separator, delim) or correct the values",
+                    def.path,
+                    example.unwrap_or_default()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Problems with the customers source's key and the consent source's rows (empty when fine).
 pub fn check(conn: &Connection, project: &Project) -> Result<Vec<String>> {
     let mut problems = Vec::new();

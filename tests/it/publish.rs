@@ -374,10 +374,10 @@ fn a_step_failing_at_run_time_publishes_nothing_and_leaves_no_staging_tables() {
     assert_eq!(rows(&db, staging), vec!["0"]);
 }
 
-/// A malformed value in a source fails that source's scan, which the error names by the table
-/// it is for; nothing is published and no scratch or staging table is left.
+/// A malformed value in a typed column of a source stops the run before any step, naming the
+/// source, file, column and value; nothing is published and no scratch or staging table is left.
 #[test]
-fn a_bad_value_in_a_source_names_its_scan_and_publishes_nothing() {
+fn a_bad_value_in_a_source_names_the_source_and_column_and_publishes_nothing() {
     let (dir, db, before) = published_tiny();
     let orders = dir.path().join("data/orders.csv");
     let mut csv = std::fs::read_to_string(&orders).expect("read");
@@ -387,9 +387,8 @@ fn a_bad_value_in_a_source_names_its_scan_and_publishes_nothing() {
     assert_eq!(code, Some(3));
     assert_eq!(
         stderr,
-        "error: step 'customer_features (agg_orders)' failed in DuckDB: Conversion Error: Could not convert string \"notanumber\" to DECIMAL(12,2) when casting from source column amount\n  \
-         hint: a value of column 'amount' fails; it is read by features 'total_spent' (segments/features.yaml:5), 'spend_12m' (segments/features.yaml:8); \
-         fix the data, or the cast (in a source's `types:` or the expression; TRY_CAST gives NULL where CAST fails)"
+        "error: source 'orders' (data/orders.csv): column 'amount' has 1 value(s) that are not DECIMAL(12,2), e.g. 'notanumber'; \
+         describe the file's format under `csv:` (dateformat, timestampformat, decimal_separator, delim) or correct the values"
     );
     assert_eq!(published_state(&db), before);
     assert_eq!(rows(&db, "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '__segmenter') OR starts_with(table_name, 'agg_')"), vec!["0"]);

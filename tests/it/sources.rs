@@ -65,3 +65,27 @@ fn csv_options_are_checked() {
         ]
     );
 }
+
+#[test]
+fn values_a_csv_dialect_does_not_parse_name_the_source_column_and_an_example() {
+    let dir = fixture("tiny");
+    let orders = std::fs::read_to_string(dir.path().join("data/orders.csv")).expect("orders");
+    // Day-first timestamps in an otherwise plain file, without a `csv:` block to say so.
+    let day_first: String = orders
+        .lines()
+        .map(|line| match line.split(',').collect::<Vec<_>>().as_slice() {
+            [id, client, stamp, rest @ ..] if stamp.len() == 19 => {
+                let stamp = format!("{}/{}/{} {}", &stamp[8..10], &stamp[5..7], &stamp[0..4], &stamp[11..16]);
+                format!("{id},{client},{stamp},{}\n", rest.join(","))
+            }
+            _ => format!("{line}\n"),
+        })
+        .collect();
+    std::fs::write(dir.path().join("data/orders.csv"), day_first).expect("write");
+    let out = segmenter(dir.path()).arg("run").output().expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: source 'orders' (data/orders.csv): column 'ordered_at' has 37 value(s) that are not TIMESTAMP, e.g. '01/01/2026 10:00'; describe the file's format under `csv:` (dateformat, timestampformat, decimal_separator, delim) or correct the values"
+    );
+}
