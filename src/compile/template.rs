@@ -75,6 +75,9 @@ const HINT_MARK: char = '\u{1}';
 pub struct Rendered {
     pub sql: String,
     pub refs: Vec<TemplateRef>,
+    /// Vars the project does not set that the snippet read with a default: (name, the default
+    /// as SQL), so that validation can notice one var given different defaults.
+    pub defaults: Vec<(String, String)>,
 }
 
 /// A template failure mapped to a line of the snippet (1-based) when minijinja knows it.
@@ -89,6 +92,7 @@ pub struct RenderError {
 pub struct Templates {
     env: Environment<'static>,
     refs: Arc<Mutex<Vec<TemplateRef>>>,
+    defaults: Arc<Mutex<Vec<(String, String)>>>,
     /// `{% import %}` lines for every macro file, prepended (on the same line) to each template.
     prelude: String,
 }
@@ -147,13 +151,19 @@ impl Templates {
         let vars: BTreeMap<String, Value> = vars.iter().map(|(k, v)| (k.clone(), Value::from_serialize(v))).collect();
         let names: Vec<String> = vars.keys().cloned().collect();
         // `default` is variadic so that an explicit `none` default (SQL NULL) counts as given.
+        let defaults: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let used = defaults.clone();
         env.add_function("var", move |name: String, default: minijinja::value::Rest<Value>| -> Result<Value, Error> {
             if default.len() > 1 {
                 return Err(Error::new(ErrorKind::TooManyArguments, "var() takes a name and an optional default"));
             }
             match (vars.get(&name), default.first().cloned()) {
                 (Some(v), _) => Ok(v.clone()),
-                (None, Some(d)) => Ok(d),
+                (None, Some(d)) => {
+                    let shown = sql_literal(&d).unwrap_or_else(|_| d.to_string());
+                    used.lock().unwrap_or_else(|p| p.into_inner()).push((name, shown));
+                    Ok(d)
+                }
                 (None, None) => {
                     let hint = crate::diagnostics::did_you_mean(&name, names.iter().map(String::as_str))
                         .unwrap_or_else(|| format!("define it under `vars:` in segmenter.yaml or give a default: var('{name}', 10)"));
@@ -180,19 +190,21 @@ impl Templates {
             env.add_template_owned(m.path.clone(), m.text.clone()).map_err(|e| (m.path.clone(), e.line().unwrap_or(1), describe(&e)))?;
             prelude.push_str(&format!("{{% import {:?} as {stem} %}}", m.path));
         }
-        Ok(Templates { env, refs, prelude })
+        Ok(Templates { env, refs, defaults, prelude })
     }
 
     /// Render one snippet. `name` appears in minijinja's own messages (use `file:line`).
     pub fn render(&self, name: &str, text: &str) -> Result<Rendered, RenderError> {
         if !(text.contains("{{") || text.contains("{%") || text.contains("{#")) {
-            return Ok(Rendered { sql: text.to_string(), refs: Vec::new() });
+            return Ok(Rendered { sql: text.to_string(), refs: Vec::new(), defaults: Vec::new() });
         }
         // The lock is only held around clear/take: the template functions lock it while rendering.
         self.refs.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.defaults.lock().unwrap_or_else(|p| p.into_inner()).clear();
         let source = format!("{}{}", self.prelude, text);
         let out = self.env.render_named_str(name, &source, ());
         let refs = std::mem::take(&mut *self.refs.lock().unwrap_or_else(|p| p.into_inner()));
+        let defaults = std::mem::take(&mut *self.defaults.lock().unwrap_or_else(|p| p.into_inner()));
         let err = match out {
             Ok(sql) if sql.len() > MAX_RENDERED_BYTES => {
                 return Err(RenderError {
@@ -201,7 +213,7 @@ impl Templates {
                     hint: "a rule is a short expression; check the loops in {% for %}".into(),
                 })
             }
-            Ok(sql) => return Ok(Rendered { sql, refs }),
+            Ok(sql) => return Ok(Rendered { sql, refs, defaults }),
             Err(e) => e,
         };
         // Strict undefined errors carry no name: take it from the source span minijinja reports.

@@ -83,7 +83,7 @@ pub fn is_valid_type(ty: &str) -> bool {
 
 /// Check and resolve the project.
 pub fn resolve(project: &Project, opts: &ResolveOptions) -> Outcome {
-    let mut v = Validator { project, diags: Vec::new(), stats: Vec::new(), bad_types: &opts.bad_types, missing: BTreeMap::new() };
+    let mut v = Validator { project, diags: Vec::new(), stats: Vec::new(), bad_types: &opts.bad_types, missing: BTreeMap::new(), var_defaults: BTreeMap::new() };
     let resolved = v.run(opts);
     let mut diagnostics = v.diags;
     crate::diagnostics::sort(&mut diagnostics);
@@ -99,6 +99,8 @@ struct Validator<'a> {
     bad_types: &'a BTreeMap<String, String>,
     /// Optional features skipped for columns their source lacks -> those `source.column`s.
     missing: BTreeMap<String, Vec<String>>,
+    /// Each var the project does not set -> the defaults its uses give, with where.
+    var_defaults: BTreeMap<String, Vec<(String, Loc)>>,
 }
 
 /// A source as validation sees it: its columns (when known) and whether its data exists.
@@ -171,6 +173,7 @@ impl<'a> Validator<'a> {
             p.tiers.iter().filter_map(|t| self.tier(t, &templates, &feature_names)).collect();
         let scores: Vec<(ResolvedScore, Deps)> =
             p.scores.iter().filter_map(|s| self.score(s, &templates, &feature_names)).collect();
+        self.check_var_defaults();
         if self.diags.iter().any(Diagnostic::is_error) {
             return None;
         }
@@ -517,6 +520,23 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// A var the project does not set, given different defaults at different uses: the bands it
+    /// bounds would leave a gap or overlap (W032, at the first use that differs).
+    fn check_var_defaults(&mut self) {
+        for (name, uses) in std::mem::take(&mut self.var_defaults) {
+            let Some((first, first_loc)) = uses.first().cloned() else { continue };
+            if let Some((other, at)) = uses.iter().find(|(d, _)| *d != first) {
+                self.diags.push(
+                    Diagnostic::warning("W032", at.clone(), format!(
+                        "var '{name}' has the default {other} here and {first} at {}:{}",
+                        first_loc.file, first_loc.line
+                    ))
+                    .with_hint(format!("set it once under `vars:` in segmenter.yaml ({name}: {first}), or give every use the same default")),
+                );
+            }
+        }
+    }
+
     /// Names used by fixture tests and assertions must exist (segments include score labels).
     fn check_tests(&mut self, segments: &BTreeSet<String>) {
         let p = self.project;
@@ -590,7 +610,12 @@ impl<'a> Validator<'a> {
     fn render<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, text: &str) -> Option<Rendered> {
         let loc = self.project.loc(item, field);
         match t.render(&format!("{}:{}", loc.file, loc.line), text) {
-            Ok(r) => Some(r),
+            Ok(r) => {
+                for (name, default) in &r.defaults {
+                    self.var_defaults.entry(name.clone()).or_default().push((default.clone(), loc.clone()));
+                }
+                Some(r)
+            }
             Err(e) => {
                 let block = self.project.files[item.file].spans.is_block(&format!("{}.{field}", item.path));
                 let line = loc.line + e.line.unwrap_or(1) - 1;
