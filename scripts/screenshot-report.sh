@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Render the sample project's HTML report in headless Chromium and save a screenshot, so a
 # person can look at it. Installs Debian's chromium if it is missing.
-#   scripts/screenshot-report.sh [OUT.png]     (default: out/report.png)
+#   scripts/screenshot-report.sh [OUT.png]     (default: out/report.png in the repository;
+#                                               a relative OUT is taken from where you call it)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+# Resolve OUT before leaving the caller's folder; an absolute path stays as it is.
+out="$(realpath -m "${1:-$repo/out/report.png}")"
+cd "$repo"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/segmenter/target}"
-out="${1:-out/report.png}"
 if ! command -v chromium >/dev/null; then
     sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get install -y chromium
@@ -16,6 +19,12 @@ bin="$CARGO_TARGET_DIR/release/segmenter"
 "$bin" --quiet run --as-of 2026-03-31
 "$bin" --quiet run
 "$bin" --quiet report --to html --out out/report.html
+mkdir -p "$(dirname "$out")"
+rm -f "$out"
 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,2400 \
-    --screenshot="$PWD/$out" "file://$PWD/out/report.html" 2>/dev/null
+    --screenshot="$out" "file://$repo/out/report.html" 2>/dev/null || true
+if [ ! -s "$out" ]; then
+    echo "error: chromium wrote no screenshot to $out" >&2
+    exit 1
+fi
 echo "wrote $out"

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 /// Run the parsed command line; returns the process exit code. Output goes to stdout/stderr.
 pub fn main_with(cli: Cli) -> i32 {
+    init_logging(cli.log_level());
     let result = match &cli.command {
         Command::Run(args) => cmd_run(&cli, args),
         Command::Compile(args) => cmd_compile(&cli, args),
@@ -32,6 +33,17 @@ pub fn main_with(cli: Cli) -> i32 {
             Ok(exit::OK)
         }
         Command::Generate(args) => cmd_generate(&cli, args),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "segmenter", &mut std::io::stdout());
+            Ok(exit::OK)
+        }
+        Command::Man => {
+            let page = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            page.render(&mut std::io::stdout())
+                .map(|()| exit::OK)
+                .map_err(|e| Error::Io { context: "writing the manual page".into(), source: e })
+        }
         Command::Init { dir } => cmd_init(&cli, dir),
     };
     // Whatever a stopped run's last query said, it stopped because of the signal.
@@ -237,11 +249,13 @@ impl Phases {
 
     /// The phase that just ended.
     fn mark(&mut self, label: &str) {
+        let now = Instant::now();
+        let seconds = (now - self.last).as_secs_f64();
+        tracing::info!(phase = label, seconds, "phase done");
         if self.on {
-            let now = Instant::now();
-            self.done.push((label.to_string(), (now - self.last).as_secs_f64()));
-            self.last = now;
+            self.done.push((label.to_string(), seconds));
         }
+        self.last = now;
     }
 
     fn print(&self) {
@@ -478,6 +492,31 @@ fn publish_counts(conn: &duckdb::Connection, prefix: &str) -> Result<Vec<(String
     Ok(out)
 }
 
+/// Log lines (tracing) on stderr at `level`: phases and steps at info, their SQL at debug.
+fn init_logging(level: crate::cli::LogLevel) {
+    use crate::cli::LogLevel;
+    let max = match level {
+        LogLevel::Error => tracing::Level::ERROR,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Trace => tracing::Level::TRACE,
+    };
+    // A second call (tests running main_with twice in one process) keeps the first subscriber.
+    let _ = tracing_subscriber::fmt().with_max_level(max).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// A progress bar of `len` steps on stderr (for a terminal; callers decide whether to show it).
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 fn run_with_progress(
     cli: &Cli,
     conn: &duckdb::Connection,
@@ -489,12 +528,7 @@ fn run_with_progress(
     if !show {
         return execute::run_plan_then(conn, plan, &mut |_, _, label| on_step(label), before_commit);
     }
-    let bar = indicatif::ProgressBar::new(plan.steps.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let bar = progress_bar(plan.steps.len() as u64);
     let result = execute::run_plan_then(
         conn,
         plan,
@@ -698,7 +732,18 @@ fn cmd_generate(cli: &Cli, args: &GenerateArgs) -> Result<i32> {
         },
         None => crate::generate::GenerateOptions { seed: args.seed, customers: args.customers, as_of: args.as_of.clone(), frequency: 1.0, all_parquet: false, memory_limit: args.memory_limit.clone(), threads: args.threads },
     };
-    let counts = crate::generate::generate(&out, &opts)?;
+    let show = !cli.quiet && cli.format == Format::Text && std::io::stderr().is_terminal();
+    let bar = show.then(|| progress_bar(crate::generate::TABLES.len() as u64));
+    let counts = crate::generate::generate(&out, &opts, &mut |i, _, name| {
+        if let Some(bar) = &bar {
+            bar.set_position(i as u64);
+            bar.set_message(format!("writing {name}"));
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let counts = counts?;
     if !cli.quiet {
         match cli.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&counts).unwrap_or_default()),

@@ -29,11 +29,38 @@ pub struct Cli {
     /// Output database to use instead of the project's (and the target's) `output.database`.
     #[arg(long, global = true)]
     pub database: Option<PathBuf>,
+    /// More log lines on stderr: -v phases and steps with their times, -vv also the SQL each
+    /// step runs, -vvv everything (same as --log-level info, debug, trace).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Log level for stderr: error, warn (the default), info, debug or trace.
+    #[arg(long, global = true, value_enum)]
+    pub log_level: Option<LogLevel>,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// How much is logged on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
 impl Cli {
+    /// `--log-level`, else warn raised by each `-v`.
+    pub fn log_level(&self) -> LogLevel {
+        self.log_level.unwrap_or(match self.verbose {
+            0 => LogLevel::Warn,
+            1 => LogLevel::Info,
+            2 => LogLevel::Debug,
+            _ => LogLevel::Trace,
+        })
+    }
+
     /// The environment the command line chose (target, database).
     pub fn environment(&self) -> crate::project::Environment {
         crate::project::Environment { target: self.target.clone(), database: self.database.clone() }
@@ -94,6 +121,16 @@ pub enum Command {
         #[arg(value_enum, default_value_t = SchemaKind::Definitions)]
         kind: SchemaKind,
     },
+    /// Print a shell completion script.
+    ///
+    /// Example: segmenter completions bash > ~/.local/share/bash-completion/completions/segmenter
+    Completions {
+        /// The shell: bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `segmenter man > segmenter.1 && man ./segmenter.1`.
+    Man,
     /// Run fixture tests (offline, in memory) and data assertions on the last run's results.
     ///
     /// Fixture tests (`tests:` in definition files) give small rows per source and expect

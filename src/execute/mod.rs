@@ -390,6 +390,7 @@ pub fn run_plan_then(
     let mut scratch = Vec::new();
     for (i, step) in staged.iter().enumerate() {
         progress(i, total, &step.label);
+        tracing::debug!(step = %step.label, table = %step.target, sql = %step.sql, "running step");
         let result = stopped().map_or_else(|| conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)).map_err(|e| step_failed(step, &name(step), &e)), Err);
         if let Err(e) = result {
             let _ = drop_staging_tables(conn);
@@ -398,9 +399,13 @@ pub fn run_plan_then(
     }
     conn.execute_batch("BEGIN TRANSACTION").map_err(|e| fail("begin", e))?;
     let rest = plan.steps.iter().filter(|s| !s.staged);
-    let outcome = plan.publish.iter().try_for_each(|sql| conn.execute(sql, []).map(drop).map_err(|e| fail("publish", e))).and_then(|()| {
+    let outcome = plan.publish.iter().try_for_each(|sql| {
+        tracing::debug!(sql = %sql, "publishing");
+        conn.execute(sql, []).map(drop).map_err(|e| fail("publish", e))
+    }).and_then(|()| {
         for (i, step) in rest.enumerate() {
             progress(staged.len() + i, total, &step.label);
+            tracing::debug!(step = %step.label, table = %step.target, sql = %step.sql, "running step");
             stopped().map_or(Ok(()), Err)?;
             conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)).map_err(|e| step_failed(step, &name(step), &e))?;
         }

@@ -60,8 +60,9 @@ pub fn file_name(table: &str, format: FileFormat) -> String {
     }
 }
 
-/// Write every table into `out_dir`; returns rows written per file name.
-pub fn generate(out_dir: &Path, opts: &GenerateOptions) -> Result<BTreeMap<String, i64>> {
+/// Write every table into `out_dir`; returns rows written per file name. `progress` is called
+/// before each table with (index, number of tables, file name).
+pub fn generate(out_dir: &Path, opts: &GenerateOptions, progress: &mut dyn FnMut(usize, usize, &str)) -> Result<BTreeMap<String, i64>> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::Io { context: format!("creating {}", out_dir.display()), source: e })?;
     // One thread keeps the output byte-identical (more threads: same rows, same order, but the
     // Parquet row groups may be cut differently); the memory limit makes the big ORDER BYs
@@ -81,9 +82,10 @@ pub fn generate(out_dir: &Path, opts: &GenerateOptions) -> Result<BTreeMap<Strin
     ))
     .map_err(|e| step("settings", e))?;
     let mut counts = BTreeMap::new();
-    for (table, format, select) in TABLES {
+    for (i, (table, format, select)) in TABLES.iter().enumerate() {
         let format = if opts.all_parquet { &FileFormat::Parquet } else { format };
         let name = file_name(table, *format);
+        progress(i, TABLES.len(), &name);
         let final_path = out_dir.join(&name);
         // Write to a temporary name and rename, so a failure never leaves half a file.
         let tmp_path = out_dir.join(format!(".{name}.tmp"));

@@ -340,3 +340,21 @@ fn format_and_to_cannot_contradict_each_other() {
     let body: serde_json::Value = serde_json::from_slice(&init.stdout).expect("init prints JSON");
     assert_eq!(body["created"][0], "segmenter.yaml");
 }
+
+#[test]
+fn completions_man_page_and_log_levels() {
+    let project = fixture("tiny");
+    let bash = segmenter(project.path()).args(["completions", "bash"]).output().expect("completions");
+    assert!(String::from_utf8_lossy(&bash.stdout).starts_with("_segmenter() {"));
+    let man = segmenter(project.path()).arg("man").output().expect("man");
+    assert!(String::from_utf8_lossy(&man.stdout).contains(".TH segmenter 1"));
+    // Quiet by default; -v logs each phase, -vv also each step's SQL.
+    let quiet = segmenter(project.path()).args(["--quiet", "run"]).output().expect("run");
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    let info = segmenter(project.path()).args(["--quiet", "-v", "run"]).output().expect("run");
+    let info = String::from_utf8_lossy(&info.stderr);
+    assert!(info.contains(" INFO phase done phase=\"compile\""), "{info}");
+    assert!(!info.contains("running step"), "{info}");
+    let debug = segmenter(project.path()).args(["--quiet", "--log-level", "debug", "run"]).output().expect("run");
+    assert!(String::from_utf8_lossy(&debug.stderr).contains("DEBUG running step step=segments table=segment_members sql="));
+}
