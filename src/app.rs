@@ -140,6 +140,7 @@ fn load_and_resolve_at(
         as_of: args.as_of.clone(),
         vars: args.vars.clone(),
         select: args.select.clone(),
+        exclude: args.exclude.clone(),
         schemas,
         bad_types,
         all_features: args.all_features,
@@ -325,7 +326,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     conn.execute_batch(publish::Manifest::MIGRATE).map_err(db_err)?;
     // What runs: the same statements writing staging tables, published as the run's date and
     // selection allow (see publish::mode), then the history.
-    let selected = !args.select.select.is_empty();
+    let selected = !args.select.select.is_empty() || !args.select.exclude.is_empty();
     let mode = publish::mode::Publication::decide(publish::mode::Published::read(&conn)?, &resolved.as_of, selected)?;
     let mut staged = crate::compile::compile_staged(&resolved);
     staged.publish = mode.statements(&resolved, &staged.outputs());

@@ -164,6 +164,9 @@ pub struct SelectArgs {
     /// Only these definitions: names or tag:NAME (repeat or separate with commas).
     #[arg(long, short = 's', value_delimiter = ',')]
     pub select: Vec<String>,
+    /// Leave out these definitions (names or tag:NAME), from the selection or from all.
+    #[arg(long, short = 'x', value_delimiter = ',')]
+    pub exclude: Vec<String>,
     /// Override a project var: --var name=value (value parsed as YAML).
     #[arg(long = "var", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,

@@ -49,6 +49,8 @@ pub struct ResolveOptions {
     pub vars: Vec<(String, String)>,
     /// `--select` entries: names or `tag:x`.
     pub select: Vec<String>,
+    /// `--exclude` entries, the same forms.
+    pub exclude: Vec<String>,
     /// Schemas per source; `None` skips column checks (pure compile).
     pub schemas: Option<BTreeMap<String, SourceSchema>>,
     /// Type names from `types:` that DuckDB rejected, with its message (filled when schemas are read).
@@ -201,9 +203,12 @@ impl<'a> Validator<'a> {
         };
         let mut skipped = Vec::new();
         let selector = refs::Selector::new(&opts.select);
+        let excluder = refs::Selector::new(&opts.exclude);
         let mut needed: BTreeSet<String> = BTreeSet::new();
         let mut keep = |name: &str, tags: &[String], deps: &Deps, at: Loc, what: &str, diags: &mut Vec<Diagnostic>| -> bool {
-            if !selector.matches(name, tags) {
+            // Both are asked about every definition, so that each knows which entries matched.
+            let (selected, excluded) = (selector.matches(name, tags), !opts.exclude.is_empty() && excluder.matches(name, tags));
+            if !selected || excluded {
                 return false;
             }
             let closure = graph.closure(&deps.features);
@@ -255,12 +260,14 @@ impl<'a> Validator<'a> {
                 out.scores.push(s);
             }
         }
-        for sel in selector.unmatched() {
-            self.err("E040", Loc::file(crate::project::PROJECT_FILE), format!("--select '{sel}' matches no definition"),
-                Some("use a segment, tier or score name, or tag:NAME".into()));
+        for (flag, unmatched) in [("--select", selector.unmatched()), ("--exclude", excluder.unmatched())] {
+            for sel in unmatched {
+                self.err("E040", Loc::file(crate::project::PROJECT_FILE), format!("{flag} '{sel}' matches no definition"),
+                    Some("use a segment, tier or score name, or tag:NAME".into()));
+            }
         }
         // Without --select every computable feature is published; with it, only what is needed.
-        let include_all = opts.select.is_empty() || opts.all_features;
+        let include_all = (opts.select.is_empty() && opts.exclude.is_empty()) || opts.all_features;
         for name in order {
             if let Some(f) = features.iter().find(|f| f.name == name) {
                 if !unavailable.contains(&f.name) && (include_all || needed.contains(&f.name)) {
@@ -297,7 +304,7 @@ impl<'a> Validator<'a> {
                 }
             }
         }
-        let lints = lint::lint(&out, !opts.select.is_empty());
+        let lints = lint::lint(&out, !opts.select.is_empty() || !opts.exclude.is_empty());
         let fatal = lints.iter().any(Diagnostic::is_error);
         self.diags.extend(lints);
         if fatal {

@@ -262,3 +262,15 @@ fn compile_json_lists_steps_and_marks_scratch_tables() {
     );
     assert!(v["steps"][0]["sql"].as_str().unwrap_or_default().starts_with("CREATE OR REPLACE TABLE \"agg_orders\" AS"));
 }
+
+#[test]
+fn exclude_leaves_definitions_out_of_the_selection_or_of_all() {
+    let dir = fixture("tiny");
+    segmenter(dir.path()).args(["--quiet", "run", "--exclude", "tag:value,one_time_buyers"]).assert().success();
+    let db = dir.path().join("out/tiny.duckdb");
+    let names = rows(&db, "SELECT string_agg(name, ',' ORDER BY name) FROM segment_catalog");
+    assert!(!names[0].contains("clv_") && !names[0].contains("one_time_buyers"), "{names:?}");
+    let out = segmenter(dir.path()).args(["validate", "--exclude", "nosuch"]).output().expect("validate");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("segmenter.yaml:1:1: error[E040]: --exclude 'nosuch' matches no definition"));
+}
