@@ -119,7 +119,7 @@ pub fn stage_exports(conn: &duckdb::Connection, project: &Project, model: &Resol
     let staging = root.join(format!("{STAGING_PREFIX}{}-{}", model.as_of, std::process::id()));
     let mut staged = StagedExports { staging, target, merge: only.is_some(), files: Vec::new() };
     let touched = |seg: &String| only.is_none_or(|names| names.contains(seg));
-    for e in &project.config.output.exports {
+    for e in project.config.output.exports.iter().filter(|e| !model.skipped_exports.contains(&e.name)) {
         if only.is_some() && !segment_names(conn, e)?.iter().any(touched) {
             continue;
         }

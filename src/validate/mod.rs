@@ -85,7 +85,7 @@ pub fn is_valid_type(ty: &str) -> bool {
 
 /// Check and resolve the project.
 pub fn resolve(project: &Project, opts: &ResolveOptions) -> Outcome {
-    let mut v = Validator { project, diags: Vec::new(), stats: Vec::new(), bad_types: &opts.bad_types, missing: BTreeMap::new(), var_defaults: BTreeMap::new() };
+    let mut v = Validator { project, diags: Vec::new(), stats: Vec::new(), bad_types: &opts.bad_types, missing: BTreeMap::new(), var_defaults: BTreeMap::new(), skipped_exports: Vec::new() };
     let resolved = v.run(opts);
     let mut diagnostics = v.diags;
     crate::diagnostics::sort(&mut diagnostics);
@@ -103,6 +103,8 @@ struct Validator<'a> {
     missing: BTreeMap<String, Vec<String>>,
     /// Each var the project does not set -> the defaults its uses give, with where.
     var_defaults: BTreeMap<String, Vec<(String, Loc)>>,
+    /// Exports left out because the consent data their channel needs is missing (W013).
+    skipped_exports: Vec<String>,
 }
 
 /// A source as validation sees it: its columns (when known) and whether its data exists.
@@ -200,6 +202,7 @@ impl<'a> Validator<'a> {
             scores: Vec::new(),
             stats: std::mem::take(&mut self.stats),
             skipped: Vec::new(),
+            skipped_exports: std::mem::take(&mut self.skipped_exports),
         };
         let mut skipped = Vec::new();
         let selector = refs::Selector::new(&opts.select);
@@ -517,9 +520,22 @@ impl<'a> Validator<'a> {
                     None => self.err("E063", at("channel"), format!("export '{}' names a channel but the project has no `consent:` section", e.name),
                         Some("add `consent: { source: consent }` to segmenter.yaml so opted-out customers can be left out".into())),
                     Some(c) => {
+                        let optional = p.config.sources.get(&c.source).is_some_and(|s| s.optional);
                         if !sources.get(&c.source).is_some_and(|s| s.available) {
-                            self.err("E063", at("channel"), format!("export '{}' needs the consent source '{}', which has no data", e.name, c.source),
-                                Some("without consent data opted-out customers cannot be left out; provide the file or remove `channel`".into()));
+                            if optional {
+                                // Nobody is contactable without consent data: the export is left out.
+                                self.diags.push(
+                                    Diagnostic::warning("W013", at("channel"), format!(
+                                        "export '{}' skipped: its channel needs the consent source '{}', which has no data",
+                                        e.name, c.source
+                                    ))
+                                    .with_hint("provide the consent file to write this export"),
+                                );
+                                self.skipped_exports.push(e.name.clone());
+                            } else {
+                                self.err("E063", at("channel"), format!("export '{}' needs the consent source '{}', which has no data", e.name, c.source),
+                                    Some("without consent data opted-out customers cannot be left out; provide the file or remove `channel`".into()));
+                            }
                         }
                     }
                 }

@@ -20,6 +20,8 @@ pub struct Resolved {
     pub stats: Vec<StatUse>,
     /// Definitions left out because a source they need has no data (each also a W010 warning).
     pub skipped: Vec<Skipped>,
+    /// Exports left out because their channel's consent data is missing (each a W013 warning).
+    pub skipped_exports: Vec<String>,
 }
 
 /// A definition that was not computed because a source it needs has no data.

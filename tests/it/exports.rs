@@ -202,3 +202,25 @@ fn leftovers_of_a_killed_run_are_removed_or_put_back_by_the_next_run() {
     left.sort();
     assert_eq!(left, vec!["/2026-03-31/all.csv", "/2026-06-30/all.csv"]);
 }
+
+#[test]
+fn a_channel_export_without_its_optional_consent_data_is_skipped_with_a_warning() {
+    let dir = project_with_exports(
+        "  exports:\n    - { name: email_low, format: csv, channel: email, segments: [clv_low], columns: [customer_id] }\n    - { name: all, format: csv, columns: [customer_id, segment] }\n",
+    );
+    std::fs::remove_file(dir.path().join("data/consent.csv")).expect("rm");
+    let yaml_path = dir.path().join("segmenter.yaml");
+    let yaml = std::fs::read_to_string(&yaml_path).expect("yaml").replace(
+        "consent: { path: data/consent.csv, key: customer_id, time: updated_at }",
+        "consent: { path: data/consent.csv, key: customer_id, time: updated_at, optional: true }",
+    );
+    std::fs::write(&yaml_path, yaml).expect("write");
+    let out = segmenter(dir.path()).arg("run").output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(
+        "warning[W013]: export 'email_low' skipped: its channel needs the consent source 'consent', which has no data"
+    ));
+    let written = dir.path().join("out/exports/2026-06-30");
+    assert!(!written.join("email_low.csv").exists(), "nobody is contactable without consent data");
+    assert!(written.join("all.csv").exists());
+}
