@@ -466,6 +466,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         exports,
         warnings: diags,
         publication: mode.note(),
+        consent: consent_note(&project),
         elapsed_ms: started.elapsed().as_millis(),
     };
     match cli.format {
@@ -491,6 +492,19 @@ fn publish_counts(conn: &duckdb::Connection, prefix: &str) -> Result<Vec<(String
         }
     }
     Ok(out)
+}
+
+/// What the run summary says about consent when an export names a channel.
+fn consent_note(project: &Project) -> Option<String> {
+    let consent = project.config.consent.as_ref()?;
+    project.config.output.exports.iter().any(|e| e.channel.is_some()).then(|| match consent.without_row {
+        crate::project::model::WithoutRow::NotContactable => {
+            "consent: customers without a consent row for a channel are not contactable on it (consent.without_row)".to_string()
+        }
+        crate::project::model::WithoutRow::Contactable => {
+            "consent: customers without a consent row for a channel ARE contactable on it (consent.without_row: contactable)".to_string()
+        }
+    })
 }
 
 /// Log lines (tracing) on stderr at `level`: phases and steps at info, their SQL at debug.

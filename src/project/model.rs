@@ -337,6 +337,19 @@ pub struct ConsentConfig {
     pub channel_column: String,
     #[serde(default = "default_opted_out_column")]
     pub opted_out_column: String,
+    /// Whether a customer without any consent row for a channel may be contacted on it:
+    /// `not_contactable` (the default: consent must be recorded) or `contactable`.
+    #[serde(default)]
+    pub without_row: WithoutRow,
+}
+
+/// What the absence of consent data for a customer means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WithoutRow {
+    #[default]
+    NotContactable,
+    Contactable,
 }
 
 fn default_consent_source() -> String {

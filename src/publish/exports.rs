@@ -18,12 +18,14 @@ pub struct ExportedFile {
     pub rows: i64,
 }
 
-/// Customer ids not contactable on `channel`: those whose latest consent rows for it (all rows
-/// at the latest time when the consent source has a time column, otherwise all rows) include one
-/// that is not clearly `opted_out = false`: an opt-out, an empty flag or one that is neither
-/// true nor false. Channels compare trimmed and in lower case (`EMAIL`, ` email`); rows without
-/// a customer id are left out (the key gate reports them).
-fn opted_out_sql(project: &Project, channel: &str, as_of: &str) -> Option<String> {
+/// The condition on `m.customer_id` that keeps only customers contactable on `channel`. A
+/// customer's latest consent rows for it (all rows at the latest time when the consent source
+/// has a time column, otherwise all rows) must all say `opted_out = false`: an opt-out, an
+/// empty flag or one that is neither true nor false makes them not contactable. A customer
+/// without any row is not contactable unless `consent.without_row: contactable`. Channels
+/// compare trimmed and in lower case (`EMAIL`, ` email`); rows without a customer id are left
+/// out (the key gate reports them).
+fn contactable_condition(project: &Project, channel: &str, as_of: &str) -> Option<String> {
     let d = DuckDb;
     let consent = project.config.consent.as_ref()?;
     let def = project.config.sources.get(&consent.source)?;
@@ -35,13 +37,15 @@ fn opted_out_sql(project: &Project, channel: &str, as_of: &str) -> Option<String
         // Consent changes after the run date do not apply to it.
         filter.push_str(&format!(" AND {} < {}", d.ident(t), d.day_after(as_of)));
     }
-    let unclear = format!("TRY_CAST({out} AS BOOLEAN) IS DISTINCT FROM false");
-    Some(match &def.time {
-        Some(t) => format!(
-            "SELECT {key} FROM {relation} WHERE {filter} QUALIFY rank() OVER (PARTITION BY {key} ORDER BY {} DESC NULLS LAST) = 1 AND {unclear}",
-            d.ident(t)
-        ),
-        None => format!("SELECT {key} FROM {relation} WHERE {filter} GROUP BY {key} HAVING bool_or({unclear})"),
+    let latest = match &def.time {
+        Some(t) => format!("QUALIFY rank() OVER (PARTITION BY {key} ORDER BY {} DESC NULLS LAST) = 1", d.ident(t)),
+        None => String::new(),
+    };
+    let clear = format!("bool_and(TRY_CAST({out} AS BOOLEAN) IS NOT DISTINCT FROM false)");
+    let verdict = format!("SELECT {key} AS k, {clear} AS ok FROM (SELECT * FROM {relation} WHERE {filter} {latest}) GROUP BY {key}");
+    Some(match consent.without_row {
+        crate::project::model::WithoutRow::NotContactable => format!("m.customer_id IN (SELECT k FROM ({verdict}) WHERE ok)"),
+        crate::project::model::WithoutRow::Contactable => format!("m.customer_id NOT IN (SELECT k FROM ({verdict}) WHERE NOT ok)"),
     })
 }
 
@@ -82,8 +86,8 @@ pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: O
     if let Some(chosen) = catalog_filter(e) {
         conds.push(format!("m.segment IN (SELECT name FROM segment_catalog WHERE {chosen})"));
     }
-    if let Some(q) = e.channel.as_deref().and_then(|ch| opted_out_sql(project, ch, &model.as_of)) {
-        conds.push(format!("m.customer_id NOT IN ({q})"));
+    if let Some(condition) = e.channel.as_deref().and_then(|ch| contactable_condition(project, ch, &model.as_of)) {
+        conds.push(condition);
     }
     if !conds.is_empty() {
         sql.push_str(&format!(" WHERE {}", conds.join(" AND ")));

@@ -44,6 +44,9 @@ pub struct RunSummary {
     /// What a selected run or a backfill published instead of the whole result.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publication: Option<String>,
+    /// Who channel exports leave out for want of consent data (when any export names a channel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<String>,
     pub elapsed_ms: u128,
 }
 
@@ -125,6 +128,9 @@ impl RunSummary {
         }
         if !self.exports.is_empty() {
             out.push('\n');
+        }
+        if let Some(note) = &self.consent {
+            out.push_str(&format!("{note}\n"));
         }
         if let Some(note) = &self.publication {
             out.push_str(&format!("\n{note}\n"));

@@ -104,8 +104,10 @@ pub fn expand_rule(
     for other in &deps.segments {
         let placeholder = format!("__segment_{other}__");
         if out.contains(&placeholder) {
+            // Always TRUE or FALSE, as membership is: `NOT segment('loyal')` must not turn NULL
+            // (and drop the customer) where a feature the inlined rule reads is NULL.
             let expanded = inline(other, stack, features)?;
-            out = out.replace(&placeholder, &format!("({expanded})"));
+            out = out.replace(&placeholder, &format!("coalesce(({expanded}), FALSE)"));
         }
     }
     if let Some(parent) = &item.def.extends {

@@ -18,7 +18,7 @@ fn project_with_exports(exports: &str) -> tempfile::TempDir {
         "  sessions: { path: data/sessions.csv, key: customer_id, time: started_at }\n",
         "  sessions: { path: data/sessions.csv, key: customer_id, time: started_at }\n  consent: { path: data/consent.csv, key: customer_id, time: updated_at }\n",
     );
-    let yaml = yaml.replace("output:\n  database: out/tiny.duckdb\n", &format!("output:\n  database: out/tiny.duckdb\n{exports}consent: {{ source: consent }}\npii: [country]\n"));
+    let yaml = yaml.replace("output:\n  database: out/tiny.duckdb\n", &format!("output:\n  database: out/tiny.duckdb\n{exports}consent: {{ source: consent, without_row: contactable }}\npii: [country]\n"));
     std::fs::write(dir.path().join("segmenter.yaml"), yaml).expect("write");
     dir
 }
@@ -223,4 +223,19 @@ fn a_channel_export_without_its_optional_consent_data_is_skipped_with_a_warning(
     let written = dir.path().join("out/exports/2026-06-30");
     assert!(!written.join("email_low.csv").exists(), "nobody is contactable without consent data");
     assert!(written.join("all.csv").exists());
+}
+
+/// By default consent must be recorded: a customer without any consent row for the channel is
+/// not written to its exports, and the run summary says so.
+#[test]
+fn without_a_consent_row_a_customer_is_not_contactable_by_default() {
+    let dir = email_export("customer_id,channel,opted_out,updated_at\n3,email,false,2026-03-01\n7,EMAIL,false,2026-01-01\n", "email");
+    let yaml_path = dir.path().join("segmenter.yaml");
+    let yaml = std::fs::read_to_string(&yaml_path).expect("yaml").replace("consent: { source: consent, without_row: contactable }", "consent: { source: consent }");
+    std::fs::write(&yaml_path, yaml).expect("write");
+    let out = segmenter(dir.path()).arg("run").output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains("consent: customers without a consent row for a channel are not contactable on it (consent.without_row)"));
+    assert_eq!(exported_ids(dir.path()), "3,7");
 }

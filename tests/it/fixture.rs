@@ -274,3 +274,21 @@ fn exclude_leaves_definitions_out_of_the_selection_or_of_all() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("segmenter.yaml:1:1: error[E040]: --exclude 'nosuch' matches no definition"));
 }
+
+/// `segment()` is always TRUE or FALSE: a customer without orders has no recency (NULL), is not
+/// `recent`, so `NOT segment('recent')` holds for them instead of dropping them.
+#[test]
+fn segment_calls_are_never_null() {
+    let dir = fixture("tiny");
+    std::fs::write(
+        dir.path().join("segments/null_trap.yaml"),
+        "segments:\n  - { name: recent, where: recency_days <= 90 }\n  - { name: not_recent, where: \"NOT {{ segment('recent') }}\" }\n\
+         tests:\n  - name: no_orders_is_not_recent\n    given:\n      customers:\n        - { customer_id: 1, signup_date: \"2020-01-01\" }\n        - { customer_id: 2, signup_date: \"2020-01-01\" }\n\
+         \x20     orders:\n        - { customer_id: 1, ordered_at: \"2026-06-01 10:00:00\", amount: 10.00 }\n\
+         \x20   expect:\n      - { segment: recent, members: [1] }\n      - { segment: not_recent, members: [2] }\n",
+    )
+    .expect("write");
+    let out = segmenter(dir.path()).arg("test").output().expect("test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("PASS  fixture no_orders_is_not_recent"), "{stdout}");
+}

@@ -121,7 +121,7 @@ FROM (
         AND (total_spent > 4000)
     ), FALSE) AS "vip_loyal",  -- segments/segments.yaml:11
     coalesce((
-      (order_count > greatest(3, (SELECT avg("order_count") FROM "customer_features")) AND tenure_days >= 365) OR (coupon_share >= 0.5 AND coupon_orders >= 2)
+      coalesce((order_count > greatest(3, (SELECT avg("order_count") FROM "customer_features")) AND tenure_days >= 365), FALSE) OR coalesce((coupon_share >= 0.5 AND coupon_orders >= 2), FALSE)
     ), FALSE) AS "loyal_or_coupon",  -- segments/segments.yaml:12
     coalesce((
       aov >= 1000
@@ -174,7 +174,7 @@ WITH defs AS (
     ('coupon_lovers', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:9', '0859b8d0298a', NULL::INTEGER),
     ('above_average_spend', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:10', 'db06136f1525', NULL::INTEGER),
     ('vip_loyal', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:11', 'b89eda78e25a', NULL::INTEGER),
-    ('loyal_or_coupon', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:12', '22e7a0022276', NULL::INTEGER),
+    ('loyal_or_coupon', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:12', '94b5661eb9a0', NULL::INTEGER),
     ('high_aov', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:13', '5fcd1ed55ea8', NULL::INTEGER),
     ('rf_best', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'score:rf', 'segments/tiers.yaml:9', 'b52cec10b5a8', NULL::INTEGER),
     ('rf_sleeping', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'score:rf', 'segments/tiers.yaml:9', 'ef8ea03af0fa', NULL::INTEGER)
