@@ -9,7 +9,7 @@
 
 pub mod dialect;
 pub mod outputs;
-pub mod sqlscan;
+pub mod tree;
 pub mod template;
 
 use crate::validate::{FeatureBody, Resolved, ResolvedFeature, StatUse, Top};
@@ -274,10 +274,10 @@ const ORDERED_NULL_ON_EMPTY: &[&str] = &["string_agg", "group_concat", "listagg"
 /// the shared-scan result, since a customer without rows gets NULL either way.
 fn own_scan(f: &ResolvedFeature) -> bool {
     let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body else { return false };
-    let Some(name) = sqlscan::single_call(sql) else { return false };
+    let Some(name) = tree::single_call(sql) else { return false };
     (filter.is_some() || window.is_some())
         && ORDERED_NULL_ON_EMPTY.contains(&name.to_ascii_lowercase().as_str())
-        && sqlscan::has_order_by(sql)
+        && tree::has_order_by(sql)
 }
 
 /// `most_frequent` / `most_frequent_count` features of one source, grouped so that those
@@ -567,7 +567,7 @@ fn stats_closure(model: &Resolved) -> Option<(Vec<usize>, std::collections::BTre
             if sql.contains("__stat_") {
                 return None;
             }
-            todo.extend(sqlscan::column_refs(sql).into_iter().map(|id| id.name.to_string()));
+            todo.extend(tree::column_refs(sql).into_iter().map(|id| id.name.to_string()));
         }
     }
     Some((used, needed))

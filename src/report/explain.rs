@@ -2,7 +2,7 @@
 //! which top-level condition held or failed, evaluated on the published features.
 
 use crate::compile::dialect::{Dialect, DuckDb};
-use crate::compile::sqlscan;
+use crate::compile::tree;
 use crate::error::{Error, Result};
 use crate::validate::Resolved;
 use duckdb::Connection;
@@ -157,7 +157,7 @@ pub fn explain(conn: &Connection, model: &Resolved, segment: &str, customer: &st
         conditions.push(Condition { sql: part, holds });
     }
     let mut names: Vec<String> = Vec::new();
-    for id in sqlscan::column_refs(&rule) {
+    for id in tree::column_refs(&rule) {
         if model.features.iter().any(|f| f.name == id.name) && !names.contains(&id.name) {
             names.push(id.name);
         }

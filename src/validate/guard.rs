@@ -114,27 +114,6 @@ pub fn check_expression(sql: &str) -> Result<Expr, GuardError> {
     }
 }
 
-/// The plain names an expression reads (identifiers, and the last part of qualified ones), from
-/// its parsed tree; empty when it does not parse.
-pub fn identifiers(sql: &str) -> std::collections::BTreeSet<String> {
-    let mut names = std::collections::BTreeSet::new();
-    if let Ok(expr) = check_expression(sql) {
-        let _ = sqlparser::ast::visit_expressions(&expr, |e| {
-            match e {
-                Expr::Identifier(id) => {
-                    names.insert(id.value.clone());
-                }
-                Expr::CompoundIdentifier(parts) => {
-                    names.extend(parts.last().map(|p| p.value.clone()));
-                }
-                _ => {}
-            }
-            ControlFlow::<()>::Continue(())
-        });
-    }
-    names
-}
-
 /// 1-based line and column just after the last character of `sql`.
 fn end_of(sql: &str) -> (usize, usize) {
     let trimmed = sql.trim_end();

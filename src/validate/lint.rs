@@ -2,7 +2,7 @@
 //! segments that copy another segment's rule, and derived features nothing uses.
 
 use super::{FeatureBody, Resolved, ResolvedLevel};
-use crate::compile::sqlscan;
+use crate::compile::tree;
 use crate::diagnostics::{Diagnostic, Loc};
 use crate::project::model::FeatureKind;
 use std::collections::BTreeSet;
@@ -74,7 +74,7 @@ pub fn lint(model: &Resolved, selected: bool) -> Vec<Diagnostic> {
     }
     used.extend(model.stats.iter().map(|st| st.feature.clone()));
     for t in texts {
-        used.extend(sqlscan::column_refs(t).into_iter().map(|r| r.name));
+        used.extend(tree::column_refs(t).into_iter().map(|r| r.name));
     }
     for f in &model.features {
         if !selected && matches!(f.body, FeatureBody::Derived { .. }) && f.kind != FeatureKind::Declared && !used.contains(&f.name) {

@@ -10,7 +10,7 @@ pub mod pii;
 mod refs;
 pub mod resolved;
 
-use crate::compile::sqlscan;
+use crate::compile::tree;
 use crate::compile::template::{quote_string, Rendered, TemplateRef, Templates};
 use crate::diagnostics::{did_you_mean, Diagnostic, Loc};
 use crate::project::model::*;
@@ -670,7 +670,7 @@ impl<'a> Validator<'a> {
         let mut absent: Vec<String> = texts
             .into_iter()
             .flatten()
-            .flat_map(|t| sqlscan::column_refs(t))
+            .flat_map(|t| tree::column_refs(t))
             .map(|id| id.name)
             .filter(|name| !cols.contains(name))
             .collect();
@@ -719,7 +719,7 @@ impl<'a> Validator<'a> {
         features: &BTreeSet<String>,
     ) -> (String, Deps) {
         let mut deps = Deps::default();
-        for id in sqlscan::column_refs(&r.sql) {
+        for id in tree::column_refs(&r.sql) {
             if allowed.contains(&id.name) {
                 deps.features.insert(id.name);
                 continue;
@@ -859,7 +859,7 @@ impl<'a> Validator<'a> {
                 return None;
             }
             let r = self.render_rule(t, item, "expr", expr, &owner)?;
-            if sqlscan::column_refs(&r.sql).iter().any(|id| id.name == f.name) {
+            if tree::column_refs(&r.sql).iter().any(|id| id.name == f.name) {
                 self.err("E023", p.loc(item, "expr"), format!("features depend on each other in a cycle: {0} -> {0}", f.name),
                     Some("a feature cannot use itself; compute the part it needs in another feature".into()));
                 return None;
@@ -958,7 +958,7 @@ impl<'a> Validator<'a> {
             self.err("E050", p.loc(item, "window"), format!("{owner} has a window but source '{source}' has no `time` column"),
                 Some(format!("set `time:` on source '{source}' in segmenter.yaml (e.g. time: ordered_at)")));
         }
-        if top.is_none() && (filter.is_some() || window.is_some()) && sqlscan::single_call(&sql).is_none() {
+        if top.is_none() && (filter.is_some() || window.is_some()) && tree::single_call(&sql).is_none() {
             self.err("E051", p.loc(item, "expr"), format!("{owner} has a filter or window, so its expr must be one aggregate call"),
                 Some("split it: e.g. `sum(amount)` and `count(*)` as two features, and their ratio as a derived feature".into()));
         }

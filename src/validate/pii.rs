@@ -40,7 +40,7 @@ impl PersonalData {
                         deps.get(&f.name).into_iter().flat_map(|d| &d.features).find_map(|name| traced.get(name).cloned())
                     }
                     FeatureBody::Column { sql } | FeatureBody::Aggregate { sql, .. } => {
-                        super::guard::identifiers(sql).iter().find_map(|name| columns.get(name).cloned())
+                        crate::compile::tree::column_refs(sql).iter().find_map(|id| columns.get(&id.name).cloned())
                     }
                 };
                 if let Some(origin) = origin {
