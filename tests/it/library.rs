@@ -49,8 +49,9 @@ fn value_and_behaviour_boundaries() {
         ("registered_no_orders", "5"),
         // Average sessions 14/17 = 0.82; orders below 2.53.
         ("hesitant", "5,6,8"),
-        // 7: 2 of 4 orders with a coupon (share 0.5, 2 coupons); 8: share 0.5 but 1 coupon.
-        ("coupon_lovers", "7"),
+        // Every order with a coupon: 1 (its only order) and 3 (both); 7 (2 of 4) and 8 (1 of 2)
+        // paid full price too.
+        ("coupon_lovers", "1,3"),
         // Cart window 30d starts 2026-06-01 00:00 (customer 1 in); 2026-05-31 23:00 is out (2).
         ("cart_abandoners", "1"),
         // 1-2 orders and last order 180+ days ago: 9 is exactly 180 days, 10 is 179.
@@ -183,8 +184,8 @@ fn engagement_psychographic_affinity_and_consent_boundaries() {
         ("engagement_high", "5"),
         ("engagement_medium", "6"),
         ("engagement_low", "1,2,3,4,7,8,9,10,11,12,13,14,15,16,17"),
-        // Survey 4 (1) or a coupon lover (7); survey 3 (2) is not enough.
-        ("price_sensitive", "1,7"),
+        // Survey 4 (1) or a coupon lover (1, 3); survey 3 (2) is not enough.
+        ("price_sensitive", "1,3"),
         ("interest_sports_outdoor", "1,2"),
         ("interest_fashion_beauty", "3"),
         ("interest_home_living", "4"),
