@@ -41,9 +41,10 @@ fn value_and_behaviour_boundaries() {
         ("clv_high", "4"),
         // p90 of spend is 2960 (quantile_cont over 17 customers), p90 of AOV 1900.004.
         ("big_spenders", "3,4"),
-        // Average order count is 43/17 = 2.53, so loyal needs > 3 orders and 365 days of tenure:
-        // 16 has exactly 365 days (in), 17 has 364 (out).
-        ("loyal", "7,13,14,15,16"),
+        // Average order count is 43/17 = 2.53, so loyal needs > 3 orders and an order in the last
+        // 365 days: 15 has 8 orders but last ordered on 2024-09-01 (lapsed); tenure does not
+        // count (17, registered 364 days ago, is loyal).
+        ("loyal", "7,13,14,16,17"),
         ("one_time_buyers", "1,2,9,10,11,12"),
         // 5 visits and no orders is > 4; customer 6 has exactly 4.
         ("registered_no_orders", "5"),
@@ -78,8 +79,10 @@ fn lifecycle_churn_campaign_and_holiday_boundaries() {
         ("churn_risk_high", "9,10,11,12,14,15"),
         // 9 is inactive but has 1 order and 499.99 < median spend 500; 15 has 8 orders.
         ("campaign_win_back", "15"),
-        ("campaign_encourage", "1,2,3,4,8,12,17"),
-        ("campaign_retain", "4,7,13,14,15,16"),
+        // 17 is loyal now (tenure no longer counts), so it is retained, not encouraged; 15, who
+        // stopped buying two years ago, is no longer retained as loyal.
+        ("campaign_encourage", "1,2,3,4,8,12"),
+        ("campaign_retain", "4,7,13,14,16,17"),
         // 7: 300 on 11-24 + 200 on 12-31 = half of 1000; 8's order on 11-23 is outside the window.
         ("holiday_shoppers", "7"),
     ]);
