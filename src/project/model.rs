@@ -585,8 +585,14 @@ pub struct SegmentDef {
     /// Another segment whose rule is AND-ed with this one.
     #[serde(default)]
     pub extends: Option<String>,
+    /// Published in `segment_catalog.priority`; within an `exclusive` group, the member of highest
+    /// priority whose rule holds gets the customer.
     #[serde(default)]
     pub priority: Option<i64>,
+    /// Name of an exclusive group: its members split their customers (each customer in at most
+    /// one of them, by `priority`).
+    #[serde(default)]
+    pub exclusive: Option<String>,
 }
 
 /// An ordered ladder of levels, best first; every customer gets exactly one level.

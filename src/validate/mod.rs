@@ -4,6 +4,7 @@
 //! All problems are collected in one pass. Source schemas (read by the execute stage through
 //! DuckDB) are optional: without them, column references are not checked.
 
+mod exclusive;
 pub mod guard;
 mod lint;
 pub mod pii;
@@ -169,7 +170,10 @@ impl<'a> Validator<'a> {
                 seg_rules.insert(item.def.name.clone(), (item, r));
             }
         }
-        let segments = self.expand_segments(&seg_rules);
+        let mut segments = self.expand_segments(&seg_rules);
+        let segment_loc = |name: &str| self.find_loc(&p.segments, name);
+        let problems = exclusive::resolve(&mut segments, &segment_loc);
+        self.diags.extend(problems);
         let pii = pii::PersonalData::trace(&p.config, &features, &feature_deps);
         self.check_exports(&sources, &feature_names, &segment_names, &pii);
         self.check_tests(&segment_names);
@@ -1058,6 +1062,7 @@ impl<'a> Validator<'a> {
                             owner: s.owner.clone(),
                             campaign: s.campaign.clone(),
                             priority: s.priority,
+                            exclusive: s.exclusive.clone(),
                             rule,
                             origin: origin(&self.project.loc(item, "")),
                             hash,

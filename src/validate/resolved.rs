@@ -125,6 +125,8 @@ pub struct ResolvedSegment {
     pub campaign: Option<String>,
     /// Published in the catalog so campaign tools can order overlapping audiences.
     pub priority: Option<i64>,
+    /// The exclusive group (its higher-priority members' rules are already excluded in `rule`).
+    pub exclusive: Option<String>,
     /// Boolean SQL over features, with `extends` and `segment()` inlined.
     pub rule: String,
     pub origin: String,

@@ -77,12 +77,13 @@ fn lifecycle_churn_campaign_and_holiday_boundaries() {
         ("churn_risk_low", "1,2,3,4,7,8,16,17"),
         ("churn_risk_medium", "13"),
         ("churn_risk_high", "9,10,11,12,14,15"),
-        // 9 is inactive but has 1 order and 499.99 < median spend 500; 15 has 8 orders.
-        ("campaign_win_back", "15"),
-        // 17 is loyal now (tenure no longer counts), so it is retained, not encouraged; 15, who
-        // stopped buying two years ago, is no longer retained as loyal.
-        ("campaign_encourage", "1,2,3,4,8,12"),
+        // One exclusive group, retain > win-back > encourage: every buyer in exactly one.
+        // Retain: loyal (7,13,14,16,17; tenure no longer counts, and 15 stopped buying two years
+        // ago) or high value (4). Win back: 15 (inactive, 8 orders); 9 is inactive but has 1 order
+        // and 499.99 < median spend 500. Encourage: every other buyer (5 and 6 never ordered).
         ("campaign_retain", "4,7,13,14,16,17"),
+        ("campaign_win_back", "15"),
+        ("campaign_encourage", "1,2,3,8,9,10,11,12"),
         // 7: 300 on 11-24 + 200 on 12-31 = half of 1000; 8's order on 11-23 is outside the window.
         ("holiday_shoppers", "7"),
     ]);
@@ -257,4 +258,18 @@ fn the_library_runs_on_a_shop_with_only_ids_dates_and_amounts() {
     assert!(warnings.contains(&"W010 segment 'coupon_lovers' skipped: column orders.coupon_code missing".to_string()), "{warnings:?}");
     let age = summary["skipped"].as_array().expect("skipped").iter().find(|s| s["name"] == "age_18_24").expect("age_18_24 skipped");
     assert_eq!(age["columns"], serde_json::json!(["customers.birth_date"]));
+}
+
+/// The campaign audiences split the buyers: on the sample shop every customer with an order is
+/// in exactly one of them, and nobody without an order is in any.
+#[test]
+fn every_buyer_is_in_exactly_one_campaign_audience() {
+    let dir = sample_project();
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/segments.duckdb");
+    let check = "WITH audiences AS (SELECT customer_id, count(*) AS n FROM segment_members \
+                 WHERE segment IN ('campaign_retain', 'campaign_win_back', 'campaign_encourage') GROUP BY customer_id) \
+                 SELECT (SELECT count(*) FROM audiences WHERE n <> 1) || ' ' || \
+                 (SELECT count(*) FROM customer_features f LEFT JOIN audiences a USING (customer_id) WHERE (f.order_count >= 1) <> (a.n IS NOT NULL))";
+    assert_eq!(rows(&db, check), vec!["0 0"]);
 }
