@@ -1,6 +1,9 @@
 {#- Date helpers shared by definitions; use as {{ dates.in_windows('ordered_at', var('holiday_windows')) }}. -#}
-{#- Windows are month-day pairs ('11-24', '12-31'); compared as numbers month * 100 + day (1124..1231),
-    which DuckDB computes far faster per row than formatting the date as text. -#}
+{#- Windows are month-day pairs ('11-23', '12-31'); compared as numbers month * 100 + day (1123..1231),
+    which DuckDB computes far faster per row than formatting the date as text. A window whose start
+    comes after its end ('12-20', '01-06') crosses the year end: it holds from the start to
+    31 December and from 1 January to the end. -#}
 {% macro in_windows(column, windows) -%}
-({% for w in windows %}{% if not loop.first %} OR {% endif %}(month({{ column | safe }}) * 100 + day({{ column | safe }})) BETWEEN CAST(replace({{ w[0] }}, '-', '') AS INTEGER) AND CAST(replace({{ w[1] }}, '-', '') AS INTEGER){% endfor %})
+{%- set md = "(month(" ~ column ~ ") * 100 + day(" ~ column ~ "))" -%}
+({% for w in windows %}{% if not loop.first %} OR {% endif %}{% if w[0] <= w[1] %}{{ md | safe }} BETWEEN CAST(replace({{ w[0] }}, '-', '') AS INTEGER) AND CAST(replace({{ w[1] }}, '-', '') AS INTEGER){% else %}({{ md | safe }} >= CAST(replace({{ w[0] }}, '-', '') AS INTEGER) OR {{ md | safe }} <= CAST(replace({{ w[1] }}, '-', '') AS INTEGER)){% endif %}{% endfor %})
 {%- endmacro %}

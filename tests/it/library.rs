@@ -84,7 +84,8 @@ fn lifecycle_churn_campaign_and_holiday_boundaries() {
         ("campaign_retain", "4,7,13,14,16,17"),
         ("campaign_win_back", "15"),
         ("campaign_encourage", "1,2,3,8,9,10,11,12"),
-        // 7: 300 on 11-24 + 200 on 12-31 = half of 1000; 8's order on 11-23 is outside the window.
+        // 7: 300 on 11-24 + 200 on 12-31 = half of 1000; 8's order on 11-22 is outside the window,
+        // which starts on 23 November, the earliest Black Friday.
         ("holiday_shoppers", "7"),
     ]);
 }
@@ -272,4 +273,18 @@ fn every_buyer_is_in_exactly_one_campaign_audience() {
                  SELECT (SELECT count(*) FROM audiences WHERE n <> 1) || ' ' || \
                  (SELECT count(*) FROM customer_features f LEFT JOIN audiences a USING (customer_id) WHERE (f.order_count >= 1) <> (a.n IS NOT NULL))";
     assert_eq!(rows(&db, check), vec!["0 0"]);
+}
+
+/// A holiday window whose start comes after its end crosses the year end.
+#[test]
+fn holiday_windows_may_cross_the_year_end() {
+    let dir = library_project("library");
+    let spend = |window: &str| {
+        segmenter(dir.path()).args(["--quiet", "run", "--var", &format!("holiday_windows={window}")]).assert().success();
+        rows(&dir.path().join("out/library.duckdb"), "SELECT holiday_spend FROM customer_features WHERE customer_id = 7")
+    };
+    // Customer 7 ordered 300 on 2025-11-24, 200 on 2025-12-31, 250 on 2026-03-01 and 2026-06-10.
+    assert_eq!(spend("[['12-30', '01-02']]"), vec!["200.00"]);
+    assert_eq!(spend("[['11-24', '11-24'], ['12-31', '03-01']]"), vec!["750.00"]);
+    assert_eq!(spend("[['06-11', '11-23']]"), vec!["0.00"]);
 }
