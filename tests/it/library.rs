@@ -39,8 +39,12 @@ fn value_and_behaviour_boundaries() {
         ("clv_low", "1,5,6,7,8,9,10,11,12,16,17"),
         ("clv_medium", "2,3,13,14,15"),
         ("clv_high", "4"),
-        // p90 of spend is 2960 (quantile_cont over 17 customers), p90 of AOV 1900.004.
+        // p90 of buyers' spend is 3640 (quantile_cont over the 15 with orders; never-buyers' zeros
+        // do not count), and at least 2 orders: 3 (5000.00) and 4 (5000.01), 2 orders each.
         ("big_spenders", "3,4"),
+        // An average order above 700: 1 (1000.00), 2 (1000.01), 3 (2500.00), 4 (2500.01); the
+        // next largest is 10 (500.00).
+        ("luxury_buyers", "1,2,3,4"),
         // Average order count is 43/17 = 2.53, so loyal needs > 3 orders and an order in the last
         // 365 days: 15 has 8 orders but last ordered on 2024-09-01 (lapsed); tenure does not
         // count (17, registered 364 days ago, is loyal).
