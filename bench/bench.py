@@ -32,11 +32,14 @@ def timed(fn, repeat):
     return statistics.median(times), result
 
 
-def export_members(work, path, ladder=None):
-    """segmenter's memberships (segments, and tiers as 'ladder/level') as Parquet, for comparing."""
+def export_members(work, path, ladder=None, segments=None):
+    """segmenter's memberships (segments, and tiers as 'ladder/level') as Parquet, for comparing.
+    `segments`/`ladder` keep only those: a `run --select` merges its rows into the published
+    tables, which still hold the other definitions' rows of the previous full run."""
     c = duckdb.connect(str(work / "out/segments.duckdb"), read_only=True)
     only = f"WHERE ladder = '{ladder}'" if ladder else ""
-    c.execute(f"COPY (SELECT customer_id, segment FROM segment_members UNION ALL "
+    seg_only = "WHERE segment::VARCHAR IN (" + ", ".join(f"'{s}'" for s in segments) + ")" if segments else ""
+    c.execute(f"COPY (SELECT customer_id, segment FROM segment_members {seg_only} UNION ALL "
               f"SELECT customer_id, ladder || '/' || tier FROM tier_assignments {only}) TO '{path}' (FORMAT parquet)")
     c.close()
 
@@ -241,7 +244,7 @@ def main():
         if dbt_bin.exists():
             ways.append(("dbt-duckdb (one model per segment)", dbt_peer(HERE / "dbt", "dbt.duckdb"), a.repeat))
     results = measure("core subset", ways)
-    export_members(work, expected["core subset"], ladder="club_tier")
+    export_members(work, expected["core subset"], ladder="club_tier", segments=[s for s in SUBSET if s != "club_tier"])
     check("core subset", results)
     ok = not mismatches
 

@@ -1,4 +1,4 @@
--- The FULL built-in library (segments/*.yaml: 61 rule segments, the rfm score's 11 label
+-- The FULL built-in library (segments/*.yaml: 62 rule segments, the rfm score's 11 label
 -- segments, the club_tier and loyalty_level ladders) written by hand for DuckDB, as of
 -- getvariable('as_of') (a DATE), reading getvariable('data') (a folder of Parquet files from
 -- `segmenter generate --orders N`). Leaves hand_members(customer_id, segment): one row per
@@ -21,8 +21,10 @@
 --  * ladders: first matching level wins, a NULL condition falls through.
 -- Only features some rule needs are computed (segmenter also publishes e.g. abandoned_products,
 -- the sms/push opt-outs, page_views_90d, lifestyle). Segments built on other segments combine
--- the coalesced flags; that equals pasting the other rule because the rules they use (loyal,
--- active, inactive, clv_high, coupon_lovers) are NULL-free or only OR-ed / AND-ed positively.
+-- the coalesced flags, as segmenter does: segment(x) is coalesce((x's rule), FALSE), so
+-- NOT segment(x) holds for a customer whose features make x's rule NULL.
+-- The campaign audiences are one exclusive group (retain > win_back > encourage): each member's
+-- rule AND NOT any member of higher priority.
 
 CREATE OR REPLACE TEMP TABLE hand_features AS
 WITH
@@ -44,8 +46,8 @@ o AS (
            count(*) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 12 MONTH) AS orders_12m,
            sum(amount) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 12 MONTH) AS spend_12m,
            count(*) FILTER (WHERE coupon_code IS NOT NULL) AS coupon_orders,
-           -- holiday window 11-24 .. 12-31 (month-day, inclusive)
-           sum(amount) FILTER (WHERE month(ordered_at) = 12 OR (month(ordered_at) = 11 AND day(ordered_at) >= 24)) AS holiday_spend
+           -- holiday window 11-23 .. 12-31 (month-day, inclusive)
+           sum(amount) FILTER (WHERE month(ordered_at) = 12 OR (month(ordered_at) = 11 AND day(ordered_at) >= 23)) AS holiday_spend
     FROM read_parquet(getvariable('data') || '/orders.parquet')
     WHERE ordered_at < getvariable('as_of') + INTERVAL 1 DAY
     GROUP BY customer_id
@@ -161,8 +163,8 @@ st AS (  -- population statistics (over all customers, NULLs ignored)
     SELECT avg(order_count) AS avg_orders,
            avg(session_count) AS avg_sessions,
            quantile_cont(total_spent, 0.5) AS median_spent,
-           quantile_cont(total_spent, 0.9) AS p90_spent,
-           quantile_cont(aov, 0.9) AS p90_aov
+           -- buyer_spend: total_spent of customers with orders (NULL for the others)
+           quantile_cont(CASE WHEN order_count > 0 THEN total_spent END, 0.9) AS p90_buyer_spend
     FROM hand_derived
 ),
 flags AS (
@@ -173,10 +175,10 @@ flags AS (
            coalesce(top_category = 'fashion' AND top_category_share >= 0.4, FALSE) AS affinity_fashion,
            coalesce(top_category = 'home' AND top_category_share >= 0.4, FALSE) AS affinity_home,
            -- behaviour
-           coalesce(order_count > greatest(3, avg_orders) AND tenure_days >= 365, FALSE) AS loyal,
+           coalesce(order_count > greatest(3, avg_orders) AND recency_days <= 365, FALSE) AS loyal,
            order_count = 1 AS one_time_buyers,
            order_count = 0 AND session_count > 4 AS registered_no_orders,
-           coalesce(coupon_share >= 0.5 AND coupon_orders >= 2, FALSE) AS coupon_lovers,
+           coalesce(order_count >= 1 AND coupon_share >= 1.0, FALSE) AS coupon_lovers,
            session_count > avg_sessions AND order_count < avg_orders AS hesitant,
            abandoned_carts_recent >= 1 AS cart_abandoners,
            coalesce(order_count BETWEEN 1 AND 2 AND recency_days >= 180, FALSE) AS low_engagement,
@@ -189,7 +191,8 @@ flags AS (
            total_spent <= 1000 AS clv_low,
            total_spent > 1000 AND total_spent <= 5000 AS clv_medium,
            total_spent > 5000 AS clv_high,
-           coalesce(order_count > 0 AND (total_spent >= p90_spent OR aov >= p90_aov OR total_spent > 10000), FALSE) AS big_spenders,
+           coalesce(order_count >= 2 AND total_spent >= p90_buyer_spend, FALSE) AS big_spenders,
+           coalesce(aov > 700, FALSE) AS luxury_buyers,
            -- churn
            coalesce(churn_ratio >= 3, FALSE) AS churn_risk_high,
            coalesce(churn_ratio >= 1.5 AND churn_ratio < 3, FALSE) AS churn_risk_medium,
@@ -238,6 +241,7 @@ flags AS (
            coalesce(desktop_share >= 0.6 AND session_count >= 3, FALSE) AS desktop_first,
            coalesce(device_types >= 2 AND session_count >= 3 AND mobile_share < 0.6 AND desktop_share < 0.6, FALSE) AS multi_device,
            total_spent >= median_spent AS spent_over_median,
+           order_count >= 1 AS buyer,
            -- ladders (first matching level wins)
            CASE WHEN spend_12m >= 5000 THEN 'vip'
                 WHEN spend_12m >= 1500 AND orders_12m >= 6 THEN 'gold'
@@ -263,8 +267,9 @@ FROM (
     SELECT customer_id,
            category_loyal, affinity_electronics, affinity_fashion, affinity_home,
            loyal, one_time_buyers, registered_no_orders, coupon_lovers, hesitant, cart_abandoners, low_engagement,
-           inactive AND ("returning" OR spent_over_median) AS campaign_win_back,
-           active AND NOT loyal AS campaign_encourage,
+           -- campaigns: one exclusive group, retain > win_back > encourage
+           inactive AND ("returning" OR spent_over_median) AND NOT (loyal OR clv_high) AS campaign_win_back,
+           buyer AND NOT (loyal OR clv_high) AND NOT (inactive AND ("returning" OR spent_over_median)) AS campaign_encourage,
            loyal OR clv_high AS campaign_retain,
            churn_risk_high, churn_risk_medium, churn_risk_low,
            email_contactable, opted_out_email,
@@ -277,7 +282,7 @@ FROM (
            says_price_sensitive OR coupon_lovers AS price_sensitive,
            interest_sports_outdoor, interest_fashion_beauty, interest_home_living,
            mobile_first, desktop_first, multi_device,
-           clv_low, clv_medium, clv_high, big_spenders
+           clv_low, clv_medium, clv_high, big_spenders, luxury_buyers
     FROM flags
 ) UNPIVOT (is_member FOR segment IN (COLUMNS(* EXCLUDE (customer_id))))
 WHERE is_member

@@ -3,11 +3,11 @@
 -- engine when the work is "build the published database". As of getvariable('as_of') (a DATE),
 -- reading getvariable('data') (a folder of Parquet files from `segmenter generate --orders N`).
 -- Writes, in one transaction:
---   customer_features        one row per customer, the 52 columns (names, order and types) of
+--   customer_features        one row per customer, the 53 columns (names, order and types) of
 --                            segmenter's, e.g. top_category, abandoned_products,
 --                            churn_ratio
 --   rfm_scores               (customer_id, r, f, m, score, label, r_value, f_value, m_value)
---   segment_members          (customer_id, segment): the 61 rule segments and the rfm_<label> ones
+--   segment_members          (customer_id, segment): the 62 rule segments and the rfm_<label> ones
 --   tier_assignments         (customer_id, ladder, tier, rank, next_tier, gap_* columns)
 --   segment_catalog          (name, size, share)  -- reduced: no descriptions, tags, hashes
 --   tier_catalog             (ladder, tier, rank, size, share)  -- reduced likewise
@@ -31,7 +31,10 @@
 --    of structs sorted once per customer, ~3x faster than the ordered aggregate (products is
 --    never NULL in the generated data; array_to_string would skip NULLs as string_agg does);
 --  * a tier's gaps are, for each threshold of the next better tier, how much is missing
---    (greatest(threshold - value, 0)); the best tier and a `when` tier have none.
+--    (greatest(threshold - value, 0)); the best tier and a `when` tier have none;
+--  * a segment used in another rule (segment(x)) is its coalesced flag, coalesce((rule), FALSE),
+--    so NOT segment(x) holds when x's rule is NULL; the campaign audiences are one exclusive
+--    group (retain > win_back > encourage): each one's rule AND NOT the higher ones'.
 
 BEGIN TRANSACTION;
 
@@ -73,8 +76,8 @@ o AS MATERIALIZED (  -- read twice: the features and the median interval
            (sum(amount) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 12 MONTH))::DECIMAL(18,2) AS spend_12m,
            count(*) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY) AS orders_90d,
            count(*) FILTER (WHERE coupon_code IS NOT NULL) AS coupon_orders,
-           -- holiday window 11-24 .. 12-31 (month-day, inclusive)
-           (sum(amount) FILTER (WHERE month(ordered_at) * 100 + day(ordered_at) BETWEEN 1124 AND 1231))::DECIMAL(18,2) AS holiday_spend
+           -- holiday window 11-23 .. 12-31 (month-day, inclusive)
+           (sum(amount) FILTER (WHERE month(ordered_at) * 100 + day(ordered_at) BETWEEN 1123 AND 1231))::DECIMAL(18,2) AS holiday_spend
     FROM read_parquet(getvariable('data') || '/orders.parquet')
     WHERE ordered_at < getvariable('as_of') + INTERVAL 1 DAY
     GROUP BY customer_id
@@ -177,6 +180,7 @@ SELECT f.*,
        top_category_lines / nullif(item_lines, 0) AS top_category_share,
        campaigns_clicked_90d / nullif(campaigns_sent_90d, 0) AS response_rate_90d,
        total_spent / nullif(order_count, 0) AS aov,
+       CASE WHEN order_count > 0 THEN total_spent END AS buyer_spend,  -- stats over buyers only
        coupon_orders / nullif(order_count, 0) AS coupon_share,
        holiday_spend / nullif(total_spent, 0) AS holiday_share,
        active_span_days / nullif(order_count - 1, 0) AS avg_interval_days,
@@ -230,7 +234,7 @@ SELECT customer_id, CAST(segment AS ENUM(
     'engagement_medium', 'gender_female', 'gender_male', 'hesitant', 'holiday_shoppers',
     'home_market', 'inactive', 'income_high', 'income_low', 'income_middle',
     'interest_fashion_beauty', 'interest_home_living', 'interest_sports_outdoor', 'international',
-    'low_engagement', 'loyal', 'married', 'mobile_first', 'multi_device', 'new_customers',
+    'low_engagement', 'loyal', 'luxury_buyers', 'married', 'mobile_first', 'multi_device', 'new_customers',
     'one_time_buyers', 'opted_out_email', 'price_sensitive', 'registered_no_orders', 'returning',
     'rfm_about_to_sleep', 'rfm_at_risk', 'rfm_cannot_lose', 'rfm_champions', 'rfm_hibernating',
     'rfm_lost', 'rfm_loyal', 'rfm_need_attention', 'rfm_new', 'rfm_potential_loyalists',
@@ -243,8 +247,7 @@ st AS (  -- population statistics (over all customers, NULLs ignored)
     SELECT avg(order_count) AS avg_orders,
            avg(session_count) AS avg_sessions,
            quantile_cont(total_spent, 0.5) AS median_spent,
-           quantile_cont(total_spent, 0.9) AS p90_spent,
-           quantile_cont(aov, 0.9) AS p90_aov
+           quantile_cont(buyer_spend, 0.9) AS p90_buyer_spend
     FROM customer_features
 ),
 flags AS (
@@ -255,10 +258,10 @@ flags AS (
            coalesce(top_category = 'fashion' AND top_category_share >= 0.4, FALSE) AS affinity_fashion,
            coalesce(top_category = 'home' AND top_category_share >= 0.4, FALSE) AS affinity_home,
            -- behaviour
-           coalesce(order_count > greatest(3, avg_orders) AND tenure_days >= 365, FALSE) AS loyal,
+           coalesce(order_count > greatest(3, avg_orders) AND recency_days <= 365, FALSE) AS loyal,
            order_count = 1 AS one_time_buyers,
            order_count = 0 AND session_count > 4 AS registered_no_orders,
-           coalesce(coupon_share >= 0.5 AND coupon_orders >= 2, FALSE) AS coupon_lovers,
+           coalesce(order_count >= 1 AND coupon_share >= 1.0, FALSE) AS coupon_lovers,
            session_count > avg_sessions AND order_count < avg_orders AS hesitant,
            abandoned_carts_recent >= 1 AS cart_abandoners,
            coalesce(order_count BETWEEN 1 AND 2 AND recency_days >= 180, FALSE) AS low_engagement,
@@ -318,8 +321,10 @@ flags AS (
            total_spent <= 1000 AS clv_low,
            total_spent > 1000 AND total_spent <= 5000 AS clv_medium,
            total_spent > 5000 AS clv_high,
-           coalesce(order_count > 0 AND (total_spent >= p90_spent OR aov >= p90_aov OR total_spent > 10000), FALSE) AS big_spenders,
-           total_spent >= median_spent AS spent_over_median
+           coalesce(order_count >= 2 AND total_spent >= p90_buyer_spend, FALSE) AS big_spenders,
+           coalesce(aov > 700, FALSE) AS luxury_buyers,
+           total_spent >= median_spent AS spent_over_median,
+           order_count >= 1 AS buyer
     FROM customer_features, st
 )
 SELECT customer_id, segment
@@ -327,9 +332,10 @@ FROM (
     SELECT customer_id,
            category_loyal, affinity_electronics, affinity_fashion, affinity_home,
            loyal, one_time_buyers, registered_no_orders, coupon_lovers, hesitant, cart_abandoners, low_engagement,
-           -- campaigns: segments built on segments combine the (NULL-free) flags
-           inactive AND ("returning" OR spent_over_median) AS campaign_win_back,
-           active AND NOT loyal AS campaign_encourage,
+           -- campaigns: segments built on segments combine the (coalesced) flags; one exclusive
+           -- group, retain > win_back > encourage
+           inactive AND ("returning" OR spent_over_median) AND NOT (loyal OR clv_high) AS campaign_win_back,
+           buyer AND NOT (loyal OR clv_high) AND NOT (inactive AND ("returning" OR spent_over_median)) AS campaign_encourage,
            loyal OR clv_high AS campaign_retain,
            churn_risk_high, churn_risk_medium, churn_risk_low,
            email_contactable, opted_out_email,
@@ -342,7 +348,7 @@ FROM (
            says_price_sensitive OR coupon_lovers AS price_sensitive,
            interest_sports_outdoor, interest_fashion_beauty, interest_home_living,
            mobile_first, desktop_first, multi_device,
-           clv_low, clv_medium, clv_high, big_spenders
+           clv_low, clv_medium, clv_high, big_spenders, luxury_buyers
     FROM flags
 ) UNPIVOT (is_member FOR segment IN (COLUMNS(* EXCLUDE (customer_id))))
 WHERE is_member
@@ -412,7 +418,7 @@ defs AS (
         'new_customers', 'returning', 'active', 'inactive',
         'price_sensitive', 'interest_sports_outdoor', 'interest_fashion_beauty', 'interest_home_living',
         'mobile_first', 'desktop_first', 'multi_device',
-        'clv_low', 'clv_medium', 'clv_high', 'big_spenders',
+        'clv_low', 'clv_medium', 'clv_high', 'big_spenders', 'luxury_buyers',
         'rfm_champions', 'rfm_loyal', 'rfm_cannot_lose', 'rfm_at_risk', 'rfm_potential_loyalists', 'rfm_promising',
         'rfm_new', 'rfm_need_attention', 'rfm_about_to_sleep', 'rfm_hibernating', 'rfm_lost']) AS name
 ),

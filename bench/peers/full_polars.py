@@ -17,6 +17,10 @@ segment = '<ladder>/<level>'. Vars are the YAML defaults. It follows the SQL seg
 - stat(): population statistics over all customers, NULLs left out; quantile_cont interpolates
   `lo*(1-d) + hi*d` and, on a DECIMAL column, truncates the result to cents;
 - NULL means "not a member": polars' Kleene logic on booleans equals SQL's, then NULL -> False;
+  a segment used in another rule (segment(x)) is coalesce((rule), FALSE), so NOT segment(x)
+  holds when x's rule is NULL: those rules are filled with False before they are combined;
+- exclusive group: the campaign audiences, retain > win_back > encourage, each one's rule AND NOT
+  the higher ones';
 - RFM: `1 + floor(5 * (rank() - 1) / n)` with rank() = polars rank(method="min") (ties share a
   score) among customers with order_count > 0; labels and tier levels: first match wins.
 
@@ -34,7 +38,7 @@ import pyarrow as pa
 
 # ---- vars (YAML defaults) --------------------------------------------------------------------
 CART_ABANDON_DAYS = 30
-HOLIDAY_WINDOWS = [("11-24", "12-31")]
+HOLIDAY_WINDOWS = [("11-23", "12-31")]  # a pair whose start is after its end crosses the year end
 HOME_COUNTRIES = ["US"]
 WARM = ["tropical", "subtropical", "arid", "mediterranean"]
 COLD = ["continental"]
@@ -151,7 +155,8 @@ def _sources(data: pathlib.Path, as_of: dt.date):
     ts = col("ordered_at")
     in12 = ts >= start_12m
     md = _md(ts)
-    in_hol = pl.any_horizontal([md.is_between(_mmdd(a), _mmdd(b)) for a, b in HOLIDAY_WINDOWS])
+    in_hol = pl.any_horizontal([md.is_between(_mmdd(a), _mmdd(b)) if _mmdd(a) <= _mmdd(b)
+                                else (md >= _mmdd(a)) | (md <= _mmdd(b)) for a, b in HOLIDAY_WINDOWS])
     orders = (
         scan("orders", ["customer_id", "ordered_at", "amount", "coupon_code"])
         .filter(ts < day_after)
@@ -267,6 +272,9 @@ def _features(data: pathlib.Path, as_of: dt.date) -> pl.DataFrame:
     f = f.with_columns(
         *[col(c).fill_null(v) for c, v in zero.items()],
         col("email_opted_out").fill_null(False),
+    ).with_columns(
+        # buyer_spend: lifetime spend of customers with orders, NULL for the others (in cents)
+        pl.when(col("order_count") > 0).then(col("total_cents")).alias("buyer_cents"),
     )
     # Derived features (DuckDB: DECIMAL and integer division give DOUBLE).
     total = _div_const(col("total_cents"), 100.0)
@@ -299,18 +307,21 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     n_cust = f.height
     avg_orders = int(f["order_count"].sum()) / n_cust if n_cust else None
     avg_sessions = int(f["session_count"].sum()) / n_cust if n_cust else None
-    median_spent, q90_spent, q90_aov, median_interval = _quantiles(f, [
-        ("total_cents", 0.5, True), ("total_cents", 0.9, True), ("aov", 0.9, False), ("avg_interval_days", 0.5, False)])
+    median_spent, q90_buyer_spend, median_interval = _quantiles(f, [
+        ("total_cents", 0.5, True), ("buyer_cents", 0.9, True), ("avg_interval_days", 0.5, False)])
 
     lit = pl.lit
     churn_ratio = col("recency_days") / pl.max_horizontal(
         col("avg_interval_days").fill_null(lit(median_interval, pl.Float64)), lit(1.0))
-    # Rule segments referenced by others.
-    loyal = (col("order_count") > max(3, avg_orders or 0)) & (col("tenure_days") >= 365)  # greatest() skips NULL
-    clv_high = col("total_cents") > 500000
-    active = col("recency_days") < 90
-    inactive = col("recency_days") >= 180
-    coupon_lovers = (col("coupon_share") >= 0.5) & (col("coupon_orders") >= 2)
+    # Rule segments referenced by others: segment(x) is coalesce((rule), FALSE).
+    loyal = ((col("order_count") > max(3, avg_orders or 0)) & (col("recency_days") <= 365)).fill_null(False)  # greatest() skips NULL
+    clv_high = (col("total_cents") > 500000).fill_null(False)
+    active = (col("recency_days") < 90).fill_null(False)
+    inactive = (col("recency_days") >= 180).fill_null(False)
+    coupon_lovers = ((col("order_count") >= 1) & (col("coupon_share") >= 1.0)).fill_null(False)
+    # Campaign audiences: one exclusive group, retain > win_back > encourage.
+    retain = loyal | clv_high
+    win_back = (inactive & ((col("order_count") >= 2) | (col("total_cents") >= median_spent))).fill_null(False)
     age = col("age")
     seg = {
         # affinity
@@ -327,9 +338,9 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
         "cart_abandoners": col("abandoned_carts_recent") >= 1,
         "low_engagement": col("order_count").is_between(1, 2) & (col("recency_days") >= 180),
         # campaigns
-        "campaign_win_back": inactive & ((col("order_count") >= 2) | (col("total_cents") >= median_spent)),
-        "campaign_encourage": active & ~loyal,
-        "campaign_retain": loyal | clv_high,
+        "campaign_win_back": win_back & ~retain,
+        "campaign_encourage": (col("order_count") >= 1) & ~retain & ~win_back,
+        "campaign_retain": retain,
         # churn
         "churn_risk_high": churn_ratio >= 3,
         "churn_risk_medium": (churn_ratio >= 1.5) & (churn_ratio < 3),
@@ -387,8 +398,8 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
         "clv_low": col("total_cents") <= 100000,
         "clv_medium": (col("total_cents") > 100000) & (col("total_cents") <= 500000),
         "clv_high": clv_high,
-        "big_spenders": (col("order_count") > 0) & (
-            (col("total_cents") >= q90_spent) | (col("aov") >= q90_aov) | (col("total_cents") > 1000000)),
+        "big_spenders": (col("order_count") >= 2) & (col("total_cents") >= q90_buyer_spend),
+        "luxury_buyers": col("aov") > 700,
     }
 
     # RFM among customers with orders: 1 + floor(buckets * (rank - 1) / n), ties share a rank.

@@ -17,7 +17,8 @@ date '{{ var("as_of") }}'
 ({% for v in values %}{% if not loop.first %}, {% endif %}'{{ v | replace("'", "''") }}'{% endfor %})
 {%- endmacro %}
 
-{#- Month-day windows such as [['11-24', '12-31']] as a condition on a timestamp column. -#}
+{#- Month-day windows such as [['11-23', '12-31']] as a condition on a timestamp column; a window
+    whose start comes after its end (['12-20', '01-06']) crosses the year end. -#}
 {% macro in_windows(column, windows) -%}
-({% for w in windows %}{% if not loop.first %} OR {% endif %}strftime({{ column }}, '%m-%d') BETWEEN '{{ w[0] }}' AND '{{ w[1] }}'{% endfor %})
+({% for w in windows %}{% if not loop.first %} OR {% endif %}{% if w[0] <= w[1] %}strftime({{ column }}, '%m-%d') BETWEEN '{{ w[0] }}' AND '{{ w[1] }}'{% else %}(strftime({{ column }}, '%m-%d') >= '{{ w[0] }}' OR strftime({{ column }}, '%m-%d') <= '{{ w[1] }}'){% endif %}{% endfor %})
 {%- endmacro %}

@@ -14,7 +14,7 @@
     'new_customers', 'returning', 'active', 'inactive',
     'price_sensitive', 'interest_sports_outdoor', 'interest_fashion_beauty', 'interest_home_living',
     'mobile_first', 'desktop_first', 'multi_device',
-    'clv_low', 'clv_medium', 'clv_high', 'big_spenders',
+    'clv_low', 'clv_medium', 'clv_high', 'big_spenders', 'luxury_buyers',
 ] %}
 {% for s in segments %}
 select customer_id, '{{ s }}' as segment from {{ ref('seg_' ~ s) }}

@@ -47,6 +47,7 @@ with joined as (
 derived as (
     select *,
         total_spent / nullif(order_count, 0) as aov,
+        case when order_count > 0 then total_spent end as buyer_spend,
         coupon_orders / nullif(order_count, 0) as coupon_share,
         holiday_spend / nullif(total_spent, 0) as holiday_share,
         active_span_days / nullif(order_count - 1, 0) as avg_interval_days,

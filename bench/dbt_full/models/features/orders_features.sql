@@ -10,6 +10,6 @@ select
     sum(amount) filter (where ordered_at >= {{ window_start(12, 'month') }}) as spend_12m,
     count(*) filter (where ordered_at >= {{ window_start(90, 'day') }}) as orders_90d,
     count(*) filter (where coupon_code is not null) as coupon_orders,
-    sum(amount) filter (where {{ in_windows('ordered_at', var('holiday_windows', [['11-24', '12-31']])) }}) as holiday_spend
+    sum(amount) filter (where {{ in_windows('ordered_at', var('holiday_windows', [['11-23', '12-31']])) }}) as holiday_spend
 from {{ ref('stg_orders') }}
 group by customer_id

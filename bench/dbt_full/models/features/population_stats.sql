@@ -4,6 +4,5 @@ select
     avg(order_count) as avg_order_count,
     avg(session_count) as avg_session_count,
     median(total_spent) as median_total_spent,
-    quantile_cont(total_spent, {{ var('big_spender_quantile', 0.9) }}) as big_spender_total_spent,
-    quantile_cont(aov, {{ var('big_spender_quantile', 0.9) }}) as big_spender_aov
+    quantile_cont(buyer_spend, {{ var('big_spender_quantile', 0.9) }}) as big_spender_buyer_spend
 from {{ ref('customer_features') }}

@@ -1,9 +1,6 @@
--- big_spenders (segments/value.yaml): Top 10% (var big_spender_quantile) by lifetime spend or by average order value, or above the luxury threshold.
+-- big_spenders (segments/value.yaml): Large and frequent — lifetime spend in the top 10% of buyers (var big_spender_quantile) over at least 2 orders (var big_spender_min_orders).
 select f.customer_id
 from {{ ref('customer_features') }} f
 cross join {{ ref('population_stats') }} s
-where order_count > 0 and (
-    total_spent >= s.big_spender_total_spent
-    or aov >= s.big_spender_aov
-    or total_spent > {{ var('luxury_spend', 10000) }}
-  )
+where order_count >= {{ var('big_spender_min_orders', 2) }}
+  and total_spent >= s.big_spender_buyer_spend
