@@ -330,6 +330,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let mode = publish::mode::Publication::decide(publish::mode::Published::read(&conn)?, &resolved.as_of, selected)?;
     let mut staged = crate::compile::compile_staged(&resolved);
     staged.publish = mode.statements(&resolved, &staged.outputs());
+    staged.prepare = mode.prepare(&resolved, &staged.outputs());
     let history_from: &dyn crate::compile::dialect::Dialect = match mode {
         publish::mode::Publication::Backfill { .. } => &crate::compile::dialect::Staged(&crate::compile::dialect::DuckDb),
         _ => &crate::compile::dialect::DuckDb,

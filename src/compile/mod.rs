@@ -87,6 +87,9 @@ pub struct Plan {
     /// tables into place (run one at a time before the unstaged steps); the publish stage may
     /// replace them (a selected run merges, a backfill publishes no table).
     pub publish: Vec<String>,
+    /// Statements run one at a time, each committed, after the staged steps and before the
+    /// publishing transaction (a selected run builds its merged tables there).
+    pub prepare: Vec<String>,
 }
 
 impl Plan {
@@ -122,7 +125,7 @@ pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
     let row_level = model.features.iter().filter(|f| !matches!(f.body, FeatureBody::Aggregate { .. })).map(Computed::of).collect();
     steps.push(Step { computes: row_level, ..Step::table("features", FEATURES_TABLE, &features.select, d) });
     steps.extend(outputs::steps(model, d));
-    Plan { as_of: model.as_of.clone(), steps, publish: Vec::new() }
+    Plan { as_of: model.as_of.clone(), steps, publish: Vec::new(), prepare: Vec::new() }
 }
 
 /// Compile for DuckDB.

@@ -83,6 +83,13 @@ fn apply_settings(conn: &Connection, s: &EngineSettings) -> std::result::Result<
         let bytes: Option<u64> = conn.query_row("SELECT parse_formatted_bytes(?)", [m], |r| r.get(0)).ok();
         let value = bytes.map_or_else(|| m.clone(), |b| format!("{}B", b / 100 * BUFFER_SHARE));
         conn.execute_batch(&format!("SET memory_limit = {}", DuckDb.string(&value))).map_err(|e| first_line(&e.to_string()))?;
+        // DuckDB's prebuilt library allocates its buffers through the jemalloc it carries, whose
+        // per-thread caches it flushes only above this threshold (128 MiB by default): with a
+        // limit, return freed memory sooner, in the background.
+        if bytes.is_some() {
+            conn.execute_batch("SET allocator_flush_threshold = '32MB'; SET allocator_background_threads = true")
+                .map_err(|e| first_line(&e.to_string()))?;
+        }
     }
     Ok(())
 }
@@ -392,6 +399,14 @@ pub fn run_plan_then(
         progress(i, total, &step.label);
         tracing::debug!(step = %step.label, table = %step.target, sql = %step.sql, "running step");
         let result = stopped().map_or_else(|| conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)).map_err(|e| step_failed(step, &name(step), &e)), Err);
+        if let Err(e) = result {
+            let _ = drop_staging_tables(conn);
+            return Err(stopped().unwrap_or(e));
+        }
+    }
+    for sql in &plan.prepare {
+        tracing::debug!(sql = %sql, "preparing the publish");
+        let result = stopped().map_or_else(|| conn.execute(sql, []).map(drop).map_err(|e| fail("merge with the published tables", e)), Err);
         if let Err(e) = result {
             let _ = drop_staging_tables(conn);
             return Err(stopped().unwrap_or(e));

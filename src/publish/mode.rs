@@ -95,20 +95,28 @@ impl Publication {
         match self {
             Publication::Backfill { .. } => Vec::new(),
             Publication::Full => outputs.iter().flat_map(|t| replace(t, &staged(t))).collect(),
+            // The merged tables were built beforehand (see `prepare`): move them into place.
             Publication::Partial(published) => outputs
                 .iter()
                 .flat_map(|t| match merge_select(t, model, published) {
-                    Some(select) => {
-                        let merged = staged(&format!("{t}__merged"));
-                        let mut sql = vec![format!("CREATE TABLE {merged} AS {select}")];
-                        sql.extend(replace(t, &merged));
-                        sql.push(format!("DROP TABLE {}", staged(t)));
-                        sql
-                    }
+                    Some(_) => replace(t, &staged(&format!("{t}__merged"))),
                     None => replace(t, &staged(t)),
                 })
                 .collect(),
         }
+    }
+
+    /// Statements that build a selected run's merged tables under staging names, each committed
+    /// on its own before the publishing transaction (a merge of 190M membership rows built
+    /// inside that transaction, with the history after it, ran out of memory under 4 GB).
+    pub fn prepare(&self, model: &Resolved, outputs: &[&str]) -> Vec<String> {
+        let d = DuckDb;
+        let Publication::Partial(published) = self else { return Vec::new() };
+        outputs
+            .iter()
+            .filter_map(|t| merge_select(t, model, published).map(|select| (t, select)))
+            .map(|(t, select)| format!("CREATE OR REPLACE TABLE {} AS {select}", Staged(&d).table(&format!("{t}__merged"))))
+            .collect()
     }
 }
 
