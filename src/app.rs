@@ -356,12 +356,10 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         );
         format!("{row};\n{}", publish::Manifest::peak_memory_sql(&run_id, execute::peak_resident_kib()))
     };
-    if !problems.is_empty() {
-        if !args.force {
-            let files = inputs(&mut hashing)?;
-            copy.publish_record(conn, &record("blocked", &files, &[], &notes, Some(&problems.join("; "))));
-            return Err(Error::Gates(problems));
-        }
+    if !problems.is_empty() && !args.force {
+        let files = inputs(&mut hashing)?;
+        copy.publish_record(conn, &record("blocked", &files, &[], &notes, Some(&problems.join("; "))));
+        return Err(Error::Gates(problems));
     }
     let problems: Vec<String> = if args.force { lost.iter().chain(problems.iter()).cloned().collect() } else { problems.clone() };
     if !problems.is_empty() {

@@ -45,6 +45,12 @@ pub fn install() {}
 /// ending the process; the run stops at its next step and cleans up as on an error.
 pub struct RunGuard(());
 
+impl Default for RunGuard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl RunGuard {
     pub fn new() -> RunGuard {
         IN_RUN.store(true, Ordering::SeqCst);

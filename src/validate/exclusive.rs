@@ -41,7 +41,7 @@ pub(super) fn resolve(segments: &mut [(ResolvedSegment, Deps)], loc: &dyn Fn(&st
             }
         }
         // Highest priority first: each member excludes everyone the members above it take.
-        ranked.sort_by(|a, b| b.0.cmp(&a.0));
+        ranked.sort_by_key(|&(priority, _)| std::cmp::Reverse(priority));
         let originals: Vec<(String, Deps)> = ranked.iter().map(|&(_, i)| (segments[i].0.rule.clone(), segments[i].1.clone())).collect();
         for (k, &(_, i)) in ranked.iter().enumerate().skip(1) {
             let above: Vec<String> = originals[..k].iter().map(|(r, _)| format!("coalesce(({r}), FALSE)")).collect();

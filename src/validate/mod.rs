@@ -494,7 +494,7 @@ impl<'a> Validator<'a> {
                     if let Some(c) = &customer_columns {
                         candidates.extend(c.iter().map(String::as_str));
                     }
-                    let hint = did_you_mean(col, candidates.into_iter())
+                    let hint = did_you_mean(col, candidates)
                         .unwrap_or_else(|| "use customer_id, segment, a feature name or a column of the customers source".into());
                     self.err("E061", at(&format!("columns.{j}")), format!("unknown column '{col}' in export '{}'", e.name), Some(hint));
                 } else if let Some(why) = pii.why(col).filter(|_| !e.allow_pii) {
