@@ -153,7 +153,7 @@ pub fn describe_sources(conn: &Connection, project: &Project) -> BTreeMap<String
     let mut out = BTreeMap::new();
     for (name, def) in &project.config.sources {
         let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
-        let format = def.format.or_else(|| SourceFormat::from_path(&def.path)).unwrap_or(SourceFormat::Csv);
+        let format = def.read_format();
         let (mut schema, all_text) = describe_one(conn, &path, format, def.csv.as_ref());
         if let (SourceFormat::Csv, SourceSchema::Columns(cols)) = (format, &schema) {
             // Header-only is fine when `types:` declares every column (names after renaming).

@@ -181,6 +181,17 @@ pub enum CsvValue<'a> {
 }
 
 impl SourceDef {
+    /// The declared format, else the one the path's extension tells (`None` when neither does).
+    pub fn known_format(&self) -> Option<SourceFormat> {
+        self.format.or_else(|| SourceFormat::from_path(&self.path))
+    }
+
+    /// The format to read the source with: as known, else CSV (validation reports an unknown
+    /// one, E026).
+    pub fn read_format(&self) -> SourceFormat {
+        self.known_format().unwrap_or(SourceFormat::Csv)
+    }
+
     /// True when `path` is a glob (`data/orders_*.parquet`) rather than one file.
     pub fn is_glob(&self) -> bool {
         self.path.contains(['*', '?', '['])

@@ -124,7 +124,8 @@ pub fn stage_exports(conn: &duckdb::Connection, project: &Project, model: &Resol
     let mut staged = StagedExports { staging, target, merge: only.is_some(), files: Vec::new() };
     let touched = |seg: &String| only.is_none_or(|names| names.contains(seg));
     for e in project.config.output.exports.iter().filter(|e| !model.skipped_exports.contains(&e.name)) {
-        if only.is_some() && !segment_names(conn, e)?.iter().any(touched) {
+        let segments = segment_names(conn, e)?;
+        if only.is_some() && !segments.iter().any(touched) {
             continue;
         }
         let ext = match e.format {
@@ -134,7 +135,7 @@ pub fn stage_exports(conn: &duckdb::Connection, project: &Project, model: &Resol
         let targets: Vec<(PathBuf, String)> = match e.layout {
             ExportLayout::Long => vec![(PathBuf::from(format!("{}.{ext}", e.name)), export_select(project, model, e, None))],
             // One file per selected segment, also when it is empty (an empty audience is news).
-            ExportLayout::PerSegment => segment_names(conn, e)?
+            ExportLayout::PerSegment => segments
                 .into_iter()
                 .filter(touched)
                 .map(|seg| (Path::new(&e.name).join(format!("{seg}.{ext}")), export_select(project, model, e, Some(&seg))))

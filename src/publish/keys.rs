@@ -8,6 +8,7 @@
 
 use crate::compile::dialect::{Dialect, DuckDb};
 use crate::error::{Error, Result};
+use crate::project::model::{SourceDef, SourceFormat};
 use crate::project::Project;
 use crate::validate::POPULATION_SOURCE;
 use duckdb::Connection;
@@ -17,39 +18,46 @@ pub fn source_relation(project: &Project, name: &str) -> Option<String> {
     let d = DuckDb;
     let def = project.config.sources.get(name)?;
     let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
-    let format = def.format.or_else(|| crate::project::model::SourceFormat::from_path(&def.path)).unwrap_or(crate::project::model::SourceFormat::Csv);
     let renames: Vec<(String, String)> = def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
-    Some(format!("(SELECT {} FROM {})", d.star_renaming(&renames), d.read_source(format, &path, def.csv.as_ref())))
+    Some(format!("(SELECT {} FROM {})", d.star_renaming(&renames), d.read_source(def.read_format(), &path, def.csv.as_ref())))
+}
+
+/// Whether a source has data to read (a glob is read as it matches).
+fn has_data(project: &Project, def: &SourceDef) -> bool {
+    def.is_glob() || crate::project::resolve(&project.root, &def.path).exists()
 }
 
 /// The first typed column (`types:`, and the `time` column as a timestamp) of a CSV source whose
 /// values do not all convert, named with its source, file, count and an example value: text a
 /// CSV dialect did not parse (`31/12/2026 23:59`, `682,64`) would otherwise fail deep inside a
-/// step, or turn into NULLs.
+/// step, or turn into NULLs. One scan per source checks all its typed columns.
 pub fn unparsed_values(conn: &Connection, project: &Project) -> Result<()> {
     let d = DuckDb;
     for (name, def) in &project.config.sources {
-        let csv = def.format.or_else(|| crate::project::model::SourceFormat::from_path(&def.path)) == Some(crate::project::model::SourceFormat::Csv);
-        let exists = def.is_glob() || crate::project::resolve(&project.root, &def.path).exists();
-        let Some(relation) = source_relation(project, name).filter(|_| csv && exists) else { continue };
+        let csv = def.known_format() == Some(SourceFormat::Csv);
+        let Some(relation) = source_relation(project, name).filter(|_| csv && has_data(project, def)) else { continue };
         let mut typed: Vec<(&str, &str)> = def.types.iter().map(|(c, t)| (c.as_str(), t.as_str())).collect();
         if let Some(time) = def.time.as_deref().filter(|t| !def.types.contains_key(*t)) {
             typed.push((time, "TIMESTAMP"));
         }
-        for (column, ty) in typed {
-            let c = d.ident(column);
-            let sql = format!(
-                "SELECT count(*), 0, CAST(min({c}) AS VARCHAR) FROM {relation} WHERE {c} IS NOT NULL AND TRY_CAST({c} AS {ty}) IS NULL"
-            );
-            let (n, _, example) = query_row(conn, &format!("check the values of source '{name}'"), &sql)?;
-            if n > 0 {
-                return Err(Error::Data(format!(
-                    "source '{name}' ({}): column '{column}' has {n} value(s) that are not {ty}, e.g. '{}'; describe the file's \
-                     format under `csv:` (dateformat, timestampformat, decimal_separator, delim) or correct the values",
-                    def.path,
-                    example.unwrap_or_default()
-                )));
-            }
+        if typed.is_empty() {
+            continue;
+        }
+        let checks: Vec<(String, String)> = typed
+            .iter()
+            .map(|(column, ty)| {
+                let c = d.ident(column);
+                (format!("{c} IS NOT NULL AND TRY_CAST({c} AS {ty}) IS NULL"), c)
+            })
+            .collect();
+        let found = counts_and_examples(conn, &format!("check the values of source '{name}'"), &relation, &checks)?;
+        if let Some(((column, ty), (n, example))) = typed.iter().zip(found).find(|(_, (n, _))| *n > 0) {
+            return Err(Error::Data(format!(
+                "source '{name}' ({}): column '{column}' has {n} value(s) that are not {ty}, e.g. '{}'; describe the file's \
+                 format under `csv:` (dateformat, timestampformat, decimal_separator, delim) or correct the values",
+                def.path,
+                example.unwrap_or_default()
+            )));
         }
     }
     Ok(())
@@ -63,14 +71,21 @@ pub fn check(conn: &Connection, project: &Project) -> Result<Vec<String>> {
     }
     // An optional consent source without data is validation's concern (E063 for channel exports).
     let consent_source = project.config.consent.as_ref().and_then(|c| project.config.sources.get(&c.source));
-    if consent_source.is_some_and(|def| def.is_glob() || crate::project::resolve(&project.root, &def.path).exists()) {
+    if consent_source.is_some_and(|def| has_data(project, def)) {
         problems.extend(consent_rows(conn, project)?);
     }
     Ok(problems)
 }
 
-fn query_row(conn: &Connection, step: &str, sql: &str) -> Result<(i64, i64, Option<String>)> {
-    conn.query_row(sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+/// For each (condition, value) of `checks`, in one scan of `relation`: how many rows meet the
+/// condition, and the smallest value of the expression among them (as text).
+fn counts_and_examples(conn: &Connection, step: &str, relation: &str, checks: &[(String, String)]) -> Result<Vec<(i64, Option<String>)>> {
+    let columns: Vec<String> = checks
+        .iter()
+        .map(|(cond, value)| format!("count(*) FILTER (WHERE {cond}), CAST(min({value}) FILTER (WHERE {cond}) AS VARCHAR)"))
+        .collect();
+    let sql = format!("SELECT {} FROM {relation}", columns.join(", "));
+    conn.query_row(&sql, [], |r| (0..checks.len()).map(|i| Ok((r.get(2 * i)?, r.get(2 * i + 1)?))).collect())
         .map_err(|e| Error::Step { step: step.to_string(), message: crate::execute::first_line(&e.to_string()) })
 }
 
@@ -86,7 +101,9 @@ fn customer_keys(conn: &Connection, project: &Project) -> Result<Option<String>>
          CAST(min(k) FILTER (WHERE n > 1 AND k IS NOT NULL) AS VARCHAR) \
          FROM (SELECT {key} AS k, count(*) AS n FROM {relation} GROUP BY ALL)"
     );
-    let (dups, nulls, example) = query_row(conn, "check the customers source's keys", &sql)?;
+    let (dups, nulls, example): (i64, i64, Option<String>) = conn
+        .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(|e| Error::Step { step: "check the customers source's keys".into(), message: crate::execute::first_line(&e.to_string()) })?;
     let mut parts = Vec::new();
     if dups > 0 {
         parts.push(format!("{dups} {} appear more than once (e.g. {})", def.key, example.unwrap_or_default()));
@@ -111,18 +128,20 @@ fn consent_rows(conn: &Connection, project: &Project) -> Result<Vec<String>> {
         (format!("nullif(trim(CAST({ch} AS VARCHAR)), '') IS NULL"), format!("{} is empty", consent.channel_column)),
         (format!("TRY_CAST({out} AS BOOLEAN) IS NULL"), format!("{} is neither true nor false", consent.opted_out_column)),
     ];
-    let mut problems = Vec::new();
-    for (cond, what) in checks {
-        let sql = format!(
-            "SELECT count(*), coalesce(min(row), 0), NULL FROM (SELECT row_number() OVER () AS row, * FROM {relation}) WHERE {cond}"
-        );
-        let (n, first, _) = query_row(conn, "check the consent source's rows", &sql)?;
-        if n > 0 {
-            problems.push(format!(
-                "source '{}' ({}): {n} row(s) where {what} (first: data row {first}); such a customer is not contactable on that channel",
-                consent.source, def.path
-            ));
-        }
-    }
-    Ok(problems)
+    let numbered = format!("(SELECT row_number() OVER () AS row, * FROM {relation})");
+    let conditions: Vec<(String, String)> = checks.iter().map(|(cond, _)| (cond.clone(), "row".to_string())).collect();
+    let found = counts_and_examples(conn, "check the consent source's rows", &numbered, &conditions)?;
+    Ok(checks
+        .iter()
+        .zip(found)
+        .filter(|(_, (n, _))| *n > 0)
+        .map(|((_, what), (n, first))| {
+            format!(
+                "source '{}' ({}): {n} row(s) where {what} (first: data row {}); such a customer is not contactable on that channel",
+                consent.source,
+                def.path,
+                first.unwrap_or_default()
+            )
+        })
+        .collect())
 }

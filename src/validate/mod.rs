@@ -297,7 +297,7 @@ impl<'a> Validator<'a> {
                 let rs = ResolvedSource {
                     name: name.clone(),
                     path: crate::project::resolve(&p.root, &def.path).to_string_lossy().replace('\\', "/"),
-                    format: def.format.or_else(|| SourceFormat::from_path(&def.path)).unwrap_or(SourceFormat::Csv),
+                    format: def.read_format(),
                     key: def.key.clone(),
                     time: def.time.clone(),
                     rename: def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
@@ -367,7 +367,7 @@ impl<'a> Validator<'a> {
                 self.err("E011", p.config_loc(&format!("sources.{name}")), format!("invalid source name '{name}'"),
                     Some("use lowercase letters, digits and underscores, starting with a letter".into()));
             }
-            if def.format.is_none() && SourceFormat::from_path(&def.path).is_none() {
+            if def.known_format().is_none() {
                 self.err("E026", at("path"), format!("cannot tell the format of '{}'", def.path),
                     Some("use a .csv, .parquet or .json file, or set `format: csv|parquet|json`".into()));
             }
@@ -381,8 +381,7 @@ impl<'a> Validator<'a> {
             // DuckDB cannot read a file with bad options either: report the options only.
             let csv_bad = def.csv.as_ref().is_some_and(|c| !c.problems().is_empty());
             if let Some(csv) = &def.csv {
-                let format = def.format.or_else(|| SourceFormat::from_path(&def.path));
-                if format.is_some_and(|f| f != SourceFormat::Csv) {
+                if def.known_format().is_some_and(|f| f != SourceFormat::Csv) {
                     self.err("E026", at("csv"), format!("source '{name}' has a `csv:` block but is not a CSV file"),
                         Some("remove `csv:`, or set `format: csv` if the file is CSV".into()));
                 }
