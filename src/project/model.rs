@@ -506,7 +506,7 @@ pub struct Assertion {
     pub max_overlap: Option<f64>,
 }
 
-/// How a feature's value is known (seed 001's data types); reports show it.
+/// How a feature's value is known: declared by the customer, derived from behaviour, or inferred; reports show it.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum FeatureKind {

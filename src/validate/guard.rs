@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn refuses_a_statement_after_the_rule() {
-        let sql = "TRUE), FALSE); ATTACH '/tmp/evil.duckdb' AS e; SELECT coalesce((TRUE\n-- ATTACH-> CREATE->";
+        let sql = "TRUE), FALSE); ATTACH '../evil.duckdb' AS e; SELECT coalesce((TRUE\n-- ATTACH-> CREATE->";
         let err = check_expression(sql).unwrap_err();
         assert_eq!((err.kind, err.line, err.col), (GuardKind::TrailingText(")".into()), 1, 5));
         assert_eq!(kind("amount > 1; DROP TABLE x"), GuardKind::TrailingText(";".into()));
