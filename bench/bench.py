@@ -80,10 +80,16 @@ def main():
     a = ap.parse_args()
 
     data = HERE / "data" / str(a.orders)
-    if (data / "order_items.parquet").exists() and "ordered_at" not in [
-            r[0] for r in duckdb.sql(f"DESCRIBE FROM read_parquet('{data / 'order_items.parquet'}')").fetchall()]:
-        print(f"{data} was generated before order lines carried ordered_at: generating it again", flush=True)
-        shutil.rmtree(data)
+    # Data written by an older generator lacks columns the library now reads: generate it again.
+    stale_if_missing = [("order_items", "ordered_at", "order lines carried ordered_at"),
+                        ("orders", "ship_country", "orders carried ship_country"),
+                        ("customers", "occupation", "customers carried occupation")]
+    for source, column, what in stale_if_missing:
+        f = data / f"{source}.parquet"
+        if f.exists() and column not in [r[0] for r in duckdb.sql(f"DESCRIBE FROM read_parquet('{f}')").fetchall()]:
+            print(f"{data} was generated before {what}: generating it again", flush=True)
+            shutil.rmtree(data)
+            break
     if not (data / "orders.parquet").exists():
         print(f"generating {a.orders} orders into {data} ...", flush=True)
         # All cores: the same rows in the same order as one thread (only Parquet row groups may differ).

@@ -15,6 +15,7 @@ import duckdb
 TABLES = {
     "customer_features": None,
     "rfm_scores": None,
+    "rfm_club_scores": None,
     "segment_members": None,
     "tier_assignments": None,
     "segment_catalog": ["name", "size", "share"],

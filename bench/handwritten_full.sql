@@ -1,5 +1,6 @@
--- The FULL built-in library (segments/*.yaml: 62 rule segments, the rfm score's 11 label
--- segments, the club_tier and loyalty_level ladders) written by hand for DuckDB, as of
+-- The FULL built-in library (segments/*.yaml: 69 rule segments, the rfm score's 11 label
+-- segments and the rfm_club score's 4, the club_tier and loyalty_level ladders) written by hand
+-- for DuckDB, as of
 -- getvariable('as_of') (a DATE), reading getvariable('data') (a folder of Parquet files from
 -- `segmenter generate --orders N`). Leaves hand_members(customer_id, segment): one row per
 -- membership, plus one row per ladder assignment as '<ladder>/<level>'.
@@ -14,10 +15,15 @@
 --    (90d: >= as_of + 1 day - 90 days, 12m: >= as_of + 1 day - 12 months);
 --  * count features are 0 without rows; sums are NULL unless the feature has default 0
 --    (total_spent, spend_12m, holiday_spend, clicks_90d); recency-type features stay NULL;
+--  * holiday_spend counts the shared window (11-23 .. 12-31) and the holidays of the order's
+--    ship_country (macros/holidays.sql: US 07-01..07-04, CA 06-28..07-01, GB 12-26..01-03,
+--    AU 12-26..01-10, ES 01-02..01-06, DE 07-25..08-05; a window across the year end holds
+--    from its start to 31 December and from 1 January to its end);
 --  * a rule that is NULL is not a member; stat() runs over all customers, ignoring NULLs,
 --    median/quantile are continuous (quantile_cont);
 --  * RFM: among buyers, score = 1 + floor(5 * (rank - 1) / n), rank() so ties share a score;
---    the first matching label wins;
+--    the first matching label wins; rfm_club scores the same parts (so the same r, f, m) and
+--    labels by r + f + m;
 --  * ladders: first matching level wins, a NULL condition falls through.
 -- Only features some rule needs are computed (segmenter also publishes e.g. abandoned_products,
 -- the sms/push opt-outs, page_views_90d, lifestyle). Segments built on other segments combine
@@ -32,7 +38,8 @@ pop AS (
     SELECT customer_id,
            date_diff('day', signup_date, getvariable('as_of')) AS tenure_days,
            date_sub('year', birth_date, getvariable('as_of')) AS age,
-           gender, country, province, city, area_type, climate_zone, income_band, education, marital_status
+           gender, country, province, city, area_type, climate_zone, income_band, education, marital_status,
+           occupation
     FROM read_parquet(getvariable('data') || '/customers.parquet')
     WHERE signup_date < getvariable('as_of') + INTERVAL 1 DAY
 ),
@@ -45,10 +52,20 @@ o AS (
            date_diff('day', min(ordered_at), max(ordered_at)) AS active_span_days,
            count(*) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 12 MONTH) AS orders_12m,
            sum(amount) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 12 MONTH) AS spend_12m,
+           count(*) FILTER (WHERE ordered_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY) AS orders_90d,
            count(*) FILTER (WHERE coupon_code IS NOT NULL) AS coupon_orders,
-           -- holiday window 11-23 .. 12-31 (month-day, inclusive)
-           sum(amount) FILTER (WHERE month(ordered_at) = 12 OR (month(ordered_at) = 11 AND day(ordered_at) >= 23)) AS holiday_spend
-    FROM read_parquet(getvariable('data') || '/orders.parquet')
+           count(DISTINCT date_trunc('month', ordered_at)) AS order_months,
+           date_diff('month', min(ordered_at), max(ordered_at)) + 1 AS order_span_months,
+           -- the shared holiday window (11-23 .. 12-31) or a holiday of the ship country
+           sum(amount) FILTER (WHERE md BETWEEN 1123 AND 1231
+                                  OR (ship_country = 'US' AND md BETWEEN 701 AND 704)
+                                  OR (ship_country = 'CA' AND md BETWEEN 628 AND 701)
+                                  OR (ship_country = 'GB' AND (md >= 1226 OR md <= 103))
+                                  OR (ship_country = 'AU' AND (md >= 1226 OR md <= 110))
+                                  OR (ship_country = 'ES' AND md BETWEEN 102 AND 106)
+                                  OR (ship_country = 'DE' AND md BETWEEN 725 AND 805)) AS holiday_spend
+    FROM (SELECT *, month(ordered_at) * 100 + day(ordered_at) AS md
+          FROM read_parquet(getvariable('data') || '/orders.parquet'))
     WHERE ordered_at < getvariable('as_of') + INTERVAL 1 DAY
     GROUP BY customer_id
 ),
@@ -57,6 +74,7 @@ s AS (
            count(*) AS session_count,
            count(*) FILTER (WHERE started_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY) AS sessions_90d,
            sum(clicks) FILTER (WHERE started_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY) AS clicks_90d,
+           avg(duration_s) / 60.0 AS avg_visit_minutes,
            count(*) FILTER (WHERE device = 'mobile') AS mobile_sessions,
            count(*) FILTER (WHERE device = 'desktop') AS desktop_sessions,
            count(DISTINCT device) AS device_types
@@ -96,7 +114,8 @@ i AS (  -- top category: most lines, alphabetically first on a tie
     GROUP BY customer_id
 ),
 sv AS (
-    SELECT customer_id, max(price_sensitivity) AS price_sensitivity, max(interests) AS interests
+    SELECT customer_id, max(price_sensitivity) AS price_sensitivity, max(interests) AS interests,
+           max(household_size) AS household_size
     FROM read_parquet(getvariable('data') || '/survey.parquet')
     GROUP BY customer_id
 ),
@@ -112,11 +131,15 @@ SELECT p.*,
        o.recency_days, o.first_order_days, o.active_span_days,
        coalesce(o.orders_12m, 0) AS orders_12m,
        coalesce(o.spend_12m, 0) AS spend_12m,
+       coalesce(o.orders_90d, 0) AS orders_90d,
        coalesce(o.coupon_orders, 0) AS coupon_orders,
+       coalesce(o.order_months, 0) AS order_months,
+       o.order_span_months,
        coalesce(o.holiday_spend, 0) AS holiday_spend,
        coalesce(s.session_count, 0) AS session_count,
        coalesce(s.sessions_90d, 0) AS sessions_90d,
        coalesce(s.clicks_90d, 0) AS clicks_90d,
+       s.avg_visit_minutes,
        coalesce(s.mobile_sessions, 0) AS mobile_sessions,
        coalesce(s.desktop_sessions, 0) AS desktop_sessions,
        coalesce(s.device_types, 0) AS device_types,
@@ -125,7 +148,7 @@ SELECT p.*,
        coalesce(e.campaigns_clicked_90d, 0) AS campaigns_clicked_90d,
        coalesce(i.item_lines, 0) AS item_lines,
        i.top_lines, i.top_category,
-       sv.price_sensitivity, sv.interests,
+       sv.price_sensitivity, sv.interests, sv.household_size,
        coalesce(cs.email_opted_out, FALSE) AS email_opted_out
 FROM pop p
 LEFT JOIN o USING (customer_id)
@@ -141,27 +164,30 @@ WITH d0 AS (
     SELECT *,
            total_spent / nullif(order_count, 0) AS aov,
            coupon_orders / nullif(order_count, 0) AS coupon_share,
+           order_months / order_span_months AS month_coverage,
            holiday_spend / nullif(total_spent, 0) AS holiday_share,
            active_span_days / nullif(order_count - 1, 0) AS avg_interval_days,
            top_lines / nullif(item_lines, 0) AS top_category_share,
            mobile_sessions / nullif(session_count, 0) AS mobile_share,
            desktop_sessions / nullif(session_count, 0) AS desktop_share,
-           0.4 * least(sessions_90d / 10, 1)
-             + 0.3 * least(clicks_90d / 40, 1)
-             + 0.3 * coalesce(campaigns_clicked_90d / nullif(campaigns_sent_90d, 0), 0) AS engagement_score
+           0.3 * least(sessions_90d / 10, 1)
+             + 0.2 * least(clicks_90d / 40, 1)
+             + 0.2 * coalesce(campaigns_clicked_90d / nullif(campaigns_sent_90d, 0), 0)
+             + 0.3 * least(orders_90d / 2, 1) AS engagement_score
     FROM hand_features
 )
 -- churn ratio: days since the last order over the customer's usual interval (the store median
--- interval for single-order customers)
+-- interval for single-order customers); loyal_buyer: more orders than the store average (and
+-- more than 3) and an order in the last year (the loyal segment and the ladder's loyal level)
 SELECT *,
-       recency_days / greatest(coalesce(avg_interval_days, (SELECT quantile_cont(avg_interval_days, 0.5) FROM d0)), 1) AS churn_ratio
+       recency_days / greatest(coalesce(avg_interval_days, (SELECT quantile_cont(avg_interval_days, 0.5) FROM d0)), 1) AS churn_ratio,
+       coalesce(order_count > greatest(3, (SELECT avg(order_count) FROM d0)) AND recency_days <= 365, FALSE) AS loyal_buyer
 FROM d0;
 
 CREATE OR REPLACE TABLE hand_members AS
 WITH
 st AS (  -- population statistics (over all customers, NULLs ignored)
-    SELECT avg(order_count) AS avg_orders,
-           avg(session_count) AS avg_sessions,
+    SELECT avg(session_count) AS avg_sessions,
            quantile_cont(total_spent, 0.5) AS median_spent,
            -- buyer_spend: total_spent of customers with orders (NULL for the others)
            quantile_cont(CASE WHEN order_count > 0 THEN total_spent END, 0.9) AS p90_buyer_spend
@@ -175,13 +201,13 @@ flags AS (
            coalesce(top_category = 'fashion' AND top_category_share >= 0.4, FALSE) AS affinity_fashion,
            coalesce(top_category = 'home' AND top_category_share >= 0.4, FALSE) AS affinity_home,
            -- behaviour
-           coalesce(order_count > greatest(3, avg_orders) AND recency_days <= 365, FALSE) AS loyal,
+           loyal_buyer AS loyal,
            order_count = 1 AS one_time_buyers,
            order_count = 0 AND session_count > 4 AS registered_no_orders,
            coalesce(order_count >= 1 AND coupon_share >= 1.0, FALSE) AS coupon_lovers,
-           session_count > avg_sessions AND order_count < avg_orders AS hesitant,
+           session_count > avg_sessions AND order_count <= 1 AS hesitant,
            abandoned_carts_recent >= 1 AS cart_abandoners,
-           coalesce(order_count BETWEEN 1 AND 2 AND recency_days >= 180, FALSE) AS low_engagement,
+           coalesce(order_count >= 4 AND order_span_months >= 3 AND month_coverage >= 0.8 AND recency_days < 45, FALSE) AS periodic_buyers,
            -- lifecycle
            coalesce(first_order_days < 30, FALSE) AS new_customers,
            order_count >= 2 AS "returning",
@@ -216,13 +242,20 @@ flags AS (
            coalesce(education IN ('bachelor', 'master_or_higher'), FALSE) AS education_higher,
            coalesce(marital_status = 'single', FALSE) AS single,
            coalesce(marital_status = 'married', FALSE) AS married,
+           coalesce(occupation = 'student', FALSE) AS occupation_student,
+           coalesce(occupation IN ('professional', 'manager'), FALSE) AS occupation_professional,
+           coalesce(occupation = 'retired', FALSE) AS occupation_retired,
+           coalesce(household_size = 1, FALSE) AS household_single,
+           coalesce(household_size >= 4, FALSE) AS household_large,
            -- engagement
            engagement_score >= 0.5 AS engagement_high,
            engagement_score >= 0.2 AND engagement_score < 0.5 AS engagement_medium,
            engagement_score < 0.2 AS engagement_low,
+           coalesce(avg_visit_minutes >= 10 AND session_count >= 3, FALSE) AS long_visits,
            -- geographic
            coalesce(country = 'US', FALSE) AS home_market,
-           coalesce(country <> 'US', FALSE) AS international,
+           coalesce(country IS NOT NULL AND country <> 'US', FALSE) AS international,
+           country IS NULL AS country_unknown,
            coalesce(area_type = 'urban', FALSE) AS urban,
            coalesce(area_type = 'rural', FALSE) AS rural,
            coalesce(climate_zone IN ('tropical', 'subtropical', 'arid', 'mediterranean'), FALSE) AS warm_climate,
@@ -247,11 +280,13 @@ flags AS (
                 WHEN spend_12m >= 1500 AND orders_12m >= 6 THEN 'gold'
                 WHEN spend_12m >= 500 THEN 'silver'
                 ELSE 'bronze' END AS club_tier,
-           CASE WHEN total_spent >= 5000 AND tenure_days >= 365 THEN 'vip'
-                WHEN order_count >= 8 AND total_spent >= 1500 THEN 'gold'
-                WHEN order_count >= 4 AND tenure_days >= 365 THEN 'loyal'
-                WHEN recency_days < 90 THEN 'active'
-                ELSE 'newcomer' END AS loyalty_level
+           CASE WHEN spend_12m >= 5000 AND tenure_days >= 365 THEN 'vip'
+                WHEN orders_12m >= 6 AND spend_12m >= 1500 AND tenure_days >= 90 THEN 'gold'
+                WHEN loyal_buyer AND tenure_days >= 90 THEN 'loyal'
+                WHEN recency_days < 90 AND tenure_days >= 90 THEN 'active'
+                WHEN tenure_days < 90 THEN 'newcomer'
+                WHEN order_count >= 1 THEN 'lapsed'
+                ELSE 'dormant' END AS loyalty_level
     FROM hand_derived d, st
 ),
 rfm AS (  -- quintiles among buyers; equal values share a rank and so a score
@@ -266,7 +301,7 @@ SELECT customer_id, segment
 FROM (
     SELECT customer_id,
            category_loyal, affinity_electronics, affinity_fashion, affinity_home,
-           loyal, one_time_buyers, registered_no_orders, coupon_lovers, hesitant, cart_abandoners, low_engagement,
+           loyal, one_time_buyers, registered_no_orders, coupon_lovers, hesitant, cart_abandoners, periodic_buyers,
            -- campaigns: one exclusive group, retain > win_back > encourage
            inactive AND ("returning" OR spent_over_median) AND NOT (loyal OR clv_high) AS campaign_win_back,
            buyer AND NOT (loyal OR clv_high) AND NOT (inactive AND ("returning" OR spent_over_median)) AS campaign_encourage,
@@ -275,8 +310,10 @@ FROM (
            email_contactable, opted_out_email,
            age_18_24, age_25_34, age_35_44, age_45_54, age_55_64, age_65_plus, gender_female, gender_male,
            income_low, income_middle, income_high, education_secondary, education_higher, single, married,
-           engagement_high, engagement_medium, engagement_low,
-           home_market, international, urban, rural, warm_climate, cold_climate, target_provinces, target_cities,
+           occupation_student, occupation_professional, occupation_retired, household_single, household_large,
+           engagement_high, engagement_medium, engagement_low, long_visits,
+           home_market, international, country_unknown, urban, rural, warm_climate, cold_climate,
+           target_provinces, target_cities,
            holiday_shoppers,
            new_customers, "returning", active, inactive,
            says_price_sensitive OR coupon_lovers AS price_sensitive,
@@ -299,6 +336,14 @@ SELECT customer_id, 'rfm_' || CASE
     WHEN r = 3 AND f = 1 THEN 'about_to_sleep'
     WHEN r = 2 THEN 'hibernating'
     WHEN r = 1 THEN 'lost' END AS segment
+FROM rfm
+WHERE segment IS NOT NULL
+UNION ALL
+SELECT customer_id, 'rfm_club_' || CASE  -- the same parts, so the same r, f, m
+    WHEN r + f + m >= 13 THEN 'platinum'
+    WHEN r + f + m >= 10 THEN 'gold'
+    WHEN r + f + m >= 7 THEN 'silver'
+    WHEN r + f + m >= 3 THEN 'bronze' END AS segment
 FROM rfm
 WHERE segment IS NOT NULL
 UNION ALL

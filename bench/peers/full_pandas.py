@@ -1,5 +1,6 @@
-"""The FULL built-in library (segments/*.yaml: every rule segment, the rfm score and its label
-segments, the club_tier and loyalty_level ladders) in pandas, for the side-by-side benchmark.
+"""The FULL built-in library (segments/*.yaml: every rule segment, the rfm and rfm_club scores and
+their label segments, the club_tier and loyalty_level ladders) in pandas, for the side-by-side
+benchmark.
 
 members(data, as_of) returns a pyarrow Table (customer_id int64, segment string): one row per
 (customer, segment) membership plus one row per tier assignment as '<ladder>/<level>'.
@@ -15,7 +16,10 @@ It follows the SQL that `segmenter compile` prints for the library with the YAML
   a segment used in another rule is coalesce((rule), FALSE), which these False-for-NaN masks are;
 - the campaign audiences are one exclusive group (retain > win_back > encourage): each one's rule
   AND NOT the higher ones';
-- rfm parts: score = 1 + floor(5 * (rank - 1) / n), rank() giving ties the lowest rank.
+- rfm parts: score = 1 + floor(5 * (rank - 1) / n), rank() giving ties the lowest rank; rfm_club
+  scores the same parts (so the same r, f, m) and labels by r + f + m;
+- holiday_spend: the shared windows, or a holiday of the order's ship_country (HOLIDAY_CALENDAR,
+  macros/holidays.sql).
 """
 import datetime as dt
 import pathlib
@@ -30,6 +34,10 @@ import pyarrow.parquet as pq
 
 # The library's vars (YAML defaults; the benchmark project sets only as_of).
 HOLIDAY_WINDOWS = [("11-23", "12-31")]  # a pair whose start is after its end crosses the year end
+HOLIDAY_CALENDAR = [  # (ship country, window): macros/holidays.sql
+    ("US", ("07-01", "07-04")), ("CA", ("06-28", "07-01")), ("GB", ("12-26", "01-03")),
+    ("AU", ("12-26", "01-10")), ("ES", ("01-02", "01-06")), ("DE", ("07-25", "08-05")),
+]
 CART_ABANDON_DAYS = 30
 HOME_COUNTRIES = ["US"]
 
@@ -85,10 +93,10 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     # --- customers: the population and its declared features ---
     cust = _read(data, "customers",
                  ["customer_id", "signup_date", "birth_date", "gender", "country", "province", "city", "area_type",
-                  "climate_zone", "income_band", "education", "marital_status"],
+                  "climate_zone", "income_band", "education", "marital_status", "occupation"],
                  before=("signup_date", day_after),
                  categories=["gender", "country", "province", "city", "area_type", "climate_zone", "income_band",
-                             "education", "marital_status"])
+                             "education", "marital_status", "occupation"])
     f = cust.set_index("customer_id")
     ids = f.index
     f["tenure_days"] = (as_of_ts - f["signup_date"]).dt.days
@@ -102,26 +110,37 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     f["age"] = as_of.year - b.dt.year - before_bday.astype("float64")
 
     # --- orders: one grouped pass ---
-    o = _read(data, "orders", ["customer_id", "ordered_at", "amount", "coupon_code"], categories=["coupon_code"],
-              cents=["amount"], before=("ordered_at", day_after))
+    o = _read(data, "orders", ["customer_id", "ordered_at", "amount", "coupon_code", "ship_country"],
+              categories=["coupon_code", "ship_country"], cents=["amount"], before=("ordered_at", day_after))
     in12 = o["ordered_at"] >= start_12m
-    md = o["ordered_at"].dt.month * 100 + o["ordered_at"].dt.day
+    in90o = o["ordered_at"] >= start_90d
+    md = (o["ordered_at"].dt.month * 100 + o["ordered_at"].dt.day).to_numpy()
+
+    def in_window(lo, hi):
+        lo_md, hi_md = int(lo[:2]) * 100 + int(lo[3:]), int(hi[:2]) * 100 + int(hi[3:])
+        return ((md >= lo_md) & (md <= hi_md)) if lo_md <= hi_md else ((md >= lo_md) | (md <= hi_md))
     holiday = np.zeros(len(o), dtype=bool)
     for lo, hi in HOLIDAY_WINDOWS:
-        lo_md, hi_md = int(lo[:2]) * 100 + int(lo[3:]), int(hi[:2]) * 100 + int(hi[3:])
-        in_window = ((md >= lo_md) & (md <= hi_md)) if lo_md <= hi_md else ((md >= lo_md) | (md <= hi_md))
-        holiday |= in_window.to_numpy()
-    o = o.assign(in12=in12, spend12=o["amount"].where(in12, 0), coupon=o["coupon_code"].notna(),
-                 holiday=o["amount"].where(holiday, 0))
+        holiday |= in_window(lo, hi)
+    for country, (lo, hi) in HOLIDAY_CALENDAR:  # a NULL ship_country matches none
+        holiday |= (o["ship_country"] == country).to_numpy(dtype=bool) & in_window(lo, hi)
+    # calendar month number: count(DISTINCT date_trunc('month', ...)) and date_diff('month', ...)
+    month = o["ordered_at"].dt.year * 12 + o["ordered_at"].dt.month
+    o = o.assign(in12=in12, in90=in90o, spend12=o["amount"].where(in12, 0), coupon=o["coupon_code"].notna(),
+                 holiday=o["amount"].where(holiday, 0), month=month)
     og = o.groupby("customer_id", sort=False).agg(
         order_count=("amount", "size"), total_spent=("amount", "sum"), last=("ordered_at", "max"),
         first=("ordered_at", "min"), orders_12m=("in12", "sum"), spend_12m=("spend12", "sum"),
-        coupon_orders=("coupon", "sum"), holiday_spend=("holiday", "sum")).reindex(ids)
+        orders_90d=("in90", "sum"), coupon_orders=("coupon", "sum"), holiday_spend=("holiday", "sum"),
+        order_months=("month", "nunique"), first_month=("month", "min"), last_month=("month", "max")).reindex(ids)
     del o
     order_count = og["order_count"].fillna(0).astype("int64")
     total = og["total_spent"].fillna(0).astype("int64")  # cents
     spend_12m = og["spend_12m"].fillna(0).astype("int64")  # cents
     orders_12m = og["orders_12m"].fillna(0).astype("int64")
+    orders_90d = og["orders_90d"].fillna(0).astype("int64")
+    order_months = og["order_months"].fillna(0)
+    order_span_months = og["last_month"] - og["first_month"] + 1  # NaN without orders
     coupon_orders = og["coupon_orders"].fillna(0).astype("int64")
     holiday_spend = og["holiday_spend"].fillna(0).astype("int64")  # cents
     last_day, first_day = og["last"].dt.normalize(), og["first"].dt.normalize()
@@ -130,7 +149,7 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     active_span = (last_day - first_day).dt.days
 
     # --- sessions: one grouped pass ---
-    s = _read(data, "sessions", ["customer_id", "started_at", "device", "clicks"], categories=["device"],
+    s = _read(data, "sessions", ["customer_id", "started_at", "device", "clicks", "duration_s"], categories=["device"],
               before=("started_at", day_after))
     in90 = s["started_at"] >= start_90d
     devices = list(s["device"].cat.categories)
@@ -138,11 +157,13 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
                  **{f"dev_{i}": s["device"] == d for i, d in enumerate(devices)})
     sg = s.groupby("customer_id", sort=False).agg(
         session_count=("in90", "size"), sessions_90d=("in90", "sum"), clicks_90d=("clicks90", "sum"),
+        avg_duration_s=("duration_s", "mean"),
         **{f"dev_{i}": (f"dev_{i}", "sum") for i in range(len(devices))}).reindex(ids)
     del s
     session_count = sg["session_count"].fillna(0)
     sessions_90d = sg["sessions_90d"].fillna(0)
     clicks_90d = sg["clicks_90d"].fillna(0)
+    avg_visit_minutes = sg["avg_duration_s"] / 60.0  # NaN without visits
     dev = sg[[f"dev_{i}" for i in range(len(devices))]].fillna(0)
     dev.columns = devices
     device_types = (dev > 0).sum(axis=1)
@@ -175,9 +196,10 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     del per_cat, units
 
     # --- survey (no time column) ---
-    sv = _read(data, "survey", ["customer_id", "price_sensitivity", "interests"])
+    sv = _read(data, "survey", ["customer_id", "price_sensitivity", "interests", "household_size"])
     svg = sv.groupby("customer_id").agg(price_sensitivity=("price_sensitivity", "max"),
-                                        interests=("interests", "max")).reindex(ids)
+                                        interests=("interests", "max"),
+                                        household_size=("household_size", "max")).reindex(ids)
 
     # --- consent: the latest row per customer and channel ---
     # (only email_opted_out is used by a segment; sms/push are computed the same way)
@@ -194,14 +216,15 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
         total_d = total / 100.0
         aov = (total_d / order_count).where(has_orders)
         coupon_share = (coupon_orders / order_count).where(has_orders)
+        month_coverage = order_months / order_span_months  # NaN without orders
         holiday_share = ((holiday_spend / 100.0) / total_d).where(total != 0)
         avg_interval = (active_span / (order_count - 1)).where(order_count != 1)
         churn_ratio = recency / np.fmax(avg_interval.fillna(_quantile_cont(avg_interval.dropna(), 0.5)), 1)
         mobile_share = (mobile_sessions / session_count).where(session_count != 0)
         desktop_share = (desktop_sessions / session_count).where(session_count != 0)
         response_rate = (eg["clicked"] / eg["sent"]).where(eg["sent"] != 0)
-        engagement = (0.4 * np.minimum(sessions_90d / 10, 1) + 0.3 * np.minimum(clicks_90d / 40, 1)
-                      + 0.3 * response_rate.fillna(0))
+        engagement = (0.3 * np.minimum(sessions_90d / 10, 1) + 0.2 * np.minimum(clicks_90d / 40, 1)
+                      + 0.2 * response_rate.fillna(0) + 0.3 * np.minimum(orders_90d / 2, 1))
         top_share = (top_units / item_lines).where(item_lines != 0)
 
     # --- population statistics ---
@@ -213,7 +236,7 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     # --- rule segments ---
     inactive = recency >= 180
     active = recency < 90
-    loyal = (order_count > max(3, avg_orders)) & (recency <= 365)
+    loyal = (order_count > max(3, avg_orders)) & (recency <= 365)  # loyal_buyer
     coupon_lovers = (order_count >= 1) & (coupon_share >= 1.0)
     clv_high = total > 500000
     # campaign audiences: one exclusive group, retain > win_back > encourage
@@ -231,9 +254,9 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
         "one_time_buyers": order_count == 1,
         "registered_no_orders": (order_count == 0) & (session_count > 4),
         "coupon_lovers": coupon_lovers,
-        "hesitant": (session_count > avg_sessions) & (order_count < avg_orders),
+        "hesitant": (session_count > avg_sessions) & (order_count <= 1),
         "cart_abandoners": abandoned_recent >= 1,
-        "low_engagement": order_count.between(1, 2) & (recency >= 180),
+        "periodic_buyers": (order_count >= 4) & (order_span_months >= 3) & (month_coverage >= 0.8) & (recency < 45),
         # campaigns
         "campaign_win_back": win_back & ~retain,
         "campaign_encourage": has_orders & ~retain & ~win_back,
@@ -261,13 +284,20 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
         "education_higher": f["education"].isin(["bachelor", "master_or_higher"]),
         "single": f["marital_status"] == "single",
         "married": f["marital_status"] == "married",
+        "occupation_student": f["occupation"] == "student",
+        "occupation_professional": f["occupation"].isin(["professional", "manager"]),
+        "occupation_retired": f["occupation"] == "retired",
+        "household_single": svg["household_size"] == 1,
+        "household_large": svg["household_size"] >= 4,
         # engagement
         "engagement_high": engagement >= 0.5,
         "engagement_medium": (engagement >= 0.2) & (engagement < 0.5),
         "engagement_low": engagement < 0.2,
+        "long_visits": (avg_visit_minutes >= 10) & (session_count >= 3),
         # geographic
         "home_market": f["country"].isin(HOME_COUNTRIES),
         "international": f["country"].notna() & ~f["country"].isin(HOME_COUNTRIES),
+        "country_unknown": f["country"].isna(),
         "urban": f["area_type"] == "urban",
         "rural": f["area_type"] == "rural",
         "warm_climate": f["climate_zone"].isin(["tropical", "subtropical", "arid", "mediterranean"]),
@@ -309,13 +339,18 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
              (r <= 2) & (fq >= 3), (r >= 4) & (fq >= 2), (r >= 4) & (fq == 1) & (m >= 3), (r >= 4) & (fq == 1),
              (r == 3) & (fq >= 2), (r == 3) & (fq == 1), r == 2, r == 1]
     label = np.select(conds, list(range(len(labels))), default=-1)
+    club_labels = ["platinum", "gold", "silver", "bronze"]
+    rfm_sum = r + fq + m
+    club_label = np.select([rfm_sum >= 13, rfm_sum >= 10, rfm_sum >= 7, rfm_sum >= 3], [0, 1, 2, 3], default=-1)
     rfm_ids = r.index.to_numpy()
 
     # --- tier ladders: first matching level wins ---
     tenure = f["tenure_days"]
     club = np.select([spend_12m >= 500000, (spend_12m >= 150000) & (orders_12m >= 6), spend_12m >= 50000], [0, 1, 2], 3)
-    level = np.select([(total >= 500000) & (tenure >= 365), (order_count >= 8) & (total >= 150000),
-                       (order_count >= 4) & (tenure >= 365), recency < 90], [0, 1, 2, 3], 4)
+    level = np.select([(spend_12m >= 500000) & (tenure >= 365),
+                       (orders_12m >= 6) & (spend_12m >= 150000) & (tenure >= 90),
+                       loyal & (tenure >= 90), (recency < 90) & (tenure >= 90), tenure < 90, order_count >= 1],
+                      [0, 1, 2, 3, 4, 5], 6)
 
     # --- long output ---
     id_arr = ids.to_numpy()
@@ -326,8 +361,11 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     for i, lab in enumerate(labels):
         names.append(f"rfm_{lab}")
         chunks.append(rfm_ids[label == i])
+    for i, lab in enumerate(club_labels):
+        names.append(f"rfm_club_{lab}")
+        chunks.append(rfm_ids[club_label == i])
     for ladder, levels, assigned in [("club_tier", ["vip", "gold", "silver", "bronze"], club),
-                                     ("loyalty_level", ["vip", "gold", "loyal", "active", "newcomer"], level)]:
+                                     ("loyalty_level", ["vip", "gold", "loyal", "active", "newcomer", "lapsed", "dormant"], level)]:
         for i, lvl in enumerate(levels):
             names.append(f"{ladder}/{lvl}")
             chunks.append(id_arr[assigned == i])

@@ -1,6 +1,6 @@
-"""The FULL built-in library (segments/*.yaml: every rule segment, the `rfm` score and its
-`rfm_<label>` segments, the `club_tier` and `loyalty_level` ladders) in polars, for the
-benchmark against `segmenter run`.
+"""The FULL built-in library (segments/*.yaml: every rule segment, the `rfm` and `rfm_club` scores
+and their `rfm_<label>` / `rfm_club_<label>` segments, the `club_tier` and `loyalty_level`
+ladders) in polars, for the benchmark against `segmenter run`.
 
     members(data, as_of) -> pyarrow.Table(customer_id int64, segment string)
 
@@ -22,7 +22,10 @@ segment = '<ladder>/<level>'. Vars are the YAML defaults. It follows the SQL seg
 - exclusive group: the campaign audiences, retain > win_back > encourage, each one's rule AND NOT
   the higher ones';
 - RFM: `1 + floor(5 * (rank() - 1) / n)` with rank() = polars rank(method="min") (ties share a
-  score) among customers with order_count > 0; labels and tier levels: first match wins.
+  score) among customers with order_count > 0; labels and tier levels: first match wins;
+  rfm_club scores the same parts (so the same r, f, m) and labels by r + f + m;
+- holiday_spend: the shared windows, or a holiday of the order's ship_country (HOLIDAY_CALENDAR,
+  macros/holidays.sql); a NULL ship_country matches no calendar entry.
 
 Run: python full_polars.py <data_dir> <as_of>
 """
@@ -39,6 +42,11 @@ import pyarrow as pa
 # ---- vars (YAML defaults) --------------------------------------------------------------------
 CART_ABANDON_DAYS = 30
 HOLIDAY_WINDOWS = [("11-23", "12-31")]  # a pair whose start is after its end crosses the year end
+HOLIDAY_CALENDAR = [  # (ship country, window): macros/holidays.sql
+    ("US", ("07-01", "07-04")), ("CA", ("06-28", "07-01")), ("GB", ("12-26", "01-03")),
+    ("AU", ("12-26", "01-10")), ("ES", ("01-02", "01-06")), ("DE", ("07-25", "08-05")),
+]
+PROFESSIONAL_OCCUPATIONS = ["professional", "manager"]
 HOME_COUNTRIES = ["US"]
 WARM = ["tropical", "subtropical", "arid", "mediterranean"]
 COLD = ["continental"]
@@ -57,6 +65,9 @@ RFM_MAP = [  # (label, condition over r, f, m); first match wins
     ("about_to_sleep", lambda r, f, m: (r == 3) & (f == 1)),
     ("hibernating", lambda r, f, m: r == 2),
     ("lost", lambda r, f, m: r == 1),
+]
+RFM_CLUB_MAP = [  # (label, minimum r + f + m); first match wins
+    ("platinum", 13), ("gold", 10), ("silver", 7), ("bronze", 3),
 ]
 
 col = pl.col
@@ -142,7 +153,7 @@ def _sources(data: pathlib.Path, as_of: dt.date):
     before_birthday = (bm > as_of.month) if last_dom else ((bm > as_of.month) | ((bm == as_of.month) & (bd > as_of.day)))
     cust = (
         scan("customers", ["customer_id", "signup_date", "birth_date", "gender", "country", "province", "city",
-                           "area_type", "climate_zone", "income_band", "education", "marital_status"])
+                           "area_type", "climate_zone", "income_band", "education", "marital_status", "occupation"])
         .filter(col("signup_date") < day_after_d)
         .with_columns(
             (asof_days - col("signup_date").cast(pl.Int32)).cast(pl.Int64).alias("tenure_days"),
@@ -154,18 +165,23 @@ def _sources(data: pathlib.Path, as_of: dt.date):
     # orders: one grouped pass (row flags first, then plain sums: cheaper than filtered aggregates).
     ts = col("ordered_at")
     in12 = ts >= start_12m
+    in90o = ts >= start_90d
     md = _md(ts)
-    in_hol = pl.any_horizontal([md.is_between(_mmdd(a), _mmdd(b)) if _mmdd(a) <= _mmdd(b)
-                                else (md >= _mmdd(a)) | (md <= _mmdd(b)) for a, b in HOLIDAY_WINDOWS])
+    in_win = lambda a, b: md.is_between(_mmdd(a), _mmdd(b)) if _mmdd(a) <= _mmdd(b) else (md >= _mmdd(a)) | (md <= _mmdd(b))
+    in_hol = pl.any_horizontal([in_win(a, b) for a, b in HOLIDAY_WINDOWS]
+                               + [(col("ship_country") == c) & in_win(a, b) for c, (a, b) in HOLIDAY_CALENDAR])
     orders = (
-        scan("orders", ["customer_id", "ordered_at", "amount", "coupon_code"])
+        scan("orders", ["customer_id", "ordered_at", "amount", "coupon_code", "ship_country"])
         .filter(ts < day_after)
         .with_columns(col("amount").to_physical().cast(pl.Int64).alias("cents"))  # DECIMAL(12,2) as exact cents
         .with_columns(
             in12.alias("in12"),
+            in90o.alias("in90"),
             pl.when(in12).then(col("cents")).otherwise(0).alias("cents12"),
-            pl.when(in_hol).then(col("cents")).otherwise(0).alias("cents_hol"),
+            pl.when(in_hol.fill_null(False)).then(col("cents")).otherwise(0).alias("cents_hol"),
             col("coupon_code").is_not_null().alias("coupon"),
+            # calendar month number (year * 12 + month): date_trunc('month') and date_diff('month')
+            (ts.dt.year().cast(pl.Int64) * 12 + ts.dt.month().cast(pl.Int64)).alias("_month"),
         )
         .group_by("customer_id")
         .agg(
@@ -175,8 +191,11 @@ def _sources(data: pathlib.Path, as_of: dt.date):
             ts.min().alias("_first"),
             col("in12").sum().alias("orders_12m"),
             col("cents12").sum().alias("spend12_cents"),
+            col("in90").sum().alias("orders_90d"),
             col("coupon").sum().alias("coupon_orders"),
             col("cents_hol").sum().alias("holiday_cents"),
+            col("_month").n_unique().alias("order_months"),
+            (col("_month").max() - col("_month").min() + 1).alias("order_span_months"),
         )
         .with_columns(
             (asof_days - col("_last").dt.date().cast(pl.Int32)).cast(pl.Int64).alias("recency_days"),
@@ -206,7 +225,7 @@ def _sources(data: pathlib.Path, as_of: dt.date):
     sts = col("started_at")
     in90 = sts >= start_90d
     sessions = (
-        scan("sessions", ["customer_id", "started_at", "device", "clicks"])
+        scan("sessions", ["customer_id", "started_at", "device", "clicks", "duration_s"])
         .filter(sts < day_after)
         .with_columns(
             in90.alias("in90"),
@@ -222,6 +241,7 @@ def _sources(data: pathlib.Path, as_of: dt.date):
             col("mobile").sum().alias("mobile_sessions"),
             col("desktop").sum().alias("desktop_sessions"),
             col("device").drop_nulls().n_unique().alias("device_types"),  # count(DISTINCT device)
+            col("duration_s").mean().alias("_avg_duration_s"),  # avg() skips NULLs, NULL when all are
         )
     )
 
@@ -243,9 +263,9 @@ def _sources(data: pathlib.Path, as_of: dt.date):
 
     # survey (no time column).
     survey = (
-        scan("survey", ["customer_id", "price_sensitivity", "interests"])
+        scan("survey", ["customer_id", "price_sensitivity", "interests", "household_size"])
         .group_by("customer_id")
-        .agg(col("price_sensitivity").max(), col("interests").max())
+        .agg(col("price_sensitivity").max(), col("interests").max(), col("household_size").max())
     )
 
     # consent: arg_max(opted_out, updated_at) among the customer's email rows.
@@ -265,7 +285,8 @@ def _features(data: pathlib.Path, as_of: dt.date) -> pl.DataFrame:
     f = cust
     for agg in aggs:
         f = f.join(agg, on="customer_id", how="left")
-    zero = {c: 0 for c in ["order_count", "total_cents", "orders_12m", "spend12_cents", "coupon_orders", "holiday_cents",
+    zero = {c: 0 for c in ["order_count", "total_cents", "orders_12m", "spend12_cents", "orders_90d", "coupon_orders",
+                           "order_months", "holiday_cents",
                            "item_lines", "session_count", "sessions_90d", "clicks_90d", "mobile_sessions",
                            "desktop_sessions", "device_types", "abandoned_carts_recent", "campaigns_sent_90d",
                            "campaigns_clicked_90d"]}
@@ -283,6 +304,8 @@ def _features(data: pathlib.Path, as_of: dt.date) -> pl.DataFrame:
     f = f.with_columns(
         (total / nz(col("order_count"))).alias("aov"),
         (col("coupon_orders") / nz(col("order_count"))).alias("coupon_share"),
+        (col("order_months").cast(pl.Float64) / col("order_span_months").cast(pl.Float64)).alias("month_coverage"),
+        _div_const(col("_avg_duration_s"), 60.0).alias("avg_visit_minutes"),
         (_div_const(col("holiday_cents"), 100.0) / _div_const(nz(col("total_cents")), 100.0))
         .alias("holiday_share"),
         (col("active_span_days") / nz(col("order_count") - 1)).alias("avg_interval_days"),
@@ -291,9 +314,10 @@ def _features(data: pathlib.Path, as_of: dt.date) -> pl.DataFrame:
         (col("mobile_sessions") / nz(col("session_count"))).alias("mobile_share"),
         (col("desktop_sessions") / nz(col("session_count"))).alias("desktop_share"),
     ).with_columns(
-        (0.4 * pl.min_horizontal(_div_const(sessions_f, 10.0), pl.lit(1.0))
-         + 0.3 * pl.min_horizontal(_div_const(clicks_f, 40.0), pl.lit(1.0))
-         + 0.3 * col("response_rate_90d").fill_null(0.0)).alias("engagement_score"),
+        (0.3 * pl.min_horizontal(_div_const(sessions_f, 10.0), pl.lit(1.0))
+         + 0.2 * pl.min_horizontal(_div_const(clicks_f, 40.0), pl.lit(1.0))
+         + 0.2 * col("response_rate_90d").fill_null(0.0)
+         + 0.3 * pl.min_horizontal(_div_const(col("orders_90d").cast(pl.Float64), 2.0), pl.lit(1.0))).alias("engagement_score"),
     )
     return f.collect()
 
@@ -314,6 +338,7 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     churn_ratio = col("recency_days") / pl.max_horizontal(
         col("avg_interval_days").fill_null(lit(median_interval, pl.Float64)), lit(1.0))
     # Rule segments referenced by others: segment(x) is coalesce((rule), FALSE).
+    # loyal_buyer (the loyal segment and the ladder's loyal level)
     loyal = ((col("order_count") > max(3, avg_orders or 0)) & (col("recency_days") <= 365)).fill_null(False)  # greatest() skips NULL
     clv_high = (col("total_cents") > 500000).fill_null(False)
     active = (col("recency_days") < 90).fill_null(False)
@@ -334,9 +359,10 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
         "one_time_buyers": col("order_count") == 1,
         "registered_no_orders": (col("order_count") == 0) & (col("session_count") > 4),
         "coupon_lovers": coupon_lovers,
-        "hesitant": (col("session_count") > avg_sessions) & (col("order_count") < avg_orders),
+        "hesitant": (col("session_count") > avg_sessions) & (col("order_count") <= 1),
         "cart_abandoners": col("abandoned_carts_recent") >= 1,
-        "low_engagement": col("order_count").is_between(1, 2) & (col("recency_days") >= 180),
+        "periodic_buyers": (col("order_count") >= 4) & (col("order_span_months") >= 3) & (col("month_coverage") >= 0.8)
+                           & (col("recency_days") < 45),
         # campaigns
         "campaign_win_back": win_back & ~retain,
         "campaign_encourage": (col("order_count") >= 1) & ~retain & ~win_back,
@@ -364,13 +390,20 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
         "education_higher": _isin(col("education"), ["bachelor", "master_or_higher"]),
         "single": col("marital_status") == "single",
         "married": col("marital_status") == "married",
+        "occupation_student": col("occupation") == "student",
+        "occupation_professional": _isin(col("occupation"), PROFESSIONAL_OCCUPATIONS),
+        "occupation_retired": col("occupation") == "retired",
+        "household_single": col("household_size") == 1,
+        "household_large": col("household_size") >= 4,
         # engagement
         "engagement_high": col("engagement_score") >= 0.5,
         "engagement_medium": (col("engagement_score") >= 0.2) & (col("engagement_score") < 0.5),
         "engagement_low": col("engagement_score") < 0.2,
+        "long_visits": (col("avg_visit_minutes") >= 10) & (col("session_count") >= 3),
         # geographic
         "home_market": _isin(col("country"), HOME_COUNTRIES),
-        "international": ~_isin(col("country"), HOME_COUNTRIES),
+        "international": col("country").is_not_null() & ~_isin(col("country"), HOME_COUNTRIES),
+        "country_unknown": col("country").is_null(),
         "urban": col("area_type") == "urban",
         "rural": col("area_type") == "rural",
         "warm_climate": _isin(col("climate_zone"), WARM),
@@ -413,8 +446,8 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     # The segment column is an Enum of every name this function can emit (cheap to concatenate;
     # arrow turns it into a dictionary, cast to plain strings at the end).
     club_levels = ["vip", "gold", "silver", "bronze"]
-    loyalty_levels = ["vip", "gold", "loyal", "active", "newcomer"]
-    all_names = (list(seg) + ["rfm_" + n for n, _ in RFM_MAP]
+    loyalty_levels = ["vip", "gold", "loyal", "active", "newcomer", "lapsed", "dormant"]
+    all_names = (list(seg) + ["rfm_" + n for n, _ in RFM_MAP] + ["rfm_club_" + n for n, _ in RFM_CLUB_MAP]
                  + ["club_tier/" + n for n in club_levels] + ["loyalty_level/" + n for n in loyalty_levels])
     enum = pl.Enum(all_names)
     name = lambda s: lit(s, dtype=enum)
@@ -424,17 +457,25 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     for lab, cond in RFM_MAP[1:]:
         label = label.when(cond(r, fq, m)).then(name("rfm_" + lab))
     label = label.otherwise(lit(None, dtype=enum))
+    rfm_sum = r + fq + m
+    club_label = pl.when(rfm_sum >= RFM_CLUB_MAP[0][1]).then(name("rfm_club_" + RFM_CLUB_MAP[0][0]))
+    for lab, least in RFM_CLUB_MAP[1:]:
+        club_label = club_label.when(rfm_sum >= least).then(name("rfm_club_" + lab))
+    club_label = club_label.otherwise(lit(None, dtype=enum))
 
     # Tier ladders: best level first, the first match wins; NULL conditions fall through.
     club = (pl.when(col("spend12_cents") >= 500000).then(name("club_tier/vip"))
             .when((col("spend12_cents") >= 150000) & (col("orders_12m") >= 6)).then(name("club_tier/gold"))
             .when(col("spend12_cents") >= 50000).then(name("club_tier/silver"))
             .otherwise(name("club_tier/bronze")))
-    level = (pl.when((col("total_cents") >= 500000) & (col("tenure_days") >= 365)).then(name("loyalty_level/vip"))
-             .when((col("order_count") >= 8) & (col("total_cents") >= 150000)).then(name("loyalty_level/gold"))
-             .when((col("order_count") >= 4) & (col("tenure_days") >= 365)).then(name("loyalty_level/loyal"))
-             .when(col("recency_days") < 90).then(name("loyalty_level/active"))
-             .otherwise(name("loyalty_level/newcomer")))
+    tenure = col("tenure_days")
+    level = (pl.when((col("spend12_cents") >= 500000) & (tenure >= 365)).then(name("loyalty_level/vip"))
+             .when((col("orders_12m") >= 6) & (col("spend12_cents") >= 150000) & (tenure >= 90)).then(name("loyalty_level/gold"))
+             .when(loyal & (tenure >= 90)).then(name("loyalty_level/loyal"))
+             .when((col("recency_days") < 90) & (tenure >= 90)).then(name("loyalty_level/active"))
+             .when(tenure < 90).then(name("loyalty_level/newcomer"))
+             .when(col("order_count") >= 1).then(name("loyalty_level/lapsed"))
+             .otherwise(name("loyalty_level/dormant")))
 
     wide = (
         f.lazy()
@@ -447,6 +488,7 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
             "customer_id",
             *[e.fill_null(False).alias(n) for n, e in seg.items()],
             label.alias("_rfm"),
+            club_label.alias("_rfm_club"),
             club.alias("_club"),
             level.alias("_level"),
         )
@@ -454,7 +496,7 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     ).lazy()
 
     parts = [wide.filter(col(n)).select("customer_id", name(n).alias("segment")) for n in seg]
-    parts.append(wide.filter(col("_rfm").is_not_null()).select("customer_id", col("_rfm").alias("segment")))
+    parts += [wide.filter(col(c).is_not_null()).select("customer_id", col(c).alias("segment")) for c in ("_rfm", "_rfm_club")]
     parts += [wide.select("customer_id", col(c).alias("segment")) for c in ("_club", "_level")]
     out = pl.concat(parts).collect().to_arrow()
     return out.cast(pa.schema([("customer_id", pa.int64()), ("segment", pa.string())]))

@@ -160,8 +160,8 @@ fn most_frequent_features_and_a_row_count_share_one_scan() {
     assert!(plan.steps.iter().all(|s| s.target != "agg_order_items"), "item_lines must not get a scan of its own");
 }
 
-/// The library's `churn_ratio` uses the median of `avg_interval_days`: that statistic is
-/// computed first into the scratch table `feature_stats`, from only the features it needs
+/// The library's `churn_ratio` uses the median of `avg_interval_days` (and `loyal_buyer` the
+/// average `order_count`): those statistics are computed first into the scratch table `feature_stats`, from only the features it needs
 /// (one join, of the orders scan), and the features query reads it without materializing.
 #[test]
 fn statistics_of_derived_features_are_computed_first_from_only_what_they_need() {
@@ -172,11 +172,11 @@ fn statistics_of_derived_features_are_computed_first_from_only_what_they_need() 
     assert!(stats.scratch && stats.target == "feature_stats", "{}", stats.target);
     assert_eq!(stats.sql.matches("LEFT JOIN").count(), 1, "{}", stats.sql);
     assert!(stats.sql.contains("LEFT JOIN \"agg_orders\""), "{}", stats.sql);
-    assert!(stats.sql.contains("SELECT quantile_cont(\"avg_interval_days\", 0.5) AS \"stat_0\""), "{}", stats.sql);
+    assert!(stats.sql.contains("SELECT avg(\"order_count\") AS \"stat_0\", quantile_cont(\"avg_interval_days\", 0.5) AS \"stat_1\""), "{}", stats.sql);
     let features = &plan.steps[n].sql;
-    assert!(features.contains("coalesce(avg_interval_days, (SELECT \"stat_0\" FROM \"feature_stats\"))"), "{features}");
+    assert!(features.contains("coalesce(avg_interval_days, (SELECT \"stat_1\" FROM \"feature_stats\"))"), "{features}");
     assert!(!features_sql(&plan).contains("MATERIALIZED"));
     // Staged, the statistics table is read under its staging name.
     let staged = compile_staged(&model);
-    assert!(staged.steps[n].sql.contains("(SELECT \"stat_0\" FROM \"__segmenter_stage__feature_stats\")"));
+    assert!(staged.steps[n].sql.contains("(SELECT \"stat_1\" FROM \"__segmenter_stage__feature_stats\")"));
 }

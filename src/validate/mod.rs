@@ -905,7 +905,14 @@ impl<'a> Validator<'a> {
         };
         let r = self.render_rule(t, item, field, &expr_text, &owner)?;
         let columns = info.columns.clone();
-        if f.optional && self.skip_optional(item, source, columns.as_ref(), [Some(&r.sql), f.filter.as_ref()]) {
+        // The filter is rendered before the optional check: a template (a macro, a var) may be
+        // what names the column.
+        let rendered_filter = match &f.filter {
+            Some(text) if source != POPULATION_SOURCE => Some((text, self.render_rule(t, item, "filter", text, &owner)?)),
+            _ => None,
+        };
+        let filter_sql = rendered_filter.as_ref().map(|(_, r)| &r.sql);
+        if f.optional && self.skip_optional(item, source, columns.as_ref(), [Some(&r.sql), filter_sql]) {
             let body = FeatureBody::Column { sql: r.sql.clone() };
             let mut deps = Deps::default();
             deps.features.insert(format!("source:{source}"));
@@ -932,16 +939,10 @@ impl<'a> Validator<'a> {
             let body = FeatureBody::Column { sql };
             return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, ty, origin }, deps));
         }
-        let filter = match &f.filter {
-            Some(text) => {
-                let r = self.render_rule(t, item, "filter", text, &owner)?;
-                Some(match &columns {
-                    Some(cols) => self.check_refs(item, "filter", text, &r, cols, &what, &owner, None, feature_names).0,
-                    None => r.sql.clone(),
-                })
-            }
-            None => None,
-        };
+        let filter = rendered_filter.map(|(text, r)| match &columns {
+            Some(cols) => self.check_refs(item, "filter", text, &r, cols, &what, &owner, None, feature_names).0,
+            None => r.sql.clone(),
+        });
         let window = match &f.window {
             // A window may come from a var: window: "{{ var('cart_abandon_days', 30) }}d".
             Some(raw) => match self.render(t, item, "window", raw).map(|r| r.sql) {

@@ -56,7 +56,7 @@ fn diff_against_a_git_revision_prints_a_pull_request_comment() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "### segmenter diff against `HEAD` (as of 2026-06-30)\n\n**Segments:** 2 changed, 62 unchanged.\n\n\
+        "### segmenter diff against `HEAD` (as of 2026-06-30)\n\n**Segments:** 2 changed, 72 unchanged.\n\n\
          | name | status | before | after | added | removed | e.g. added | e.g. removed |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n\
          | clv_low | changed | 11 | 9 | +0 | -2 |  | 1, 7 |\n| clv_medium | changed | 5 | 7 | +2 | -0 | 1, 7 |  |\n\n**Tier levels:** no changes.\n\n"
     );

@@ -52,17 +52,23 @@ fn value_and_behaviour_boundaries() {
         ("one_time_buyers", "1,2,9,10,11,12"),
         // 5 visits and no orders is > 4; customer 6 has exactly 4.
         ("registered_no_orders", "5"),
-        // Average sessions 14/17 = 0.82; orders below 2.53.
-        ("hesitant", "5,6,8"),
+        // Average sessions 16/17 = 0.94, and never ordered (5, 6) or once (9); 8 visits twice but
+        // ordered twice.
+        ("hesitant", "5,6,9"),
         // Every order with a coupon: 1 (its only order) and 3 (both); 7 (2 of 4) and 8 (1 of 2)
         // paid full price too.
         ("coupon_lovers", "1,3"),
         // Cart window 30d starts 2026-06-01 00:00 (customer 1 in); 2026-05-31 23:00 is out (2).
         ("cart_abandoners", "1"),
-        // 1-2 orders and last order 180+ days ago: 9 is exactly 180 days, 10 is 179.
-        ("low_engagement", "9"),
+        // At least 4 orders over at least 3 calendar months, an order in 80% of them, the last
+        // within 45 days: 13 ordered in each month February-May; 14 only in April and May; 15
+        // every month of 2024 but not since; 16 and 17 four times in four days.
+        ("periodic_buyers", "13"),
     ]);
     assert_eq!(rows(&db, "SELECT abandoned_products FROM customer_features WHERE customer_id = 1"), vec!["P0003;P0001;P0002"]);
+    // The reminder export carries what each abandoner left behind.
+    let export = std::fs::read_to_string(dir.path().join("out/exports/2026-06-30/cart_reminders.csv")).expect("cart_reminders.csv");
+    assert_eq!(export, "customer_id,abandoned_products,abandoned_carts_recent\n1,P0003;P0001;P0002,2\n");
 }
 
 #[test]
@@ -89,8 +95,10 @@ fn lifecycle_churn_campaign_and_holiday_boundaries() {
         ("campaign_win_back", "15"),
         ("campaign_encourage", "1,2,3,8,9,10,11,12"),
         // 7: 300 on 11-24 + 200 on 12-31 = half of 1000; 8's order on 11-22 is outside the window,
-        // which starts on 23 November, the earliest Black Friday.
-        ("holiday_shoppers", "7"),
+        // which starts on 23 November, the earliest Black Friday. Country calendars: 1's only
+        // order (30 June) shipped to Canada, inside Canada Day's 28 June - 1 July; 10's (2 January)
+        // to Great Britain, inside the January sales that run from 26 December to 3 January.
+        ("holiday_shoppers", "1,7,10"),
     ]);
 }
 
@@ -108,7 +116,15 @@ fn demographic_geographic_and_technographic_boundaries() {
         ("age_65_plus", "4"),
         ("gender_female", "1,3,5,7,9,11,13,15"),
         ("gender_male", "2,4,6,8,10,12,14,16"),
+        // 16 has no country: neither home market nor international, but country_unknown.
+        ("home_market", "2,3,4,5,6,7,8,9,10,11,12,13,14,15,17"),
         ("international", "1"),
+        ("country_unknown", "16"),
+        ("occupation_student", "1"),
+        ("occupation_professional", "2,3"),
+        ("occupation_retired", "4"),
+        ("household_single", "3"),
+        ("household_large", "2"),
         ("rural", "1"),
         ("warm_climate", "2"),
         ("cold_climate", "3"),
@@ -131,7 +147,14 @@ fn tier_ladders_levels_and_gaps() {
     };
     // 12-month spend: 5000.00 is vip; 1500 with 6 orders gold, with 5 orders silver; 500.00 silver, 499.99 bronze.
     assert_eq!(levels("club_tier"), vec!["vip|3,4", "gold|13", "silver|1,2,7,10,14", "bronze|5,6,8,9,11,12,15,16,17"]);
-    assert_eq!(levels("loyalty_level"), vec!["vip|3,4", "gold|15", "loyal|7,13,14,16", "active|1,2,8,12,17", "newcomer|5,6,9,10,11"]);
+    // The path: vip by 12-month spend after a year (3, 4); gold by 6 orders and 1500 in 12 months
+    // (13; 14 has 5 orders; 15 spent 1600 but in 2024); loyal = the loyal segment (7, 14, 16, 17);
+    // active (an order in 90 days); newcomer registered 89 days ago (6; 5 registered 90 days ago
+    // and never ordered: dormant); lapsed bought before (9, 10, 11, 15).
+    assert_eq!(
+        levels("loyalty_level"),
+        vec!["vip|3,4", "gold|13", "loyal|7,14,16,17", "active|1,2,8,12", "newcomer|6", "lapsed|9,10,11,15", "dormant|5"]
+    );
     assert_eq!(
         rows(&db, "SELECT customer_id, next_tier, gap_spend_12m, gap_orders_12m FROM tier_assignments \
                    WHERE ladder = 'club_tier' AND customer_id IN (2, 3, 7, 9, 13, 14) ORDER BY customer_id"),
@@ -164,8 +187,9 @@ fn a_project_with_only_customers_and_orders_runs_and_reports_what_it_skipped() {
         vec![
             "affinity_electronics:1", "affinity_fashion:1", "affinity_home:1", "cart_abandoners:1", "category_loyal:1",
             "desktop_first:1", "email_contactable:1", "engagement_high:2", "engagement_low:2", "engagement_medium:2",
-            "hesitant:1", "interest_fashion_beauty:1", "interest_home_living:1", "interest_sports_outdoor:1",
-            "mobile_first:1", "multi_device:1", "opted_out_email:1", "price_sensitive:1", "registered_no_orders:1",
+            "hesitant:1", "household_large:1", "household_single:1", "interest_fashion_beauty:1", "interest_home_living:1",
+            "interest_sports_outdoor:1", "long_visits:1", "mobile_first:1", "multi_device:1", "opted_out_email:1", "price_sensitive:1",
+            "registered_no_orders:1",
         ]
     );
     let w11: Vec<&str> = v["warnings"]
@@ -187,12 +211,16 @@ fn engagement_psychographic_affinity_and_consent_boundaries() {
     let dir = library_project("library");
     let db = run(dir.path());
     check(&db, &[
-        // score = 0.4*min(sessions_90d/10,1) + 0.3*min(clicks_90d/40,1) + 0.3*response rate:
-        // 5: 0.2 + 0.075 + 0.3 = 0.575; 6: 0.16 + 0.06 = 0.22; 7: 0.165 (its clicked email of
-        // 2026-04-01 23:00 is outside the 90 days starting 2026-04-02).
-        ("engagement_high", "5"),
-        ("engagement_medium", "6"),
-        ("engagement_low", "1,2,3,4,7,8,9,10,11,12,13,14,15,16,17"),
+        // score = 0.3*min(sessions_90d/10,1) + 0.2*min(clicks_90d/40,1) + 0.2*response rate
+        // + 0.3*min(orders_90d/2,1): 16: 0.3 (4 orders) + 0.2 (clicked its one email) = 0.5;
+        // 5: 0.15 + 0.05 + 0.2 = 0.4 without orders; 8: 0.06 + 0.02 + 0.15 = 0.23; 6: 0.12 + 0.04 =
+        // 0.16; 1: 0.15 (one order, no visits); 7's clicked email of 2026-04-01 23:00 is outside
+        // the 90 days starting 2026-04-02, and so is 11's order of 2026-04-01 (12's of 04-02 is in).
+        ("engagement_high", "16"),
+        ("engagement_medium", "3,4,5,7,8,13,14,17"),
+        ("engagement_low", "1,2,6,9,10,11,12,15"),
+        // 10 minutes per visit on average (5: 600 s) over 3 visits; 6 averages 599 s, 8 has 2 visits.
+        ("long_visits", "5"),
         // Survey 4 (1) or a coupon lover (1, 3); survey 3 (2) is not enough.
         ("price_sensitive", "1,3"),
         ("interest_sports_outdoor", "1,2"),
@@ -220,7 +248,7 @@ fn the_library_stores_its_sums_in_the_declared_types() {
         rows(&db, "SELECT column_name || ' ' || data_type FROM duckdb_columns() WHERE table_name = 'customer_features' AND column_name IN ('total_spent', 'spend_12m', 'holiday_spend', 'page_views_90d', 'clicks_90d') ORDER BY column_name"),
         vec!["clicks_90d BIGINT", "holiday_spend DECIMAL(18,2)", "page_views_90d BIGINT", "spend_12m DECIMAL(18,2)", "total_spent DECIMAL(18,2)"]
     );
-    assert_eq!(rows(&db, "SELECT data_type FROM duckdb_columns() WHERE table_name = 'tier_assignments' AND column_name = 'gap_total_spent'"), vec!["DECIMAL(18,2)"]);
+    assert_eq!(rows(&db, "SELECT data_type FROM duckdb_columns() WHERE table_name = 'tier_assignments' AND column_name = 'gap_spend_12m'"), vec!["DECIMAL(18,2)"]);
 }
 
 /// The library on a shop that has only the classic columns: customers(customer_id,
@@ -261,6 +289,8 @@ fn the_library_runs_on_a_shop_with_only_ids_dates_and_amounts() {
     assert!(warnings.contains(&"W012 optional feature 'age' skipped: source 'customers' has no column 'birth_date'".to_string()), "{warnings:?}");
     assert!(warnings.contains(&"W010 segment 'age_18_24' skipped: column customers.birth_date missing".to_string()), "{warnings:?}");
     assert!(warnings.contains(&"W010 segment 'coupon_lovers' skipped: column orders.coupon_code missing".to_string()), "{warnings:?}");
+    // Holiday spend reads the orders' ship country for the country calendars.
+    assert!(warnings.contains(&"W012 optional feature 'holiday_spend' skipped: source 'orders' has no column 'ship_country'".to_string()), "{warnings:?}");
     let age = summary["skipped"].as_array().expect("skipped").iter().find(|s| s["name"] == "age_18_24").expect("age_18_24 skipped");
     assert_eq!(age["columns"], serde_json::json!(["customers.birth_date"]));
 }
@@ -291,4 +321,25 @@ fn holiday_windows_may_cross_the_year_end() {
     assert_eq!(spend("[['12-30', '01-02']]"), vec!["200.00"]);
     assert_eq!(spend("[['11-24', '11-24'], ['12-31', '03-01']]"), vec!["750.00"]);
     assert_eq!(spend("[['06-11', '11-23']]"), vec!["0.00"]);
+}
+
+/// Per-country holiday calendars: an order counts inside the holidays of the country it ships to
+/// (macros/holidays.sql), on top of the windows every customer shares.
+#[test]
+fn country_calendars_count_orders_by_their_ship_country() {
+    let dir = library_project("library");
+    let spend = |args: &[&str]| {
+        segmenter(dir.path()).args(["--quiet", "run"]).args(args).assert().success();
+        rows(&dir.path().join("out/library.duckdb"), "SELECT customer_id || ' ' || holiday_spend FROM customer_features WHERE customer_id IN (1, 10, 15) ORDER BY customer_id")
+    };
+    // 1: 30 June to Canada (Canada Day, 28 June - 1 July); 10: 2 January to Great Britain (January
+    // sales, 26 December - 3 January, across the year end); 15: 1 July 2024 to the US (4 July week).
+    assert_eq!(spend(&[]), vec!["1 1000.00", "10 500.00", "15 200.00"]);
+    // Without the calendar only the shared windows count (and ship_country is not read).
+    assert_eq!(spend(&["--var", "holiday_calendar=[]"]), vec!["1 0.00", "10 0.00", "15 0.00"]);
+    // A project adds its own holidays: 15's order of 1 February 2024 now counts too.
+    assert_eq!(
+        spend(&["--var", "holiday_calendar_extra=[{country: US, name: Groundhog sale, window: ['02-01', '02-01']}]"]),
+        vec!["1 1000.00", "10 500.00", "15 400.00"]
+    );
 }

@@ -26,6 +26,32 @@ fn sample_project_runs_and_every_segment_and_tier_is_non_empty() {
     assert_eq!(bad, vec!["0"]);
     let per_ladder = rows(&db, "SELECT DISTINCT count(*) OVER (PARTITION BY ladder) FROM tier_assignments");
     assert_eq!(per_ladder, vec![customers.to_string()]);
+    // No two library segments have the same members (one would be a synonym of the other).
+    let twins = rows(&db, "WITH m AS (SELECT segment, string_agg(customer_id::VARCHAR, ',' ORDER BY customer_id) AS ids \
+                            FROM segment_members GROUP BY segment) \
+                            SELECT a.segment || '=' || b.segment FROM m a JOIN m b ON a.ids = b.ids AND a.segment < b.segment");
+    assert!(twins.is_empty(), "segments with identical members: {twins:?}");
+}
+
+/// The loyalty ladder is a path: newcomers are exactly the customers registered within the
+/// newcomer window (90 days), and the ladder's loyal level agrees with the loyal segment.
+#[test]
+fn the_loyalty_ladder_starts_with_the_newly_registered_and_agrees_with_loyal() {
+    let dir = sample_project();
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let db = dir.path().join("out/segments.duckdb");
+    let newcomers = "SELECT (SELECT count(*) FROM tier_assignments WHERE ladder = 'loyalty_level' AND tier = 'newcomer') || ' ' || \
+                     (SELECT count(*) FROM customer_features WHERE tenure_days < 90) || ' ' || \
+                     (SELECT count(*) FROM tier_assignments t JOIN customer_features f USING (customer_id) \
+                      WHERE t.ladder = 'loyalty_level' AND (t.tier = 'newcomer') <> (f.tenure_days < 90))";
+    assert_eq!(rows(&db, newcomers), vec!["54 54 0"]);
+    // Every loyal-level customer is in the loyal segment; every loyal-segment customer is loyal,
+    // or above it (gold, vip), or still a newcomer.
+    let disagree = "SELECT count(*) FROM tier_assignments t FULL JOIN (SELECT customer_id FROM segment_members WHERE segment = 'loyal') s \
+                    USING (customer_id) WHERE t.ladder = 'loyalty_level' AND \
+                    ((t.tier = 'loyal' AND s.customer_id IS NULL) OR (s.customer_id IS NOT NULL AND t.tier NOT IN ('loyal', 'gold', 'vip', 'newcomer')))";
+    assert_eq!(rows(&db, disagree), vec!["0"]);
+    assert_eq!(rows(&db, "SELECT count(*) FROM tier_assignments WHERE ladder = 'loyalty_level' AND tier = 'loyal'"), vec!["724"]);
 }
 
 /// A backfill (`--as-of` in the past) sees only the rows of its past, order lines included:
@@ -45,7 +71,7 @@ fn a_backfill_counts_only_the_order_lines_before_its_date() {
             data.join("customers.csv").display()
         ),
     );
-    assert_eq!(expected, vec!["29562"], "the sample's lines up to 2026-03-31 (of 33488)");
+    assert_eq!(expected, vec!["30703"], "the sample's lines up to 2026-03-31 (of 35311)");
     assert_eq!(rows(&db, "SELECT sum(item_lines) FROM customer_features"), expected);
     // The most frequent category is one of those lines' too.
     let later_only = rows(
@@ -147,7 +173,7 @@ fn more_generator_threads_give_the_same_rows_in_the_same_order() {
 #[test]
 fn the_readme_shows_the_sample_runs_real_summary() {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
-    let intro = "summary (73 segments in all; abridged here):";
+    let intro = "summary (84 segments in all; abridged here):";
     let start = readme.find(intro).expect("the README introduces the sample summary");
     let block = readme[start..].split("```").nth(1).expect("a code block follows");
     let dir = sample_project();
@@ -168,7 +194,7 @@ fn the_readme_shows_the_sample_runs_real_summary() {
         }
     }
     let segments = stdout.split("\n\n").nth(1).expect("the segment table").lines().skip(2).count();
-    assert_eq!(segments, 73, "the README says 73 segments in all");
+    assert_eq!(segments, 84, "the README says 84 segments in all");
 }
 
 /// docs/errors.md shows the sample project's `validate` JSON; it must be the real one.

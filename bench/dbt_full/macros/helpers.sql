@@ -22,3 +22,23 @@ date '{{ var("as_of") }}'
 {% macro in_windows(column, windows) -%}
 ({% for w in windows %}{% if not loop.first %} OR {% endif %}{% if w[0] <= w[1] %}strftime({{ column }}, '%m-%d') BETWEEN '{{ w[0] }}' AND '{{ w[1] }}'{% else %}(strftime({{ column }}, '%m-%d') >= '{{ w[0] }}' OR strftime({{ column }}, '%m-%d') <= '{{ w[1] }}'){% endif %}{% endfor %})
 {%- endmacro %}
+
+{#- Holidays of one country (macros/holidays.sql in the library): counted for the orders shipped
+    to that country, on top of the windows every customer shares. -#}
+{% macro holiday_calendar() -%}
+{{ return([
+    {'country': 'US', 'name': 'Independence Day', 'window': ['07-01', '07-04']},
+    {'country': 'CA', 'name': 'Canada Day', 'window': ['06-28', '07-01']},
+    {'country': 'GB', 'name': 'January sales after Boxing Day', 'window': ['12-26', '01-03']},
+    {'country': 'AU', 'name': 'Boxing Day and summer sales', 'window': ['12-26', '01-10']},
+    {'country': 'ES', 'name': 'Three Kings (Reyes)', 'window': ['01-02', '01-06']},
+    {'country': 'DE', 'name': 'Summer sale (Sommerschlussverkauf)', 'window': ['07-25', '08-05']},
+]) }}
+{%- endmacro %}
+
+{#- Inside the shared windows, or inside a holiday of the calendar for a row whose country_column
+    holds that holiday's country. -#}
+{% macro in_holidays(column, country_column, windows, calendar) -%}
+({% if windows %}{{ in_windows(column, windows) }}{% else %}false{% endif %}
+{%- for h in calendar %} or ({{ country_column }} = '{{ h.country }}' and {{ in_windows(column, [h.window]) }}){% endfor %})
+{%- endmacro %}

@@ -1,4 +1,5 @@
 -- order_items: 1-4 lines per order, dated like their order; each customer has a favourite category.
+-- One catalogue (shared with carts): 8 categories of 50 products, product k of category c is 'P' || (c * 100 + k).
 WITH lines AS (
     SELECT o.order_id, o.customer_id, o.ordered_at, o.amount, k,
            1 + hash(getvariable('seed'), o.order_id, 'lines') % 4 AS n_lines,

@@ -3,15 +3,18 @@ WITH cust AS (
     SELECT c.customer_id, c.signup_date,
            coalesce(o.n, 0) AS n_orders,
            (hash(getvariable('seed'), c.customer_id, 'device') % 100) AS u_device,
-           (hash(getvariable('seed'), c.customer_id, 'visits') % 1000003) / 1000003.0 AS u_visits
+           (hash(getvariable('seed'), c.customer_id, 'visits') % 1000003) / 1000003.0 AS u_visits,
+           (hash(getvariable('seed'), c.customer_id, 'browse') % 100) AS u_browse
     FROM gen_customers c
     LEFT JOIN (SELECT customer_id, count(*) AS n FROM gen_orders GROUP BY customer_id) o USING (customer_id)
 ),
 plan AS (
     SELECT *,
-           -- browsers who never buy still visit; buyers visit about twice per order
+           -- browsers who never buy still visit; buyers visit about twice per order; and 12% of
+           -- all customers (buyers or not) compare a lot before they buy, if they buy at all
            CAST(CASE WHEN n_orders = 0 THEN floor(u_visits * 12)
-                     ELSE n_orders * 2 + floor(u_visits * 6) END AS INTEGER) AS n_sessions,
+                     ELSE n_orders * 2 + floor(u_visits * 6) END
+                + CASE WHEN u_browse < 12 THEN 15 + floor(u_visits * 30) ELSE 0 END AS INTEGER) AS n_sessions,
            CASE WHEN u_device < 45 THEN 'mobile' WHEN u_device < 80 THEN 'desktop' ELSE 'multi' END AS habit
     FROM cust
 ),

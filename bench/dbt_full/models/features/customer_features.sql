@@ -6,7 +6,7 @@ with joined as (
         date_diff('day', c.signup_date, {{ as_of() }}) as tenure_days,
         date_sub('year', c.birth_date, {{ as_of() }}) as age,
         c.gender, c.country, c.province, c.city, c.area_type, c.climate_zone,
-        c.income_band, c.education, c.marital_status,
+        c.income_band, c.education, c.marital_status, c.occupation,
         coalesce(o.order_count, 0) as order_count,
         coalesce(o.total_spent, 0) as total_spent,
         o.recency_days,
@@ -16,11 +16,14 @@ with joined as (
         coalesce(o.spend_12m, 0) as spend_12m,
         coalesce(o.orders_90d, 0) as orders_90d,
         coalesce(o.coupon_orders, 0) as coupon_orders,
+        coalesce(o.order_months, 0) as order_months,
+        o.order_span_months,
         coalesce(o.holiday_spend, 0) as holiday_spend,
         coalesce(s.session_count, 0) as session_count,
         coalesce(s.sessions_90d, 0) as sessions_90d,
         coalesce(s.page_views_90d, 0) as page_views_90d,
         coalesce(s.clicks_90d, 0) as clicks_90d,
+        s.avg_visit_minutes,
         coalesce(s.mobile_sessions, 0) as mobile_sessions,
         coalesce(s.desktop_sessions, 0) as desktop_sessions,
         coalesce(s.device_types, 0) as device_types,
@@ -31,7 +34,7 @@ with joined as (
         coalesce(i.item_lines, 0) as item_lines,
         i.top_category,
         i.top_category_lines,
-        v.price_sensitivity, v.interests, v.lifestyle,
+        v.price_sensitivity, v.interests, v.lifestyle, v.household_size,
         coalesce(n.email_opted_out, false) as email_opted_out,
         coalesce(n.sms_opted_out, false) as sms_opted_out,
         coalesce(n.push_opted_out, false) as push_opted_out
@@ -49,6 +52,7 @@ derived as (
         total_spent / nullif(order_count, 0) as aov,
         case when order_count > 0 then total_spent end as buyer_spend,
         coupon_orders / nullif(order_count, 0) as coupon_share,
+        order_months / order_span_months as month_coverage,
         holiday_spend / nullif(total_spent, 0) as holiday_share,
         active_span_days / nullif(order_count - 1, 0) as avg_interval_days,
         top_category_lines / nullif(item_lines, 0) as top_category_share,
@@ -61,7 +65,8 @@ select *,
     -- days since the last order over the customer's usual interval (the store median for
     -- single-order customers)
     recency_days / greatest(coalesce(avg_interval_days, (select median(avg_interval_days) from derived)), 1) as churn_ratio,
-    0.4 * least(sessions_90d / {{ var('engagement_full_sessions_90d', 10) }}, 1)
-      + 0.3 * least(clicks_90d / {{ var('engagement_full_clicks_90d', 40) }}, 1)
-      + 0.3 * coalesce(response_rate_90d, 0) as engagement_score
+    0.3 * least(sessions_90d / {{ var('engagement_full_sessions_90d', 10) }}, 1)
+      + 0.2 * least(clicks_90d / {{ var('engagement_full_clicks_90d', 40) }}, 1)
+      + 0.2 * coalesce(response_rate_90d, 0)
+      + 0.3 * least(orders_90d / {{ var('engagement_full_orders_90d', 2) }}, 1) as engagement_score
 from derived

@@ -10,6 +10,10 @@ select
     sum(amount) filter (where ordered_at >= {{ window_start(12, 'month') }}) as spend_12m,
     count(*) filter (where ordered_at >= {{ window_start(90, 'day') }}) as orders_90d,
     count(*) filter (where coupon_code is not null) as coupon_orders,
-    sum(amount) filter (where {{ in_windows('ordered_at', var('holiday_windows', [['11-23', '12-31']])) }}) as holiday_spend
+    count(distinct date_trunc('month', ordered_at)) as order_months,
+    date_diff('month', min(ordered_at), max(ordered_at)) + 1 as order_span_months,
+    -- the shared holiday windows, or a holiday of the order's ship country
+    sum(amount) filter (where {{ in_holidays('ordered_at', 'ship_country', var('holiday_windows', [['11-23', '12-31']]),
+                                             var('holiday_calendar', holiday_calendar()) + var('holiday_calendar_extra', [])) }}) as holiday_spend
 from {{ ref('stg_orders') }}
 group by customer_id

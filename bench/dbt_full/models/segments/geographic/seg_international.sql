@@ -1,4 +1,4 @@
--- international (segments/geographic.yaml): Lives outside the home-market countries.
+-- international (segments/geographic.yaml): Lives outside the home-market countries (a known country that is not one of them).
 select customer_id
 from {{ ref('customer_features') }}
-where country not in {{ sql_list(var('home_countries', ['US'])) }}
+where country is not null and country not in {{ sql_list(var('home_countries', ['US'])) }}
