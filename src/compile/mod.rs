@@ -8,6 +8,7 @@
 //! materialized `customer_features` table.
 
 pub mod dialect;
+pub mod spark;
 pub mod outputs;
 pub mod tree;
 pub mod template;

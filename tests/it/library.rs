@@ -232,9 +232,10 @@ fn engagement_psychographic_affinity_and_consent_boundaries() {
         ("affinity_electronics", "3"),
         ("affinity_fashion", "4"),
         ("affinity_home", "7"),
-        // The latest consent row counts: 1 opted out in 2026, 2 opted back in; 7 only left sms.
-        ("opted_out_email", "1"),
-        ("email_contactable", "2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"),
+        // The latest consent row counts: 1 opted out in 2026, 2 opted back in, 3 never opted out,
+        // 4 did. Without an email row (5-17; 7 only left sms) consent is unknown: in neither.
+        ("opted_out_email", "1,4"),
+        ("email_contactable", "2,3"),
     ]);
 }
 

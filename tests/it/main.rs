@@ -9,6 +9,7 @@ mod explain;
 mod exports;
 mod fixture;
 mod library;
+mod library_doc;
 mod memory;
 mod publish;
 mod report;
