@@ -119,7 +119,7 @@ sv AS (
     FROM read_parquet(getvariable('data') || '/survey.parquet')
     GROUP BY customer_id
 ),
-cs AS (  -- the latest email consent row counts
+cs AS (  -- the latest email consent row counts; no email row: NULL (consent unknown, not contactable)
     SELECT customer_id, arg_max(opted_out, updated_at) AS email_opted_out
     FROM read_parquet(getvariable('data') || '/consent.parquet')
     WHERE updated_at < getvariable('as_of') + INTERVAL 1 DAY AND channel = 'email'
@@ -149,7 +149,7 @@ SELECT p.*,
        coalesce(i.item_lines, 0) AS item_lines,
        i.top_lines, i.top_category,
        sv.price_sensitivity, sv.interests, sv.household_size,
-       coalesce(cs.email_opted_out, FALSE) AS email_opted_out
+       cs.email_opted_out
 FROM pop p
 LEFT JOIN o USING (customer_id)
 LEFT JOIN s USING (customer_id)

@@ -150,7 +150,7 @@ sv AS (
     FROM read_parquet(getvariable('data') || '/survey.parquet')
     GROUP BY customer_id
 ),
-cs AS (  -- per channel, the latest consent row counts
+cs AS (  -- per channel, the latest consent row counts; no row for a channel: NULL (consent unknown)
     SELECT customer_id,
            arg_max(opted_out, updated_at) FILTER (WHERE channel = 'email') AS email_opted_out,
            arg_max(opted_out, updated_at) FILTER (WHERE channel = 'sms') AS sms_opted_out,
@@ -166,9 +166,9 @@ f AS (  -- the source features, in segmenter's column order, defaults applied
            coalesce(i.item_lines, 0) AS item_lines,
            coalesce(c.abandoned_carts_recent, 0) AS abandoned_carts_recent,
            c.abandoned_products,
-           coalesce(cs.email_opted_out, FALSE) AS email_opted_out,
-           coalesce(cs.sms_opted_out, FALSE) AS sms_opted_out,
-           coalesce(cs.push_opted_out, FALSE) AS push_opted_out,
+           cs.email_opted_out,
+           cs.sms_opted_out,
+           cs.push_opted_out,
            coalesce(s.session_count, 0) AS session_count,
            coalesce(s.sessions_90d, 0) AS sessions_90d,
            coalesce(s.page_views_90d, 0) AS page_views_90d,

@@ -144,6 +144,7 @@ fn load_and_resolve_at(
         schemas,
         bad_types,
         all_features: args.all_features,
+        engine: env.engine.unwrap_or(project.config.engine),
     };
     let outcome = validate::resolve(&project, &opts);
     diags.extend(outcome.diagnostics);
@@ -192,8 +193,21 @@ fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
+/// Definitions are checked for Spark (`validate --engine spark`) but still computed in DuckDB
+/// only: `compile` and `run` refuse the Spark engine instead of quietly using DuckDB.
+fn computed_in_duckdb(cli: &Cli, project: &Project, command: &str) -> Result<()> {
+    match cli.engine.unwrap_or(project.config.engine) {
+        crate::project::model::Engine::Duckdb => Ok(()),
+        crate::project::model::Engine::Spark => Err(Error::Usage(format!(
+            "`segmenter {command}` cannot use the Spark engine yet: this version checks that the definitions can run on Spark \
+             (`segmenter validate --engine spark`) and computes them in DuckDB; run with --engine duckdb (or set engine: duckdb)"
+        ))),
+    }
+}
+
 fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     let (project, resolved, diags) = load_and_resolve(cli, args, Schemas::Skip)?;
+    computed_in_duckdb(cli, &project, "compile")?;
     print_warnings(cli, &diags);
     // Everything `run` executes, history included (not the renames and the manifest row).
     let mut plan = compile(&resolved);
@@ -288,6 +302,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     // A run publishes a whole customer_features, also when --select narrows the definitions.
     let select = SelectArgs { all_features: true, ..args.select.clone() };
     let (project, resolved, mut diags) = load_and_resolve(cli, &select, Schemas::Known(schemas))?;
+    computed_in_duckdb(cli, &project, "run")?;
     mark("load and validate definitions");
     print_warnings(cli, &diags);
     let plan = compile(&resolved);

@@ -29,6 +29,10 @@ pub struct Cli {
     /// Output database to use instead of the project's (and the target's) `output.database`.
     #[arg(long, global = true)]
     pub database: Option<PathBuf>,
+    /// Engine the definitions must run on, instead of `engine:` in segmenter.yaml. With
+    /// `spark`, `validate` reports every rule construct Spark cannot run (E033).
+    #[arg(long, global = true, value_enum, env = "SEGMENTER_ENGINE")]
+    pub engine: Option<crate::project::model::Engine>,
     /// More log lines on stderr: -v phases and steps with their times, -vv also the SQL each
     /// step runs, -vvv everything (same as --log-level info, debug, trace).
     #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
@@ -63,7 +67,7 @@ impl Cli {
 
     /// The environment the command line chose (target, database).
     pub fn environment(&self) -> crate::project::Environment {
-        crate::project::Environment { target: self.target.clone(), database: self.database.clone() }
+        crate::project::Environment { target: self.target.clone(), database: self.database.clone(), engine: self.engine }
     }
 }
 

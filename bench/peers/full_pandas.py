@@ -202,12 +202,13 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
                                         household_size=("household_size", "max")).reindex(ids)
 
     # --- consent: the latest row per customer and channel ---
-    # (only email_opted_out is used by a segment; sms/push are computed the same way)
+    # (only email_opted_out is used by a segment; sms/push are computed the same way). Without an
+    # email row it is NA (consent unknown): ~NA is NA, so neither email_contactable nor opted_out_email.
     cs = _read(data, "consent", ["customer_id", "channel", "opted_out", "updated_at"], categories=["channel"],
                before=("updated_at", day_after))
     cs = cs[cs["channel"] == "email"].dropna(subset=["opted_out", "updated_at"])
     latest = cs.sort_values("updated_at", kind="stable").drop_duplicates("customer_id", keep="last")
-    email_opted_out = latest.set_index("customer_id")["opted_out"].reindex(ids, fill_value=False).astype(bool)
+    email_opted_out = latest.set_index("customer_id")["opted_out"].astype("boolean").reindex(ids)
     del cs, latest
 
     # --- derived features ---

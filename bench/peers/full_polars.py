@@ -268,7 +268,8 @@ def _sources(data: pathlib.Path, as_of: dt.date):
         .agg(col("price_sensitivity").max(), col("interests").max(), col("household_size").max())
     )
 
-    # consent: arg_max(opted_out, updated_at) among the customer's email rows.
+    # consent: arg_max(opted_out, updated_at) among the customer's email rows; NULL without one
+    # (consent unknown: neither email_contactable nor opted_out_email).
     consent = (
         scan("consent", ["customer_id", "channel", "opted_out", "updated_at"])
         .filter((col("updated_at") < day_after) & (col("channel") == "email")
@@ -292,7 +293,6 @@ def _features(data: pathlib.Path, as_of: dt.date) -> pl.DataFrame:
                            "campaigns_clicked_90d"]}
     f = f.with_columns(
         *[col(c).fill_null(v) for c, v in zero.items()],
-        col("email_opted_out").fill_null(False),
     ).with_columns(
         # buyer_spend: lifetime spend of customers with orders, NULL for the others (in cents)
         pl.when(col("order_count") > 0).then(col("total_cents")).alias("buyer_cents"),

@@ -194,7 +194,7 @@ fn check_construct(e: &Expr) -> Result<(), Unportable> {
         Expr::Collate { .. } => "COLLATE",
         _ => return Ok(()),
     };
-    Err(unportable(span, what.to_string(), "compute it in a feature with the portable functions (docs/language.md, Portable functions)"))
+    Err(unportable(span, what.to_string(), "compute it in a feature with the portable functions (docs/language.md, Engines and portable functions)"))
 }
 
 fn e_take_function(f: &mut Function) -> Function {
@@ -229,7 +229,7 @@ fn rewrite_call(mut f: Function) -> Result<Expr, Unportable> {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, h)| *h)
-            .unwrap_or("use a function of the portable set (docs/language.md, Portable functions)");
+            .unwrap_or("use a function of the portable set (docs/language.md, Engines and portable functions)");
         return Err(unportable(span, format!("function `{name}`"), hint));
     };
     match p.spark {

@@ -18,6 +18,8 @@ pub struct Environment {
     pub target: Option<String>,
     /// `--database`: the output database, overriding the project and the target.
     pub database: Option<PathBuf>,
+    /// `--engine` (or `SEGMENTER_ENGINE`), overriding the project's `engine:`.
+    pub engine: Option<crate::project::model::Engine>,
 }
 
 /// Apply `env` to `config`; `loc` gives the location of a project-file path such as

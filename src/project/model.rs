@@ -30,6 +30,21 @@ pub struct ProjectConfig {
     /// comes from and goes to, vars and engine settings: `{ dev: {...}, prod: {...} }`.
     #[serde(default)]
     pub targets: BTreeMap<String, TargetDef>,
+    /// The engine the definitions are written for: `duckdb` (the default) or `spark`. With
+    /// `spark`, `validate` reports every construct of a rule that Spark cannot run.
+    #[serde(default)]
+    pub engine: Engine,
+}
+
+/// The SQL engine that computes a project.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// Embedded DuckDB over the project's files.
+    #[default]
+    Duckdb,
+    /// Apache Spark (through Spark Connect).
+    Spark,
 }
 
 /// What a target overrides; anything left out keeps the project's value.

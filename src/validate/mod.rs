@@ -58,6 +58,9 @@ pub struct ResolveOptions {
     pub bad_types: BTreeMap<String, String>,
     /// Keep every computable feature even with `select` (a run publishes all of them).
     pub all_features: bool,
+    /// The engine the rules must run on: with Spark, every rule is checked for constructs
+    /// Spark has no spelling for (E033).
+    pub engine: Engine,
 }
 
 /// Result of validation: the model when there were no errors, and all diagnostics.
@@ -86,7 +89,16 @@ pub fn is_valid_type(ty: &str) -> bool {
 
 /// Check and resolve the project.
 pub fn resolve(project: &Project, opts: &ResolveOptions) -> Outcome {
-    let mut v = Validator { project, diags: Vec::new(), stats: Vec::new(), bad_types: &opts.bad_types, missing: BTreeMap::new(), var_defaults: BTreeMap::new(), skipped_exports: Vec::new() };
+    let mut v = Validator {
+        project,
+        engine: opts.engine,
+        diags: Vec::new(),
+        stats: Vec::new(),
+        bad_types: &opts.bad_types,
+        missing: BTreeMap::new(),
+        var_defaults: BTreeMap::new(),
+        skipped_exports: Vec::new(),
+    };
     let resolved = v.run(opts);
     let mut diagnostics = v.diags;
     crate::diagnostics::sort(&mut diagnostics);
@@ -96,6 +108,7 @@ pub fn resolve(project: &Project, opts: &ResolveOptions) -> Outcome {
 
 struct Validator<'a> {
     project: &'a Project,
+    engine: Engine,
     diags: Vec<Diagnostic>,
     stats: Vec<StatUse>,
     /// Type names DuckDB rejected, with its message (see [`ResolveOptions::bad_types`]).
@@ -657,6 +670,14 @@ impl<'a> Validator<'a> {
     fn render_rule<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, text: &str, owner: &str) -> Option<Rendered> {
         let r = self.render(t, item, field, text)?;
         match guard::check_expression(&r.sql) {
+            Ok(expr) if self.engine == Engine::Spark => {
+                let problems = crate::compile::spark::to_spark(&expr).err().unwrap_or_default();
+                for p in &problems {
+                    let loc = self.snippet_loc(item, field, p.line - 1, p.col - 1);
+                    self.err("E033", loc, format!("{owner} uses {}, which Spark cannot run", p.what), Some(p.hint.clone()));
+                }
+                problems.is_empty().then_some(r)
+            }
             Ok(_) => Some(r),
             Err(e) => {
                 let loc = self.snippet_loc(item, field, e.line - 1, e.col - 1);

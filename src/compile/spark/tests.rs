@@ -95,9 +95,29 @@ fn what_spark_cannot_run_is_reported_where_it_is() {
         vec![
             "1:1 function `quantile` (use quantile_cont(x, q) (the continuous quantile))",
             "1:31 function `list_filter` (count or sum with FILTER (WHERE ...) in a feature instead)",
-            "1:49 a lambda (`x -> ...`) (compute it in a feature with the portable functions (docs/language.md, Portable functions))",
+            "1:49 a lambda (`x -> ...`) (compute it in a feature with the portable functions (docs/language.md, Engines and portable functions))",
         ]
     );
     assert_eq!(problems("CAST(x AS HUGEINT) > 1"), vec!["1:6 type HUGEINT (cast to VARCHAR, INTEGER, BIGINT, DOUBLE, DECIMAL(p,s), DATE, TIMESTAMP or BOOLEAN)"]);
     assert_eq!(problems("date_diff('week', a, b) > 1"), vec!["1:1 date_diff with unit 'week' (write the unit as 'day', 'month' or 'year')"]);
+}
+
+/// docs/language.md lists exactly the portable set, with each function's Spark spelling.
+#[test]
+fn the_language_page_lists_the_portable_set() {
+    let page = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/language.md")).expect("language.md");
+    let rows: Vec<&str> = page.lines().filter(|l| l.starts_with("| `") && l.ends_with(" |")).collect();
+    let mut missing = Vec::new();
+    for p in PORTABLE {
+        let spark = match p.spark {
+            Spelling::Same => "same".to_string(),
+            Spelling::Renamed(to) => format!("`{to}`"),
+            Spelling::Rewritten(how) => how.to_string(),
+        };
+        let row = format!("| `{}` | {spark} |", p.name);
+        if !rows.contains(&row.as_str()) {
+            missing.push(row);
+        }
+    }
+    assert!(missing.is_empty(), "rows missing from docs/language.md:\n{}", missing.join("\n"));
 }

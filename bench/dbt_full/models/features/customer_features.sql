@@ -1,5 +1,6 @@
 -- One row per customer of the population (customers signed up by as_of), one column per feature.
--- Counts are 0 and money sums 0 for customers without rows; other aggregates stay NULL.
+-- Counts are 0 and money sums 0 for customers without rows; other aggregates (the consent
+-- opt-outs too) stay NULL.
 with joined as (
     select
         c.customer_id,
@@ -35,9 +36,10 @@ with joined as (
         i.top_category,
         i.top_category_lines,
         v.price_sensitivity, v.interests, v.lifestyle, v.household_size,
-        coalesce(n.email_opted_out, false) as email_opted_out,
-        coalesce(n.sms_opted_out, false) as sms_opted_out,
-        coalesce(n.push_opted_out, false) as push_opted_out
+        -- no consent row for a channel: NULL (consent unknown, not contactable)
+        n.email_opted_out,
+        n.sms_opted_out,
+        n.push_opted_out
     from {{ ref('stg_customers') }} c
     left join {{ ref('orders_features') }} o using (customer_id)
     left join {{ ref('sessions_features') }} s using (customer_id)
