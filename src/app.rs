@@ -193,32 +193,43 @@ fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// Definitions are checked for Spark (`validate --engine spark`) but still computed in DuckDB
-/// only: `compile` and `run` refuse the Spark engine instead of quietly using DuckDB.
+/// Definitions are checked (`validate --engine spark`) and compiled (`compile --engine spark`)
+/// for Spark but computed in DuckDB only: `run` refuses the Spark engine instead of quietly
+/// using DuckDB.
 fn computed_in_duckdb(cli: &Cli, project: &Project, command: &str) -> Result<()> {
     match cli.engine.unwrap_or(project.config.engine) {
         crate::project::model::Engine::Duckdb => Ok(()),
         crate::project::model::Engine::Spark => Err(Error::Usage(format!(
-            "`segmenter {command}` cannot use the Spark engine yet: this version checks that the definitions can run on Spark \
-             (`segmenter validate --engine spark`) and computes them in DuckDB; run with --engine duckdb (or set engine: duckdb)"
+            "`segmenter {command}` cannot use the Spark engine yet: this version checks the definitions for Spark \
+             (`segmenter validate --engine spark`) and prints their Spark SQL (`segmenter compile --engine spark`), \
+             and computes them in DuckDB; run with --engine duckdb (or set engine: duckdb)"
         ))),
     }
 }
 
 fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     let (project, resolved, diags) = load_and_resolve(cli, args, Schemas::Skip)?;
-    computed_in_duckdb(cli, &project, "compile")?;
     print_warnings(cli, &diags);
+    if cli.engine.unwrap_or(project.config.engine) == crate::project::model::Engine::Spark {
+        let plan = crate::compile::compile_with(&resolved, &crate::compile::dialect::SparkSql);
+        print_plan(cli, &resolved, &plan, &crate::compile::spark_sources(&resolved));
+        return Ok(exit::OK);
+    }
     // Everything `run` executes, history included (not the renames and the manifest row).
     let mut plan = compile(&resolved);
     plan.steps.extend(publish::history_steps(&resolved, project.config.output.history_days, &crate::compile::dialect::DuckDb));
+    print_plan(cli, &resolved, &plan, "");
+    Ok(exit::OK)
+}
+
+/// A plan as text (after `preamble`) or, with `--format json`, as its steps.
+fn print_plan(cli: &Cli, resolved: &Resolved, plan: &crate::compile::Plan, preamble: &str) {
     if cli.format == Format::Json {
         let steps: Vec<_> = plan.steps.iter().map(|s| serde_json::json!({ "label": s.label, "target": s.target, "scratch": s.scratch, "sql": s.sql })).collect();
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "as_of": plan.as_of, "steps": steps })).unwrap_or_default());
     } else {
-        print!("-- segmenter plan for '{}' as of {}\n\n{}", resolved.name, plan.as_of, plan.script());
+        print!("-- segmenter plan for '{}' as of {}\n\n{preamble}{}", resolved.name, plan.as_of, plan.script());
     }
-    Ok(exit::OK)
 }
 
 /// Every source's schema now (schema reads only), and the columns lost since the last

@@ -129,6 +129,27 @@ pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
     Plan { as_of: model.as_of.clone(), steps, publish: Vec::new(), prepare: Vec::new() }
 }
 
+/// How the Spark runner reads each source: the temporary view the plan reads (see
+/// [`dialect::SparkSql`]), and the renames and casts applied to it, as SQL comments.
+pub fn spark_sources(model: &Resolved) -> String {
+    let d = dialect::SparkSql;
+    let mut out = String::new();
+    for src in &model.sources {
+        out.push_str(&format!("-- source '{}': {} read from {} as {}", src.name, format!("{:?}", src.format).to_lowercase(), src.path, d.read_source(src.format, &src.path, src.csv.as_ref())));
+        if !src.rename.is_empty() {
+            let r: Vec<String> = src.rename.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
+            out.push_str(&format!("; renamed {}", r.join(", ")));
+        }
+        if !src.types.is_empty() {
+            let t: Vec<String> = src.types.iter().map(|(c, ty)| format!("{c} {}", d.type_name(ty))).collect();
+            out.push_str(&format!("; cast {}", t.join(", ")));
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+    out
+}
+
 /// Compile for DuckDB.
 pub fn compile(model: &Resolved) -> Plan {
     compile_with(model, &dialect::DuckDb)
@@ -234,9 +255,9 @@ fn indent(sql: &str, n: usize) -> String {
 }
 
 /// `sql` cast to the feature's declared `type:`, if any (checked by validation: a type name only).
-fn typed(sql: &str, f: &ResolvedFeature) -> String {
+fn typed(sql: &str, f: &ResolvedFeature, d: &dyn Dialect) -> String {
     match &f.ty {
-        Some(ty) => format!("CAST({sql} AS {ty})"),
+        Some(ty) => format!("CAST({sql} AS {})", d.type_name(ty)),
         None => sql.to_string(),
     }
 }
@@ -254,7 +275,7 @@ fn filter_conds(
         conds.push(format!("{} >= {}", d.ident(t), d.window_start(&model.as_of, w)));
     }
     if let Some(fl) = filter {
-        conds.push(format!("({fl})"));
+        conds.push(format!("({})", d.rule(fl)));
     }
     conds
 }
@@ -326,7 +347,7 @@ pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
         return match &f.body {
             FeatureBody::Column { sql } => {
                 let customers = model.sources.first()?;
-                Some(format!("SELECT {} FROM {} LIMIT 0", typed(sql, f), source_relation(customers, d)))
+                Some(format!("SELECT {} FROM {} LIMIT 0", typed(sql, f, d), source_relation(customers, d)))
             }
             FeatureBody::Aggregate { source, sql, filter, window, top } => {
                 let src = model.sources.iter().find(|s| &s.name == source)?;
@@ -336,11 +357,11 @@ pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
                     // an error), and the filter as a condition on the same rows.
                     Some(_) => format!(
                         "SELECT {} FROM {}{} GROUP BY {sql} LIMIT 0",
-                        typed(sql, f),
+                        typed(sql, f, d),
                         source_relation(src, d),
                         if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) }
                     ),
-                    None => format!("SELECT {} FROM {} LIMIT 0", typed(&aggregate_expr(sql, conds), f), source_relation(src, d)),
+                    None => format!("SELECT {} FROM {} LIMIT 0", typed(&aggregate_expr(sql, conds), f, d), source_relation(src, d)),
                 })
             }
             FeatureBody::Derived { .. } => None,
@@ -362,7 +383,7 @@ pub fn source_features_select(model: &Resolved, d: &dyn Dialect) -> String {
 pub fn derived_sql(model: &Resolved, name: &str, relation: &str, d: &dyn Dialect) -> Option<String> {
     let f = model.features.iter().find(|f| f.name == name)?;
     match &f.body {
-        FeatureBody::Derived { sql, .. } => Some(typed(&substitute_stats(sql, model, d, &|_| d.ident(relation)), f)),
+        FeatureBody::Derived { sql, .. } => Some(typed(&substitute_stats(sql, model, d, &|_| d.ident(relation)), f, d)),
         _ => None,
     }
 }
@@ -404,11 +425,12 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
     let mut cols = vec![format!("{} AS {key}", d.ident(&customers.key))];
     for f in &model.features {
         if let FeatureBody::Column { sql } = &f.body {
+            let sql = d.rule(sql);
             let sql = match &f.default_sql {
                 Some(def) => format!("coalesce({sql}, {def})"),
-                None => sql.clone(),
+                None => sql,
             };
-            cols.push(column(&typed(&sql, f), &d.ident(&f.name), &f.origin));
+            cols.push(column(&typed(&sql, f, d), &d.ident(&f.name), &f.origin));
         }
     }
     let mut from = source_relation(customers, d);
@@ -459,8 +481,8 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
             let mut aggs = vec![format!("{} AS {key}", d.ident(&src.key))];
             for f in &shared {
                 if let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body {
-                    let expr = aggregate_expr(sql, filter_conds(filter.as_deref(), *window, src, model, d));
-                    aggs.push(column(&typed(&expr, f), &d.ident(&f.name), &f.origin));
+                    let expr = aggregate_expr(&d.rule(sql), filter_conds(filter.as_deref(), *window, src, model, d));
+                    aggs.push(column(&typed(&expr, f, d), &d.ident(&f.name), &f.origin));
                 }
             }
             let cte = format!("agg_{}", src.name);
@@ -482,7 +504,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
                     "-- source '{}', feature '{}': an ordered aggregate sorts only the rows it keeps\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
                     src.name,
                     f.name,
-                    columns(&[format!("{} AS {key}", d.ident(&src.key)), column(&typed(sql, f), &d.ident(&f.name), &f.origin)], 2),
+                    columns(&[format!("{} AS {key}", d.ident(&src.key)), column(&typed(&d.rule(sql), f, d), &d.ident(&f.name), &f.origin)], 2),
                     scan(&conds)
                 );
                 add_scan(&mut scans, &mut joined, cte, select, vec![f]);
@@ -490,6 +512,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
         }
         for group in top_groups {
             let FeatureBody::Aggregate { sql, filter, window, .. } = &group[0].body else { continue };
+            let sql = &d.rule(sql);
             let mut conds = time_cut.clone();
             conds.extend(filter_conds(filter.as_deref(), *window, src, model, d));
             // NULL is not a value: dropped early unless a row count needs those rows.
@@ -501,11 +524,11 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
             let mut aggs = vec![key.clone()];
             for f in &group {
                 let value = match f.body {
-                    FeatureBody::Aggregate { top: Some(Top::Value), .. } => format!("arg_min(__v, (-__n, __v)){not_null}"),
+                    FeatureBody::Aggregate { top: Some(Top::Value), .. } => format!("{}{not_null}", d.most_frequent_value("__v", "__n")),
                     FeatureBody::Aggregate { top: Some(Top::Count), .. } => format!("max(__n){not_null}"),
                     _ => "CAST(sum(__n) AS BIGINT)".to_string(),
                 };
-                aggs.push(column(&typed(&value, f), &d.ident(&f.name), &f.origin));
+                aggs.push(column(&typed(&value, f, d), &d.ident(&f.name), &f.origin));
             }
             let cte = format!("agg_{}__{}", src.name, group[0].name);
             let select = format!(
@@ -607,7 +630,7 @@ fn layer_ctes(
         for f in kept {
             let col = format!("{alias}.{}", d.ident(&f.name));
             let v = match &f.default_sql {
-                Some(def) => typed(&format!("coalesce({col}, {def})"), f),
+                Some(def) => typed(&format!("coalesce({col}, {def})"), f, d),
                 None => col,
             };
             select.push(format!("{v} AS {}", d.ident(&f.name)));
@@ -638,6 +661,7 @@ fn layer_ctes(
         let mut cols = Vec::new();
         for f in model.features.iter().filter(|f| keep(f) && depth_of(f) == depth) {
             let FeatureBody::Derived { sql, .. } = &f.body else { continue };
+            let sql = &d.rule(sql);
             let sql = match stats {
                 Some(table) => substitute_stats_by(sql, model, &|i, _| format!("(SELECT {} FROM {table})", d.ident(&format!("stat_{i}")))),
                 None => substitute_stats(sql, model, d, &layer_of),
@@ -646,7 +670,7 @@ fn layer_ctes(
                 Some(def) => format!("coalesce({sql}, {def})"),
                 None => sql,
             };
-            cols.push(column(&typed(&v, f), &d.ident(&f.name), &f.origin));
+            cols.push(column(&typed(&v, f, d), &d.ident(&f.name), &f.origin));
         }
         let added = if cols.is_empty() { String::new() } else { format!(",\n    {}", columns(&cols, 4)) };
         ctes.push(format!(

@@ -32,13 +32,19 @@ pub fn steps(model: &Resolved, d: &dyn Dialect) -> Vec<Step> {
     out
 }
 
-/// A rule over features with population statistics read from the features table.
+/// A rule over features, in the engine's spelling, with population statistics read from the
+/// features table.
 pub fn on_features(sql: &str, model: &Resolved, d: &dyn Dialect) -> String {
-    substitute_stats(sql, model, d, &|_| d.table(FEATURES_TABLE))
+    substitute_stats(&d.rule(sql), model, d, &|_| d.table(FEATURES_TABLE))
+}
+
+/// A typed NULL.
+fn null_of(ty: &str, d: &dyn Dialect) -> String {
+    format!("CAST(NULL AS {})", d.type_name(ty))
 }
 
 fn opt_string(d: &dyn Dialect, s: &Option<String>) -> String {
-    s.as_ref().map_or("NULL::VARCHAR".to_string(), |v| d.string(v))
+    s.as_ref().map_or_else(|| null_of("VARCHAR", d), |v| d.string(v))
 }
 
 /// Quantile score: `1 + floor(buckets * (rank - 1) / n)` with `rank()` giving equal values the
@@ -61,11 +67,12 @@ fn score_select(model: &Resolved, s: &ResolvedScore, d: &dyn Dialect) -> String 
         ));
     }
     let parts: Vec<String> = s.parts.iter().map(|(p, _, _)| d.ident(p)).collect();
-    let code = parts.iter().map(|p| format!("coalesce(CAST({p} AS VARCHAR), '-')")).collect::<Vec<_>>().join(" || ");
+    let text = d.type_name("VARCHAR");
+    let code = parts.iter().map(|p| format!("coalesce(CAST({p} AS {text}), '-')")).collect::<Vec<_>>().join(" || ");
     let label = if s.labels.is_empty() {
-        "NULL::VARCHAR".to_string()
+        null_of("VARCHAR", d)
     } else {
-        let whens: Vec<String> = s.labels.iter().map(|l| format!("WHEN {} THEN {}", l.when, d.string(&l.name))).collect();
+        let whens: Vec<String> = s.labels.iter().map(|l| format!("WHEN {} THEN {}", d.rule(&l.when), d.string(&l.name))).collect();
         format!("CASE\n    {}\n  END", whens.join("\n    "))
     };
     format!(
@@ -122,7 +129,7 @@ fn members_select(model: &Resolved, d: &dyn Dialect) -> String {
         }
     }
     if parts.is_empty() {
-        return format!("SELECT {key}, CAST(NULL AS VARCHAR) AS {}\nFROM {}\nWHERE FALSE", d.ident("segment"), d.table(FEATURES_TABLE));
+        return format!("SELECT {key}, {} AS {}\nFROM {}\nWHERE FALSE", null_of("VARCHAR", d), d.ident("segment"), d.table(FEATURES_TABLE));
     }
     // No ORDER BY: the rows come out in features order (by customer), deterministic as they are;
     // sorting ~20 rows per customer by segment cost as much as computing them (bench/RESULTS.md).
@@ -197,10 +204,12 @@ fn gap_to(level: &ResolvedLevel, metric: &str, d: &dyn Dialect) -> Option<String
     Some(if th.is_min { format!("greatest({} - {v}, 0)", th.value) } else { format!("greatest({v} - {}, 0)", th.value) })
 }
 
-/// Column types of `tier_assignments` shared by every ladder (one type, so the union keeps it).
+/// Columns of `tier_assignments` shared by every ladder: one type for the names (so the union
+/// keeps it), and the gap columns of all ladders (NULL in a ladder without that metric).
 struct TierTypes {
     ladder: String,
     tier: String,
+    metrics: Vec<String>,
 }
 
 fn ladder_select(model: &Resolved, t: &ResolvedTier, types: &TierTypes, d: &dyn Dialect) -> String {
@@ -217,7 +226,7 @@ fn ladder_select(model: &Resolved, t: &ResolvedTier, types: &TierTypes, d: &dyn 
     let name_of = |f: &dyn Fn(usize) -> Option<String>| -> String {
         let arms: Vec<String> = (1..=n).filter_map(|r| f(r).map(|v| format!("WHEN {r} THEN {v}"))).collect();
         if arms.is_empty() {
-            "CAST(NULL AS VARCHAR)".into()
+            null_of("VARCHAR", d)
         } else {
             format!("CASE {rank} {} END", arms.join(" "))
         }
@@ -231,8 +240,8 @@ fn ladder_select(model: &Resolved, t: &ResolvedTier, types: &TierTypes, d: &dyn 
         rank.clone(),
         format!("CAST({next} AS {}) AS {}", types.tier, d.ident("next_tier")),
     ];
-    for m in ladder_metrics(t) {
-        let arms: Vec<String> = (2..=n).filter_map(|r| gap_to(&t.levels[r - 2], &m, d).map(|g| format!("WHEN {r} THEN {g}"))).collect();
+    for m in &types.metrics {
+        let arms: Vec<String> = (2..=n).filter_map(|r| gap_to(&t.levels[r - 2], m, d).map(|g| format!("WHEN {r} THEN {g}"))).collect();
         let gap = if arms.is_empty() { "NULL".into() } else { format!("CASE {rank} {} END", arms.join(" ")) };
         cols.push(format!("{gap} AS {}", d.ident(&format!("gap_{m}"))));
     }
@@ -254,8 +263,9 @@ fn tiers_select(model: &Resolved, d: &dyn Dialect) -> String {
     let key = d.ident("customer_id");
     if model.tiers.is_empty() {
         return format!(
-            "SELECT {key}, CAST(NULL AS VARCHAR) AS {}, CAST(NULL AS VARCHAR) AS {}, CAST(NULL AS INTEGER) AS {}, CAST(NULL AS VARCHAR) AS {}\nFROM {}\nWHERE FALSE",
-            d.ident("ladder"), d.ident("tier"), d.ident("rank"), d.ident("next_tier"), d.table(FEATURES_TABLE)
+            "SELECT {key}, {text} AS {}, {text} AS {}, CAST(NULL AS INTEGER) AS {}, {text} AS {}\nFROM {}\nWHERE FALSE",
+            d.ident("ladder"), d.ident("tier"), d.ident("rank"), d.ident("next_tier"), d.table(FEATURES_TABLE),
+            text = null_of("VARCHAR", d)
         );
     }
     // `ladder`, `tier` and `next_tier` hold only this run's names (ENUMs in DuckDB): the step
@@ -263,16 +273,22 @@ fn tiers_select(model: &Resolved, d: &dyn Dialect) -> String {
     let types = TierTypes {
         ladder: label_type(model.tiers.iter().map(|t| t.name.clone()).collect(), d),
         tier: label_type(model.tiers.iter().flat_map(|t| t.levels.iter().map(|l| l.name.clone())).collect(), d),
+        metrics: model.tiers.iter().flat_map(ladder_metrics).fold(Vec::new(), |mut all, m| {
+            if !all.contains(&m) {
+                all.push(m);
+            }
+            all
+        }),
     };
     let parts: Vec<String> = model.tiers.iter().map(|t| format!("({})", ladder_select(model, t, &types, d))).collect();
-    format!("SELECT * FROM (\n{}\n)\nORDER BY {}, {key}", parts.join(&format!("\n{}\n", d.union_all_by_name())), d.ident("ladder"))
+    format!("SELECT * FROM (\n{}\n)\nORDER BY {}, {key}", parts.join("\nUNION ALL\n"), d.ident("ladder"))
 }
 
 /// `VALUES` rows or an empty select with the same columns.
 fn values_table(columns: &[&str], rows: Vec<Vec<String>>, d: &dyn Dialect, types: &[&str]) -> String {
     let names: Vec<String> = columns.iter().map(|c| d.ident(c)).collect();
     if rows.is_empty() {
-        let nulls: Vec<String> = columns.iter().zip(types).map(|(c, t)| format!("CAST(NULL AS {t}) AS {}", d.ident(c))).collect();
+        let nulls: Vec<String> = columns.iter().zip(types).map(|(c, t)| format!("{} AS {}", null_of(t, d), d.ident(c))).collect();
         return format!("SELECT {} WHERE FALSE", nulls.join(", "));
     }
     let rows: Vec<String> = rows.into_iter().map(|r| format!("({})", r.join(", "))).collect();
@@ -291,7 +307,7 @@ fn segment_catalog(model: &Resolved, d: &dyn Dialect) -> String {
             d.string("rule"),
             d.string(&s.origin),
             d.string(&s.hash),
-            s.priority.map_or("NULL::INTEGER".to_string(), |p| p.to_string()),
+            s.priority.map_or_else(|| null_of("INTEGER", d), |p| p.to_string()),
         ]);
     }
     for sc in &model.scores {
@@ -301,17 +317,18 @@ fn segment_catalog(model: &Resolved, d: &dyn Dialect) -> String {
                 d.string(&sc.label_segment(&l.name)),
                 opt_string(d, &l.description),
                 d.string_list(&sc.tags),
-                "NULL::VARCHAR".into(),
+                null_of("VARCHAR", d),
                 opt_string(d, &l.campaign),
                 d.string(&format!("score:{}", sc.name)),
                 d.string(&sc.origin),
                 d.string(&hash),
-                "NULL::INTEGER".into(),
+                null_of("INTEGER", d),
             ]);
         }
     }
     let cols = ["name", "description", "tags", "owner", "campaign", "kind", "origin", "definition_hash", "priority"];
-    let types = ["VARCHAR", "VARCHAR", "VARCHAR[]", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "INTEGER"];
+    let list = d.text_list_type();
+    let types = ["VARCHAR", "VARCHAR", &list, "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "VARCHAR", "INTEGER"];
     let defs = values_table(&cols, rows, d, &types);
     format!(
         "WITH defs AS (\n  {defs}\n),\nsizes AS (SELECT {seg}, count(*) AS size FROM {} GROUP BY {seg}),\ntotal AS (SELECT count(*) AS n FROM {})\nSELECT defs.*, coalesce(sizes.size, 0) AS size,\n  CASE WHEN total.n = 0 THEN 0 ELSE round(coalesce(sizes.size, 0) / total.n, 4) END AS share,\n  {} AS as_of\nFROM defs LEFT JOIN sizes ON sizes.{seg} = defs.name CROSS JOIN total\nORDER BY defs.name",
@@ -354,7 +371,8 @@ fn tier_catalog(model: &Resolved, d: &dyn Dialect) -> String {
         }
     }
     let cols = ["ladder", "tier", "rank", "description", "benefits", "rule"];
-    let types = ["VARCHAR", "VARCHAR", "INTEGER", "VARCHAR", "VARCHAR[]", "VARCHAR"];
+    let list = d.text_list_type();
+    let types = ["VARCHAR", "VARCHAR", "INTEGER", "VARCHAR", &list, "VARCHAR"];
     let defs = values_table(&cols, rows, d, &types);
     format!(
         "WITH defs AS (\n  {defs}\n),\nsizes AS (SELECT ladder, tier, count(*) AS size FROM {} GROUP BY ladder, tier),\ntotal AS (SELECT count(*) AS n FROM {})\nSELECT defs.*, coalesce(sizes.size, 0) AS size,\n  CASE WHEN total.n = 0 THEN 0 ELSE round(coalesce(sizes.size, 0) / total.n, 4) END AS share\nFROM defs LEFT JOIN sizes ON sizes.ladder = defs.ladder AND sizes.tier = defs.tier CROSS JOIN total\nORDER BY defs.ladder, defs.rank",

@@ -386,9 +386,16 @@ fn backquote(id: &mut Ident) {
 
 /// Spark's name for a type rules may cast to.
 fn spark_type(t: &DataType) -> Option<DataType> {
-    let printed = t.to_string().to_ascii_uppercase();
+    let spark = spark_type_name(&t.to_string())?;
+    Some(DataType::Custom(ObjectName::from(vec![Ident::new(spark)]), vec![]))
+}
+
+/// Spark's name for a type written in DuckDB's spelling (`VARCHAR`, `DECIMAL(18,2)`), or `None`
+/// for a type rules may not use on Spark.
+pub fn spark_type_name(ty: &str) -> Option<String> {
+    let printed = ty.trim().to_ascii_uppercase();
     let (base, args) = printed.split_once('(').map_or((printed.as_str(), ""), |(b, a)| (b, a));
-    let spark = match base.trim() {
+    Some(match base.trim() {
         "VARCHAR" | "TEXT" | "STRING" | "CHAR" => "STRING".to_string(),
         "INTEGER" | "INT" | "INT4" => "INT".to_string(),
         "BIGINT" | "INT8" => "BIGINT".to_string(),
@@ -396,13 +403,12 @@ fn spark_type(t: &DataType) -> Option<DataType> {
         "DOUBLE" | "FLOAT8" | "DOUBLE PRECISION" => "DOUBLE".to_string(),
         "FLOAT" | "REAL" | "FLOAT4" => "FLOAT".to_string(),
         "DECIMAL" | "NUMERIC" if args.is_empty() => "DECIMAL(18,3)".to_string(),
-        "DECIMAL" | "NUMERIC" => format!("DECIMAL({args}"),
+        "DECIMAL" | "NUMERIC" => format!("DECIMAL({}", args.replace(' ', "")),
         "DATE" => "DATE".to_string(),
         "TIMESTAMP" => "TIMESTAMP".to_string(),
         "BOOLEAN" | "BOOL" => "BOOLEAN".to_string(),
         _ => return None,
-    };
-    Some(DataType::Custom(ObjectName::from(vec![Ident::new(spark)]), vec![]))
+    })
 }
 
 fn expr_span(e: &Expr) -> Span {

@@ -97,6 +97,21 @@ fn compiled_sql_matches_the_snapshot() {
     assert!(script == expected, "compiled SQL changed; review `git diff` after UPDATE_SNAPSHOTS=1\n{script}");
 }
 
+/// The full Spark SQL of the tiny fixture (`compile --engine spark`); `UPDATE_SNAPSHOTS=1`
+/// rewrites it.
+#[test]
+fn compiled_spark_sql_snapshot() {
+    let model = resolve_fixture(&[]);
+    let plan = compile_with(&model, &dialect::SparkSql);
+    let script = format!("{}{}", spark_sources(&model), plan.script());
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tiny.spark.sql");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &script).expect("write snapshot");
+    }
+    let expected = std::fs::read_to_string(path).expect("snapshot file; run with UPDATE_SNAPSHOTS=1 to create it");
+    assert!(script == expected, "compiled Spark SQL changed; review `git diff` after UPDATE_SNAPSHOTS=1\n{script}");
+}
+
 /// The committed JSON Schemas in schema/ match the model; `UPDATE_SNAPSHOTS=1` rewrites them.
 #[test]
 fn committed_json_schemas_are_current() {

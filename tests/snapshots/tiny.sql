@@ -165,19 +165,19 @@ ORDER BY "ladder", "customer_id";
 CREATE OR REPLACE TABLE "segment_catalog" AS
 WITH defs AS (
   SELECT * FROM (VALUES
-    ('clv_low', NULL::VARCHAR, ['value']::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:2', 'bb16ef1c57d9', NULL::INTEGER),
-    ('clv_medium', NULL::VARCHAR, ['value']::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:3', 'c71635f7beae', NULL::INTEGER),
-    ('clv_high', NULL::VARCHAR, ['value']::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:4', '4484f3d15cb6', NULL::INTEGER),
-    ('one_time_buyers', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:5', 'dea9d25043d1', NULL::INTEGER),
-    ('loyal', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:6', '210c88497faf', NULL::INTEGER),
-    ('registered_no_orders', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:8', 'e37d64fd0c39', NULL::INTEGER),
-    ('coupon_lovers', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:9', '0859b8d0298a', NULL::INTEGER),
-    ('above_average_spend', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:10', 'db06136f1525', NULL::INTEGER),
-    ('vip_loyal', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:11', 'b89eda78e25a', NULL::INTEGER),
-    ('loyal_or_coupon', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:12', '94b5661eb9a0', NULL::INTEGER),
-    ('high_aov', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'rule', 'segments/segments.yaml:13', '5fcd1ed55ea8', NULL::INTEGER),
-    ('rf_best', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'score:rf', 'segments/tiers.yaml:9', 'b52cec10b5a8', NULL::INTEGER),
-    ('rf_sleeping', NULL::VARCHAR, []::VARCHAR[], NULL::VARCHAR, NULL::VARCHAR, 'score:rf', 'segments/tiers.yaml:9', 'ef8ea03af0fa', NULL::INTEGER)
+    ('clv_low', CAST(NULL AS VARCHAR), ['value']::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:2', 'bb16ef1c57d9', CAST(NULL AS INTEGER)),
+    ('clv_medium', CAST(NULL AS VARCHAR), ['value']::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:3', 'c71635f7beae', CAST(NULL AS INTEGER)),
+    ('clv_high', CAST(NULL AS VARCHAR), ['value']::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:4', '4484f3d15cb6', CAST(NULL AS INTEGER)),
+    ('one_time_buyers', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:5', 'dea9d25043d1', CAST(NULL AS INTEGER)),
+    ('loyal', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:6', '210c88497faf', CAST(NULL AS INTEGER)),
+    ('registered_no_orders', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:8', 'e37d64fd0c39', CAST(NULL AS INTEGER)),
+    ('coupon_lovers', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:9', '0859b8d0298a', CAST(NULL AS INTEGER)),
+    ('above_average_spend', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:10', 'db06136f1525', CAST(NULL AS INTEGER)),
+    ('vip_loyal', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:11', 'b89eda78e25a', CAST(NULL AS INTEGER)),
+    ('loyal_or_coupon', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:12', '94b5661eb9a0', CAST(NULL AS INTEGER)),
+    ('high_aov', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:13', '5fcd1ed55ea8', CAST(NULL AS INTEGER)),
+    ('rf_best', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'score:rf', 'segments/tiers.yaml:9', 'b52cec10b5a8', CAST(NULL AS INTEGER)),
+    ('rf_sleeping', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'score:rf', 'segments/tiers.yaml:9', 'ef8ea03af0fa', CAST(NULL AS INTEGER))
   ) AS v("name", "description", "tags", "owner", "campaign", "kind", "origin", "definition_hash", "priority")
 ),
 sizes AS (SELECT "segment", count(*) AS size FROM "segment_members" GROUP BY "segment"),
@@ -192,10 +192,10 @@ ORDER BY defs.name;
 CREATE OR REPLACE TABLE "tier_catalog" AS
 WITH defs AS (
   SELECT * FROM (VALUES
-    ('club', 'vip', 1, NULL::VARCHAR, ['gifts']::VARCHAR[], 'spend_12m >= 5000'),
-    ('club', 'gold', 2, NULL::VARCHAR, []::VARCHAR[], 'orders_12m >= 6 AND spend_12m >= 1500'),
-    ('club', 'silver', 3, NULL::VARCHAR, []::VARCHAR[], 'spend_12m >= 500'),
-    ('club', 'bronze', 4, NULL::VARCHAR, ['discount notices']::VARCHAR[], 'everyone else')
+    ('club', 'vip', 1, CAST(NULL AS VARCHAR), ['gifts']::VARCHAR[], 'spend_12m >= 5000'),
+    ('club', 'gold', 2, CAST(NULL AS VARCHAR), []::VARCHAR[], 'orders_12m >= 6 AND spend_12m >= 1500'),
+    ('club', 'silver', 3, CAST(NULL AS VARCHAR), []::VARCHAR[], 'spend_12m >= 500'),
+    ('club', 'bronze', 4, CAST(NULL AS VARCHAR), ['discount notices']::VARCHAR[], 'everyone else')
   ) AS v("ladder", "tier", "rank", "description", "benefits", "rule")
 ),
 sizes AS (SELECT ladder, tier, count(*) AS size FROM "tier_assignments" GROUP BY ladder, tier),
@@ -208,16 +208,16 @@ ORDER BY defs.ladder, defs.rank;
 -- step: catalogs
 CREATE OR REPLACE TABLE "feature_catalog" AS
 SELECT * FROM (VALUES
-    ('tenure_days', 'declared', 'customers', NULL::VARCHAR, 'segments/features.yaml:2'),
-    ('country', 'declared', 'customers', NULL::VARCHAR, 'segments/features.yaml:3'),
-    ('order_count', 'derived', 'orders', NULL::VARCHAR, 'segments/features.yaml:4'),
-    ('total_spent', 'derived', 'orders', NULL::VARCHAR, 'segments/features.yaml:5'),
-    ('recency_days', 'derived', 'orders', NULL::VARCHAR, 'segments/features.yaml:6'),
-    ('orders_12m', 'derived', 'orders', NULL::VARCHAR, 'segments/features.yaml:7'),
-    ('spend_12m', 'derived', 'orders', NULL::VARCHAR, 'segments/features.yaml:8'),
-    ('coupon_orders', 'derived', 'orders', NULL::VARCHAR, 'segments/features.yaml:9'),
-    ('session_count', 'derived', 'sessions', NULL::VARCHAR, 'segments/features.yaml:12'),
-    ('aov', 'derived', NULL::VARCHAR, NULL::VARCHAR, 'segments/features.yaml:10'),
-    ('coupon_share', 'derived', NULL::VARCHAR, NULL::VARCHAR, 'segments/features.yaml:11')
+    ('tenure_days', 'declared', 'customers', CAST(NULL AS VARCHAR), 'segments/features.yaml:2'),
+    ('country', 'declared', 'customers', CAST(NULL AS VARCHAR), 'segments/features.yaml:3'),
+    ('order_count', 'derived', 'orders', CAST(NULL AS VARCHAR), 'segments/features.yaml:4'),
+    ('total_spent', 'derived', 'orders', CAST(NULL AS VARCHAR), 'segments/features.yaml:5'),
+    ('recency_days', 'derived', 'orders', CAST(NULL AS VARCHAR), 'segments/features.yaml:6'),
+    ('orders_12m', 'derived', 'orders', CAST(NULL AS VARCHAR), 'segments/features.yaml:7'),
+    ('spend_12m', 'derived', 'orders', CAST(NULL AS VARCHAR), 'segments/features.yaml:8'),
+    ('coupon_orders', 'derived', 'orders', CAST(NULL AS VARCHAR), 'segments/features.yaml:9'),
+    ('session_count', 'derived', 'sessions', CAST(NULL AS VARCHAR), 'segments/features.yaml:12'),
+    ('aov', 'derived', CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'segments/features.yaml:10'),
+    ('coupon_share', 'derived', CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'segments/features.yaml:11')
   ) AS v("name", "kind", "source", "description", "origin");
 
