@@ -209,25 +209,31 @@ fn comment(text: &str) -> String {
     text.replace(['\n', '\r'], " ")
 }
 
-/// Separates a select item from its trailing `-- origin` comment until [`columns`] joins the list.
-pub(crate) const COMMENT_MARK: char = '\u{1}';
+/// One item of a SELECT list, with the `-- origin` comment that follows its comma.
+pub(crate) struct SelectItem {
+    pub(crate) sql: String,
+    pub(crate) note: Option<String>,
+}
+
+impl From<String> for SelectItem {
+    fn from(sql: String) -> SelectItem {
+        SelectItem { sql, note: None }
+    }
+}
 
 /// `sql AS "name"` with a comment naming the definition it comes from.
-pub(crate) fn column(sql: &str, name: &str, origin: &str) -> String {
+pub(crate) fn column(sql: &str, name: &str, origin: &str) -> SelectItem {
     // A user's `-- comment` on the expression's last line would swallow `AS name`.
     let sep = if sql.lines().last().is_some_and(|l| l.contains("--")) { "\n   " } else { "" };
-    format!("{}{sep} AS {name}{COMMENT_MARK}{}", indent(sql, 4), comment(origin))
+    SelectItem { sql: format!("{}{sep} AS {name}", indent(sql, 4)), note: Some(comment(origin)) }
 }
 
 /// Join select items with commas, keeping each `-- origin` comment after its comma.
-pub(crate) fn columns(items: &[String], pad: usize) -> String {
+pub(crate) fn columns(items: &[SelectItem], pad: usize) -> String {
     let last = items.len().saturating_sub(1);
     let mut out = String::new();
     for (i, item) in items.iter().enumerate() {
-        let (sql, note) = match item.split_once(COMMENT_MARK) {
-            Some((sql, note)) => (sql, Some(note)),
-            None => (item.as_str(), None),
-        };
+        let (sql, note) = (item.sql.as_str(), item.note.as_deref());
         out.push_str(sql);
         // A user's own `--` comment on the last line would swallow the comma: break the line first.
         if i < last {
@@ -422,7 +428,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
     };
     let key = d.ident("customer_id");
     // Population: customers, with their row-level features.
-    let mut cols = vec![format!("{} AS {key}", d.ident(&customers.key))];
+    let mut cols: Vec<SelectItem> = vec![format!("{} AS {key}", d.ident(&customers.key)).into()];
     for f in &model.features {
         if let FeatureBody::Column { sql } = &f.body {
             let sql = d.rule(sql);
@@ -478,7 +484,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
             _ => format!("{}\nWHERE {}", source_relation(src, d), conds.join("\n  AND ")),
         };
         if !shared.is_empty() {
-            let mut aggs = vec![format!("{} AS {key}", d.ident(&src.key))];
+            let mut aggs: Vec<SelectItem> = vec![format!("{} AS {key}", d.ident(&src.key)).into()];
             for f in &shared {
                 if let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body {
                     let expr = aggregate_expr(&d.rule(sql), filter_conds(filter.as_deref(), *window, src, model, d));
@@ -504,7 +510,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
                     "-- source '{}', feature '{}': an ordered aggregate sorts only the rows it keeps\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
                     src.name,
                     f.name,
-                    columns(&[format!("{} AS {key}", d.ident(&src.key)), column(&typed(&d.rule(sql), f, d), &d.ident(&f.name), &f.origin)], 2),
+                    columns(&[format!("{} AS {key}", d.ident(&src.key)).into(), column(&typed(&d.rule(sql), f, d), &d.ident(&f.name), &f.origin)], 2),
                     scan(&conds)
                 );
                 add_scan(&mut scans, &mut joined, cte, select, vec![f]);
@@ -521,7 +527,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
             if !with_nulls {
                 conds.push(format!("({sql}) IS NOT NULL"));
             }
-            let mut aggs = vec![key.clone()];
+            let mut aggs: Vec<SelectItem> = vec![key.clone().into()];
             for f in &group {
                 let value = match f.body {
                     FeatureBody::Aggregate { top: Some(Top::Value), .. } => format!("{}{not_null}", d.most_frequent_value("__v", "__n")),
@@ -649,7 +655,7 @@ fn layer_ctes(
         "{} {} (\n  SELECT\n    {}\n  FROM {} AS p{joins}\n)",
         d.ident("layer_0"),
         materialized(0),
-        columns(&select, 4),
+        columns(&select.into_iter().map(SelectItem::from).collect::<Vec<_>>(), 4),
         d.ident("population")
     ));
     let max_depth = model.features.iter().filter(|f| keep(f)).map(depth_of).max().unwrap_or(0);

@@ -2,7 +2,7 @@
 //! Each reads the materialized features table, never a source.
 
 use super::dialect::Dialect;
-use super::{columns, comment, indent, substitute_stats, Step, COMMENT_MARK, FEATURES_TABLE};
+use super::{columns, comment, indent, substitute_stats, SelectItem, Step, FEATURES_TABLE};
 use crate::project::model::Direction;
 use crate::validate::{FeatureBody, Resolved, ResolvedLevel, ResolvedScore, ResolvedThreshold, ResolvedTier};
 
@@ -101,10 +101,13 @@ fn members_select(model: &Resolved, d: &dyn Dialect) -> String {
     let key = d.ident("customer_id");
     let mut parts = Vec::new();
     if !model.segments.is_empty() {
-        let flags: Vec<String> = model
+        let flags: Vec<SelectItem> = model
             .segments
             .iter()
-            .map(|s| format!("coalesce((\n      {}\n    ), FALSE) AS {}{COMMENT_MARK}{}", indent(&on_features(&s.rule, model, d), 6), d.ident(&s.name), comment(&s.origin)))
+            .map(|s| SelectItem {
+                sql: format!("coalesce((\n      {}\n    ), FALSE) AS {}", indent(&on_features(&s.rule, model, d), 6), d.ident(&s.name)),
+                note: Some(comment(&s.origin)),
+            })
             .collect();
         let names: Vec<String> = model.segments.iter().map(|s| d.ident(&s.name)).collect();
         parts.push(format!(

@@ -67,9 +67,6 @@ impl StatFunc {
     }
 }
 
-/// Separates message and hint in the detail of errors raised by our template functions.
-const HINT_MARK: char = '\u{1}';
-
 /// A rendered snippet: SQL text with `__ref_N__` placeholders indexing `refs`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
@@ -93,6 +90,9 @@ pub struct Templates {
     env: Environment<'static>,
     refs: Arc<Mutex<Vec<TemplateRef>>>,
     defaults: Arc<Mutex<Vec<(String, String)>>>,
+    /// The message and hint of the last error our own template functions raised (minijinja
+    /// errors carry one text; the hint travels beside it).
+    failure: Arc<Mutex<Option<(String, String)>>>,
     /// `{% import %}` lines for every macro file, prepended (on the same line) to each template.
     prelude: String,
 }
@@ -153,6 +153,8 @@ impl Templates {
         // `default` is variadic so that an explicit `none` default (SQL NULL) counts as given.
         let defaults: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let used = defaults.clone();
+        let failure: Arc<Mutex<Option<(String, String)>>> = Arc::default();
+        let failed = failure.clone();
         env.add_function("var", move |name: String, default: minijinja::value::Rest<Value>| -> Result<Value, Error> {
             if default.len() > 1 {
                 return Err(Error::new(ErrorKind::TooManyArguments, "var() takes a name and an optional default"));
@@ -167,7 +169,9 @@ impl Templates {
                 (None, None) => {
                     let hint = crate::diagnostics::did_you_mean(&name, names.iter().map(String::as_str))
                         .unwrap_or_else(|| format!("define it under `vars:` in segmenter.yaml or give a default: var('{name}', 10)"));
-                    Err(Error::new(ErrorKind::UndefinedError, format!("unknown var '{name}'{HINT_MARK}{hint}")))
+                    let message = format!("unknown var '{name}'");
+                    *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some((message.clone(), hint));
+                    Err(Error::new(ErrorKind::UndefinedError, message))
                 }
             }
         });
@@ -190,7 +194,7 @@ impl Templates {
             env.add_template_owned(m.path.clone(), m.text.clone()).map_err(|e| (m.path.clone(), e.line().unwrap_or(1), describe(&e)))?;
             prelude.push_str(&format!("{{% import {:?} as {stem} %}}", m.path));
         }
-        Ok(Templates { env, refs, defaults, prelude })
+        Ok(Templates { env, refs, defaults, failure, prelude })
     }
 
     /// Render one snippet. `name` appears in minijinja's own messages (use `file:line`).
@@ -201,6 +205,7 @@ impl Templates {
         // The lock is only held around clear/take: the template functions lock it while rendering.
         self.refs.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.defaults.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.failure.lock().unwrap_or_else(|p| p.into_inner()).take();
         let source = format!("{}{}", self.prelude, text);
         let out = self.env.render_named_str(name, &source, ());
         let refs = std::mem::take(&mut *self.refs.lock().unwrap_or_else(|p| p.into_inner()));
@@ -234,8 +239,9 @@ impl Templates {
                 hint: format!("a project var is written {{{{ var('{name}') }}}} (or with a default: var('{name}', 10)); the run date is {{{{ as_of }}}}"),
             });
         }
-        if let Some((message, hint)) = err.detail().and_then(|d| d.split_once(HINT_MARK)) {
-            return Err(RenderError { line: err.line(), message: format!("template error: {message}"), hint: hint.to_string() });
+        let failure = self.failure.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some((message, hint)) = failure.filter(|(m, _)| err.detail() == Some(m.as_str())) {
+            return Err(RenderError { line: err.line(), message: format!("template error: {message}"), hint });
         }
         Err(RenderError { line: err.line(), message: describe(&err), hint: hint_for(&err) })
     }
