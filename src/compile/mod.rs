@@ -173,21 +173,34 @@ pub fn compile_staged(model: &Resolved) -> Plan {
     plan
 }
 
-/// Replace `__stat_N__` placeholders with scalar subqueries over `relation`.
+/// Replace the `stat()` calls of a rule with scalar subqueries over `relation`.
 pub fn substitute_stats(sql: &str, model: &Resolved, d: &dyn Dialect, relation: &dyn Fn(&str) -> String) -> String {
     substitute_stats_by(sql, model, &|_, s| format!("(SELECT {} FROM {})", stat_aggregate(s, d), relation(&s.feature)))
 }
 
-/// Replace each `__stat_N__` placeholder with `value(N, stat)`.
+/// Replace each `stat()` call of a rule with `value(N, stat)`, N its index in `model.stats`.
 fn substitute_stats_by(sql: &str, model: &Resolved, value: &dyn Fn(usize, &StatUse) -> String) -> String {
-    let mut out = sql.to_string();
-    for (i, s) in model.stats.iter().enumerate().rev() {
-        let placeholder = format!("__stat_{i}__");
-        if out.contains(&placeholder) {
-            out = out.replace(&placeholder, &value(i, s));
-        }
-    }
-    out
+    let replaced: Result<String, std::convert::Infallible> = tree::replace_refs(sql, &mut |r| {
+        Ok(match r {
+            template::TemplateRef::Stat { func, feature } => {
+                let s = StatUse { func: *func, feature: feature.clone() };
+                model.stats.iter().position(|x| *x == s).map(|i| value(i, &model.stats[i]))
+            }
+            template::TemplateRef::Segment(_) => None,
+        })
+    });
+    replaced.unwrap_or_else(|never| match never {})
+}
+
+/// The indexes in `model.stats` of the statistics `sql` reads.
+fn stats_of(sql: &str, model: &Resolved) -> Vec<usize> {
+    tree::rule_refs(sql)
+        .into_iter()
+        .filter_map(|r| match r {
+            template::TemplateRef::Stat { func, feature } => model.stats.iter().position(|s| s.func == func && s.feature == feature),
+            template::TemplateRef::Segment(_) => None,
+        })
+        .collect()
 }
 
 /// The aggregate computing a statistic over all customers' values of its feature.
@@ -588,7 +601,7 @@ fn stats_closure(model: &Resolved) -> Option<(Vec<usize>, std::collections::BTre
         FeatureBody::Derived { sql, .. } => Some(sql),
         _ => None,
     }).collect();
-    let used: Vec<usize> = (0..model.stats.len()).filter(|i| derived.iter().any(|sql| sql.contains(&format!("__stat_{i}__")))).collect();
+    let used: Vec<usize> = (0..model.stats.len()).filter(|i| derived.iter().any(|sql| stats_of(sql, model).contains(i))).collect();
     let mut needed = std::collections::BTreeSet::new();
     let mut todo: Vec<String> = used.iter().map(|&i| model.stats[i].feature.clone()).collect();
     while let Some(name) = todo.pop() {
@@ -597,7 +610,7 @@ fn stats_closure(model: &Resolved) -> Option<(Vec<usize>, std::collections::BTre
             continue;
         }
         if let FeatureBody::Derived { sql, .. } = &f.body {
-            if sql.contains("__stat_") {
+            if !stats_of(sql, model).is_empty() {
                 return None;
             }
             todo.extend(tree::column_refs(sql).into_iter().map(|id| id.name.to_string()));
@@ -648,7 +661,7 @@ fn layer_ctes(
         _ => 0,
     };
     let uses_stats = |depth: usize| {
-        model.features.iter().filter(|f| keep(f)).any(|f| matches!(&f.body, FeatureBody::Derived { sql, depth: fd } if *fd > depth && sql.contains("__stat_")))
+        model.features.iter().filter(|f| keep(f)).any(|f| matches!(&f.body, FeatureBody::Derived { sql, depth: fd } if *fd > depth && !stats_of(sql, model).is_empty()))
     };
     let materialized = |depth: usize| if stats.is_none() && uses_stats(depth) { d.materialized() } else { "AS" };
     ctes.push(format!(

@@ -3,8 +3,9 @@
 //! Every `{{ value }}` prints as a SQL literal (strings quoted and escaped, numbers as numbers,
 //! lists as `(a, b)`), so vars can never inject SQL; output marked safe (macro results, `as_of`,
 //! `| safe`) is pasted as is. Undefined names are errors (strict mode). `stat()` and `segment()`
-//! render placeholders (`__ref_N__`) that the compiler later replaces with real SQL, so
-//! validation can see what each expression depends on.
+//! render as calls of those names (`stat('avg', 'order_count')`), which stay nodes of the
+//! rule's parsed tree: validation reads them from the tree ([`crate::compile::tree::rule_refs`])
+//! and the compiler replaces those nodes with real SQL.
 
 use crate::project::MacroFile;
 use minijinja::value::{Value, ValueKind};
@@ -12,7 +13,7 @@ use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// Something a template asked for through a function, resolved by the compiler.
+/// A call of segmenter's own functions in a rule, resolved by the compiler.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TemplateRef {
     /// A population statistic over a feature: `stat('avg', 'order_count')`.
@@ -36,6 +37,21 @@ pub enum StatFunc {
 }
 
 impl StatFunc {
+    /// The call that stands for this statistic of `feature` in a rule.
+    pub fn call(self, feature: &str) -> String {
+        let name = match self {
+            StatFunc::Avg => "avg",
+            StatFunc::Min => "min",
+            StatFunc::Max => "max",
+            StatFunc::Median => "median",
+            StatFunc::Sum => "sum",
+            StatFunc::Stddev => "stddev",
+            StatFunc::Count => "count",
+            StatFunc::Quantile(q) => return format!("stat('quantile', {}, {q})", quote_string(feature)),
+        };
+        format!("stat('{name}', {})", quote_string(feature))
+    }
+
     /// Parse `avg`, `median`, `p90`, or `quantile` with an explicit q.
     pub fn parse(name: &str, q: Option<f64>) -> Result<StatFunc, String> {
         let f = match name.to_ascii_lowercase().as_str() {
@@ -67,7 +83,7 @@ impl StatFunc {
     }
 }
 
-/// A rendered snippet: SQL text with `__ref_N__` placeholders indexing `refs`.
+/// A rendered snippet: SQL text, and the `stat()`/`segment()` calls in its tree.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     pub sql: String,
@@ -88,7 +104,6 @@ pub struct RenderError {
 /// The environment all snippets of a project render in.
 pub struct Templates {
     env: Environment<'static>,
-    refs: Arc<Mutex<Vec<TemplateRef>>>,
     defaults: Arc<Mutex<Vec<(String, String)>>>,
     /// The message and hint of the last error our own template functions raised (minijinja
     /// errors carry one text; the hint travels beside it).
@@ -175,15 +190,12 @@ impl Templates {
                 }
             }
         });
-        let refs: Arc<Mutex<Vec<TemplateRef>>> = Arc::default();
-        let r = refs.clone();
         env.add_function("stat", move |func: String, feature: String, q: Option<f64>| -> Result<Value, Error> {
             let func = StatFunc::parse(&func, q).map_err(|m| Error::new(ErrorKind::InvalidOperation, m))?;
-            Ok(push_ref(&r, TemplateRef::Stat { func, feature }))
+            Ok(Value::from_safe_string(func.call(&feature)))
         });
-        let r = refs.clone();
         env.add_function("segment", move |name: String| -> Result<Value, Error> {
-            Ok(push_ref(&r, TemplateRef::Segment(name)))
+            Ok(Value::from_safe_string(format!("segment({})", quote_string(&name))))
         });
         let mut prelude = String::new();
         for m in macros {
@@ -194,21 +206,19 @@ impl Templates {
             env.add_template_owned(m.path.clone(), m.text.clone()).map_err(|e| (m.path.clone(), e.line().unwrap_or(1), describe(&e)))?;
             prelude.push_str(&format!("{{% import {:?} as {stem} %}}", m.path));
         }
-        Ok(Templates { env, refs, defaults, failure, prelude })
+        Ok(Templates { env, defaults, failure, prelude })
     }
 
     /// Render one snippet. `name` appears in minijinja's own messages (use `file:line`).
     pub fn render(&self, name: &str, text: &str) -> Result<Rendered, RenderError> {
         if !(text.contains("{{") || text.contains("{%") || text.contains("{#")) {
-            return Ok(Rendered { sql: text.to_string(), refs: Vec::new(), defaults: Vec::new() });
+            return Ok(Rendered { sql: text.to_string(), refs: crate::compile::tree::rule_refs(text), defaults: Vec::new() });
         }
         // The lock is only held around clear/take: the template functions lock it while rendering.
-        self.refs.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.defaults.lock().unwrap_or_else(|p| p.into_inner()).clear();
         self.failure.lock().unwrap_or_else(|p| p.into_inner()).take();
         let source = format!("{}{}", self.prelude, text);
         let out = self.env.render_named_str(name, &source, ());
-        let refs = std::mem::take(&mut *self.refs.lock().unwrap_or_else(|p| p.into_inner()));
         let defaults = std::mem::take(&mut *self.defaults.lock().unwrap_or_else(|p| p.into_inner()));
         let err = match out {
             Ok(sql) if sql.len() > MAX_RENDERED_BYTES => {
@@ -218,7 +228,7 @@ impl Templates {
                     hint: "a rule is a short expression; check the loops in {% for %}".into(),
                 })
             }
-            Ok(sql) => return Ok(Rendered { sql, refs, defaults }),
+            Ok(sql) => return Ok(Rendered { refs: crate::compile::tree::rule_refs(&sql), sql, defaults }),
             Err(e) => e,
         };
         // Strict undefined errors carry no name: take it from the source span minijinja reports.
@@ -245,12 +255,6 @@ impl Templates {
         }
         Err(RenderError { line: err.line(), message: describe(&err), hint: hint_for(&err) })
     }
-}
-
-fn push_ref(refs: &Arc<Mutex<Vec<TemplateRef>>>, r: TemplateRef) -> Value {
-    let mut g = refs.lock().unwrap_or_else(|p| p.into_inner());
-    g.push(r);
-    Value::from_safe_string(format!("__ref_{}__", g.len() - 1))
 }
 
 fn describe(e: &Error) -> String {
@@ -293,11 +297,11 @@ mod tests {
     }
 
     #[test]
-    fn stat_and_segment_become_placeholders() {
+    fn stat_and_segment_become_calls_in_the_tree() {
         let t = templates();
-        let r = t.render("x", "n > {{ stat('avg', 'order_count') }} AND {{ segment('loyal') }}").unwrap();
-        assert_eq!(r.sql, "n > __ref_0__ AND __ref_1__");
-        assert_eq!(r.refs[1], TemplateRef::Segment("loyal".into()));
+        let r = t.render("x", "n > {{ stat('p90', 'order_count') }} AND {{ segment('loyal') }}").unwrap();
+        assert_eq!(r.sql, "n > stat('quantile', 'order_count', 0.9) AND segment('loyal')");
+        assert_eq!(r.refs, vec![TemplateRef::Stat { func: StatFunc::Quantile(0.9), feature: "order_count".into() }, TemplateRef::Segment("loyal".into())]);
     }
 
     #[test]

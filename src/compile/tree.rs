@@ -1,9 +1,14 @@
 //! What validation and the compiler need to know about a rule's SQL, read from its parsed tree
 //! (sqlparser, DuckDB dialect) instead of from its text: the columns or features it names,
-//! whether it is one function call, and whether an aggregate in it orders its input.
+//! its `stat()` and `segment()` calls (and their replacement by real SQL), whether it is one
+//! function call, and whether an aggregate in it orders its input.
 
-use sqlparser::ast::{visit_expressions, Expr, FunctionArgumentClause, FunctionArguments, OneOrManyWithParens};
-use sqlparser::dialect::DuckDbDialect;
+use super::template::{StatFunc, TemplateRef};
+use sqlparser::ast::{
+    visit_expressions, visit_expressions_mut, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
+    ObjectNamePart, OneOrManyWithParens, Value,
+};
+use sqlparser::dialect::{DuckDbDialect, GenericDialect};
 use sqlparser::parser::Parser;
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -14,30 +19,126 @@ pub struct IdentRef {
     pub name: String,
 }
 
-/// `sql` parsed as one expression, or `None` when it is not one.
+/// `sql` parsed as one expression, or `None` when it is not one (or is longer than any rule may
+/// be, which validation reports: E032).
 pub fn parse(sql: &str) -> Option<Expr> {
+    if sql.len() > crate::validate::guard::MAX_RULE_BYTES {
+        return None;
+    }
     let dialect = DuckDbDialect {};
     let mut parser = Parser::new(&dialect).try_with_sql(sql).ok()?;
     let expr = parser.parse_expr().ok()?;
     (parser.peek_token().token == sqlparser::tokenizer::Token::EOF).then_some(expr)
 }
 
-/// Template placeholders (`__ref_3__`, `__stat_0__`) stand for SQL that `stat()` and
-/// `segment()` produce; they are not columns.
-pub fn is_placeholder(word: &str) -> bool {
-    (word.starts_with("__ref_") || word.starts_with("__stat_") || word.starts_with("__segment_")) && word.ends_with("__")
+/// `sql` parsed as one expression in DuckDB's spelling or, failing that, in the generic one
+/// (which also reads Spark's backquoted names).
+fn parse_any(sql: &str) -> Option<Expr> {
+    parse(sql).or_else(|| {
+        if sql.len() > crate::validate::guard::MAX_RULE_BYTES {
+            return None;
+        }
+        let dialect = GenericDialect {};
+        let mut parser = Parser::new(&dialect).try_with_sql(sql).ok()?;
+        let expr = parser.parse_expr().ok()?;
+        (parser.peek_token().token == sqlparser::tokenizer::Token::EOF).then_some(expr)
+    })
+}
+
+/// The `stat(...)` or `segment(...)` call `f` stands for, if it is one.
+fn rule_ref(f: &Function) -> Option<TemplateRef> {
+    let [ObjectNamePart::Identifier(name)] = f.name.0.as_slice() else { return None };
+    let FunctionArguments::List(list) = &f.args else { return None };
+    let args: Vec<&Value> = list
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))) => Some(&v.value),
+            _ => None,
+        })
+        .collect();
+    if args.len() != list.args.len() {
+        return None;
+    }
+    match (name.value.to_ascii_lowercase().as_str(), args.as_slice()) {
+        ("segment", [Value::SingleQuotedString(s)]) => Some(TemplateRef::Segment(s.clone())),
+        ("stat", [Value::SingleQuotedString(func), Value::SingleQuotedString(feature), rest @ ..]) => {
+            let q = match rest {
+                [] => None,
+                [Value::Number(n, _)] => Some(n.parse().ok()?),
+                _ => return None,
+            };
+            Some(TemplateRef::Stat { func: StatFunc::parse(func, q).ok()?, feature: feature.clone() })
+        }
+        _ => None,
+    }
+}
+
+/// The `stat()` and `segment()` calls of `sql`, in order of appearance.
+pub fn rule_refs(sql: &str) -> Vec<TemplateRef> {
+    let Some(expr) = parse_any(sql) else { return Vec::new() };
+    let mut refs = Vec::new();
+    let _ = visit_expressions(&expr, |e| {
+        if let Some(r) = match e {
+            Expr::Function(f) => rule_ref(f),
+            _ => None,
+        } {
+            refs.push(r);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    refs
+}
+
+/// `sql` with each `stat()`/`segment()` call for which `replace` gives SQL replaced by that SQL
+/// (parenthesized), printed from the tree; `sql` unchanged when nothing was replaced.
+pub fn replace_refs<E>(sql: &str, replace: &mut dyn FnMut(&TemplateRef) -> Result<Option<String>, E>) -> Result<String, E> {
+    let Some(mut expr) = parse_any(sql) else { return Ok(sql.to_string()) };
+    let mut replaced = false;
+    let mut failure = None;
+    let _ = visit_expressions_mut(&mut expr, |e| {
+        let Some(r) = (match e {
+            Expr::Function(f) => rule_ref(f),
+            _ => None,
+        }) else {
+            return ControlFlow::Continue(());
+        };
+        match replace(&r) {
+            // The replacements are the compiler's own SQL and always parse; one that did not
+            // would leave the call in place for the engine to refuse.
+            Ok(Some(text)) => {
+                if let Some(new) = parse_any(&text) {
+                    // Parenthesized unless it prints as one term already.
+                    let atomic = matches!(new, Expr::Subquery(_) | Expr::Nested(_) | Expr::Function(_) | Expr::Identifier(_) | Expr::Value(_));
+                    *e = if atomic { new } else { Expr::Nested(Box::new(new)) };
+                    replaced = true;
+                }
+            }
+            Ok(None) => {}
+            Err(err) => {
+                failure = Some(err);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    match failure {
+        Some(err) => Err(err),
+        None if replaced => Ok(expr.to_string()),
+        None => Ok(sql.to_string()),
+    }
 }
 
 /// The plain names `sql` reads as columns, in order of appearance (duplicates kept): not
-/// function names, keywords, type names, qualified names (`t.col`), names bound by a lambda
-/// (`x -> x > 1`) or template placeholders. Empty when `sql` is not one expression.
+/// function names, keywords, type names, qualified names (`t.col`) or names bound by a lambda
+/// (`x -> x > 1`). Empty when `sql` is not one expression.
 pub fn column_refs(sql: &str) -> Vec<IdentRef> {
     let Some(expr) = parse(sql) else { return Vec::new() };
     let mut lambda_params = BTreeSet::new();
     let mut names = Vec::new();
     let _ = visit_expressions(&expr, |e| {
         match e {
-            Expr::Identifier(id) if !is_placeholder(&id.value) => names.push(id.value.clone()),
+            Expr::Identifier(id) => names.push(id.value.clone()),
             Expr::Lambda(l) => match &l.params {
                 OneOrManyWithParens::One(p) => {
                     lambda_params.insert(p.name.value.clone());
@@ -98,9 +199,9 @@ mod tests {
         assert_eq!(names("date_diff('day', max(ordered_at), DATE '2026-06-30')"), vec!["ordered_at"]);
         assert_eq!(names("CAST(total AS DECIMAL(12,2)) > 5 AND x::INTEGER = 1"), vec!["total", "x"]);
         assert_eq!(names("\"Total Spent\" > 5 -- comment about foo"), vec!["Total Spent"]);
-        assert_eq!(names("list_filter(tags, t -> t = 'vip') AND __ref_0__"), vec!["tags"]);
+        assert_eq!(names("list_filter(tags, t -> t = 'vip') AND segment('loyal')"), vec!["tags"]);
         assert_eq!(names("t.col > 1"), vec![] as Vec<String>);
-        assert_eq!(names("order_count > greatest(3, __stat_0__)"), vec!["order_count"]);
+        assert_eq!(names("order_count > greatest(3, stat('avg', 'order_count'))"), vec!["order_count"]);
         // A comment cannot hide a name, nor make one up.
         assert_eq!(names("a > 1 -- b -> c\n AND d"), vec!["a", "d"]);
     }
@@ -120,5 +221,28 @@ mod tests {
         assert_eq!(single_call("count(DISTINCT order_id) ").as_deref(), Some("count"));
         assert!(single_call("sum(a) / count(*)").is_none());
         assert!(single_call("amount").is_none());
+    }
+
+    #[test]
+    fn stat_and_segment_calls_are_nodes_replaced_in_the_tree() {
+        use crate::compile::template::{StatFunc, TemplateRef};
+        let sql = "n > greatest(3, stat('avg', 'order_count')) AND NOT segment('loyal') AND note = 'segment(''x'')'";
+        assert_eq!(
+            rule_refs(sql),
+            vec![TemplateRef::Stat { func: StatFunc::Avg, feature: "order_count".into() }, TemplateRef::Segment("loyal".into())]
+        );
+        let out: Result<String, ()> = replace_refs(sql, &mut |r| {
+            Ok(Some(match r {
+                TemplateRef::Stat { .. } => "(SELECT avg(\"order_count\") FROM \"customer_features\")".to_string(),
+                TemplateRef::Segment(_) => "a >= 1 AND b".to_string(),
+            }))
+        });
+        assert_eq!(
+            out.as_deref(),
+            Ok("n > greatest(3, (SELECT avg(\"order_count\") FROM \"customer_features\")) AND NOT (a >= 1 AND b) AND note = 'segment(''x'')'")
+        );
+        // A name that looks like the old text placeholders is just a name now.
+        assert_eq!(names("__stat_0__ > 1"), vec!["__stat_0__"]);
+        assert!(rule_refs("stat(order_count) > 1").is_empty(), "not a statistic call");
     }
 }

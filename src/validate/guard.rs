@@ -182,7 +182,7 @@ mod tests {
             "list_filter(tags, x -> x LIKE 'a%')",
             "amount::DECIMAL(18,2) > 10 AND country IN ('DE', 'FR')",
             "CASE WHEN a > 1 THEN 'x' ELSE 'y' END = 'x'",
-            "order_count > greatest(3, __stat_0__) AND tenure_days >= 365",
+            "order_count > greatest(3, stat('avg', 'order_count')) AND tenure_days >= 365",
             "arg_max(category, amount ORDER BY amount)",
             "(month(ordered_at) * 100 + day(ordered_at)) BETWEEN 1124 AND 1231",
         ] {

@@ -766,39 +766,35 @@ impl<'a> Validator<'a> {
             };
             self.err(code, loc, message, Some(hint));
         }
-        let mut sql = r.sql.clone();
-        for (i, tr) in r.refs.iter().enumerate() {
-            let placeholder = format!("__ref_{i}__");
-            let replacement = match tr {
+        for tr in &r.refs {
+            match tr {
                 TemplateRef::Stat { func, feature } => {
                     if !features.contains(feature) {
                         let hint = did_you_mean(feature, features.iter().map(String::as_str));
                         self.err("E201", self.project.loc(item, field), format!("unknown feature '{feature}' in stat() in {owner}"), hint);
                     }
                     deps.features.insert(feature.clone());
-                    self.stats.push(StatUse { func: *func, feature: feature.clone() });
-                    format!("__stat_{}__", self.stats.len() - 1)
+                    let stat = StatUse { func: *func, feature: feature.clone() };
+                    if !self.stats.contains(&stat) {
+                        self.stats.push(stat);
+                    }
                 }
                 TemplateRef::Segment(name) => match segments {
                     Some(known) if known.contains(name) => {
                         deps.segments.insert(name.clone());
-                        format!("__segment_{name}__")
                     }
                     Some(known) => {
                         let hint = did_you_mean(name, known.iter().map(String::as_str));
                         self.err("E202", self.project.loc(item, field), format!("unknown segment '{name}' in segment() in {owner}"), hint);
-                        "FALSE".into()
                     }
                     None => {
                         self.err("E203", self.project.loc(item, field), format!("segment() is only allowed in segment rules, not in {owner}"),
                             Some("copy the condition, or move it into a derived feature".into()));
-                        "FALSE".into()
                     }
                 },
-            };
-            sql = sql.replace(&placeholder, &replacement);
+            }
         }
-        (sql, deps)
+        (r.sql.clone(), deps)
     }
 
     /// Best location of `ident` inside the field's raw text.

@@ -88,7 +88,6 @@ pub fn expand_rule(
 ) -> Result<String, Vec<String>> {
     let Some((item, (_, deps))) = rules.get(name) else { return Ok(sql.to_string()) };
     features.extend(deps.features.iter().cloned());
-    let mut out = sql.to_string();
     let inline = |other: &str, stack: &mut Vec<String>, features: &mut BTreeSet<String>| -> Result<String, Vec<String>> {
         if stack.iter().any(|s| s == other) {
             let mut cycle = stack.clone();
@@ -101,15 +100,15 @@ pub fn expand_rule(
         stack.pop();
         r
     };
-    for other in &deps.segments {
-        let placeholder = format!("__segment_{other}__");
-        if out.contains(&placeholder) {
-            // Always TRUE or FALSE, as membership is: `NOT segment('loyal')` must not turn NULL
-            // (and drop the customer) where a feature the inlined rule reads is NULL.
-            let expanded = inline(other, stack, features)?;
-            out = out.replace(&placeholder, &format!("coalesce(({expanded}), FALSE)"));
+    // Each `segment('x')` node of the tree becomes x's rule, always TRUE or FALSE as membership
+    // is: `NOT segment('loyal')` must not turn NULL (and drop the customer) where a feature the
+    // inlined rule reads is NULL.
+    let mut out = crate::compile::tree::replace_refs(sql, &mut |r| match r {
+        crate::compile::template::TemplateRef::Segment(other) if deps.segments.contains(other) => {
+            inline(other, stack, features).map(|expanded| Some(format!("coalesce(({expanded}), FALSE)")))
         }
-    }
+        _ => Ok(None),
+    })?;
     if let Some(parent) = &item.def.extends {
         let expanded = inline(parent, stack, features)?;
         out = format!("({expanded})\n  AND ({out})");

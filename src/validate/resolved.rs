@@ -16,7 +16,8 @@ pub struct Resolved {
     pub segments: Vec<ResolvedSegment>,
     pub tiers: Vec<ResolvedTier>,
     pub scores: Vec<ResolvedScore>,
-    /// Population statistics used by expressions; `__stat_N__` in SQL text is `stats[N]`.
+    /// Population statistics used by expressions (each `stat()` call of a rule is one of them);
+    /// the compiler computes `stats[N]` as `stat_N` where derived features need it first.
     pub stats: Vec<StatUse>,
     /// Definitions left out because a source they need has no data (each also a W010 warning).
     pub skipped: Vec<Skipped>,
@@ -37,7 +38,8 @@ pub struct Skipped {
     pub columns: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+/// A population statistic a rule reads: the node `stat('avg', 'order_count')` of its tree.
+#[derive(Debug, Clone, PartialEq)]
 pub struct StatUse {
     pub func: StatFunc,
     pub feature: String,

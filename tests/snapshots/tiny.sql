@@ -117,11 +117,10 @@ FROM (
       total_spent > (SELECT avg("total_spent") FROM "customer_features")
     ), FALSE) AS "above_average_spend",  -- segments/segments.yaml:10
     coalesce((
-      (order_count > greatest(3, (SELECT avg("order_count") FROM "customer_features")) AND tenure_days >= 365)
-        AND (total_spent > 4000)
+      (order_count > greatest(3, (SELECT avg("order_count") FROM "customer_features")) AND tenure_days >= 365) AND (total_spent > 4000)
     ), FALSE) AS "vip_loyal",  -- segments/segments.yaml:11
     coalesce((
-      coalesce((order_count > greatest(3, (SELECT avg("order_count") FROM "customer_features")) AND tenure_days >= 365), FALSE) OR coalesce((coupon_share >= 0.5 AND coupon_orders >= 2), FALSE)
+      coalesce((order_count > greatest(3, (SELECT avg("order_count") FROM "customer_features")) AND tenure_days >= 365), false) OR coalesce((coupon_share >= 0.5 AND coupon_orders >= 2), false)
     ), FALSE) AS "loyal_or_coupon",  -- segments/segments.yaml:12
     coalesce((
       aov >= 1000
@@ -169,12 +168,12 @@ WITH defs AS (
     ('clv_medium', CAST(NULL AS VARCHAR), ['value']::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:3', 'c71635f7beae', CAST(NULL AS INTEGER)),
     ('clv_high', CAST(NULL AS VARCHAR), ['value']::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:4', '4484f3d15cb6', CAST(NULL AS INTEGER)),
     ('one_time_buyers', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:5', 'dea9d25043d1', CAST(NULL AS INTEGER)),
-    ('loyal', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:6', '210c88497faf', CAST(NULL AS INTEGER)),
+    ('loyal', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:6', 'f51d653ae645', CAST(NULL AS INTEGER)),
     ('registered_no_orders', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:8', 'e37d64fd0c39', CAST(NULL AS INTEGER)),
     ('coupon_lovers', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:9', '0859b8d0298a', CAST(NULL AS INTEGER)),
-    ('above_average_spend', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:10', 'db06136f1525', CAST(NULL AS INTEGER)),
-    ('vip_loyal', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:11', 'b89eda78e25a', CAST(NULL AS INTEGER)),
-    ('loyal_or_coupon', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:12', '94b5661eb9a0', CAST(NULL AS INTEGER)),
+    ('above_average_spend', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:10', 'a19f418d6540', CAST(NULL AS INTEGER)),
+    ('vip_loyal', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:11', '978333dcd2a5', CAST(NULL AS INTEGER)),
+    ('loyal_or_coupon', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:12', 'ec630e61d96f', CAST(NULL AS INTEGER)),
     ('high_aov', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:13', '5fcd1ed55ea8', CAST(NULL AS INTEGER)),
     ('rf_best', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'score:rf', 'segments/tiers.yaml:9', 'b52cec10b5a8', CAST(NULL AS INTEGER)),
     ('rf_sleeping', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'score:rf', 'segments/tiers.yaml:9', 'ef8ea03af0fa', CAST(NULL AS INTEGER))
