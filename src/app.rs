@@ -225,7 +225,7 @@ fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
 /// A plan as text (after `preamble`) or, with `--format json`, as its steps.
 fn print_plan(cli: &Cli, resolved: &Resolved, plan: &crate::compile::Plan, preamble: &str) {
     if cli.format == Format::Json {
-        let steps: Vec<_> = plan.steps.iter().map(|s| serde_json::json!({ "label": s.label, "target": s.target, "scratch": s.scratch, "sql": s.sql })).collect();
+        let steps: Vec<_> = plan.steps.iter().map(|s| serde_json::json!({ "label": s.label, "target": s.target, "scratch": s.scratch, "before": s.before, "sql": s.sql })).collect();
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "as_of": plan.as_of, "steps": steps })).unwrap_or_default());
     } else {
         print!("-- segmenter plan for '{}' as of {}\n\n{preamble}{}", resolved.name, plan.as_of, plan.script());

@@ -31,11 +31,16 @@ pub trait Dialect {
     }
     /// Statement replacing output table `name` with the result of `select`.
     fn create_table_as(&self, name: &str, select: &str) -> String {
-        format!("CREATE OR REPLACE TABLE {}{} AS\n{select}", self.table(name), self.table_options())
+        let replace = if self.replaces_in_one_statement() { "OR REPLACE " } else { "" };
+        format!("CREATE {replace}TABLE {}{} AS\n{select}", self.table(name), self.table_options())
     }
     /// What follows a new table's name (its storage format).
     fn table_options(&self) -> &'static str {
         ""
+    }
+    /// Whether `CREATE OR REPLACE TABLE ... AS` works; otherwise a step drops the table first.
+    fn replaces_in_one_statement(&self) -> bool {
+        true
     }
     /// Keyword for a CTE computed once even when referenced several times.
     fn materialized(&self) -> &'static str;
@@ -195,6 +200,9 @@ impl Dialect for Staged<'_> {
     fn table_options(&self) -> &'static str {
         self.0.table_options()
     }
+    fn replaces_in_one_statement(&self) -> bool {
+        self.0.replaces_in_one_statement()
+    }
     fn rule(&self, sql: &str) -> String {
         self.0.rule(sql)
     }
@@ -240,6 +248,10 @@ impl Dialect for SparkSql {
     }
     fn table_options(&self) -> &'static str {
         " USING parquet"
+    }
+    /// Spark's session catalog cannot `CREATE OR REPLACE` a table stored as files.
+    fn replaces_in_one_statement(&self) -> bool {
+        false
     }
     fn materialized(&self) -> &'static str {
         "AS"

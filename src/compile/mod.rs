@@ -30,6 +30,9 @@ pub struct Step {
     pub label: String,
     /// Table the statement writes.
     pub target: String,
+    /// Statements run first, one at a time (Spark drops a table before creating it again: its
+    /// session catalog cannot replace a table in one statement).
+    pub before: Vec<String>,
     pub sql: String,
     /// The statement writes `target` under its staging name (see [`dialect::Staged`]).
     pub staged: bool,
@@ -70,7 +73,8 @@ impl Computed {
 impl Step {
     /// A statement replacing output table `target` with the result of `select`.
     pub fn table(label: &str, target: &str, select: &str, d: &dyn Dialect) -> Step {
-        Step { label: label.into(), target: target.into(), sql: d.create_table_as(target, select), staged: false, scratch: false, computes: Vec::new() }
+        let before = if d.replaces_in_one_statement() { Vec::new() } else { vec![format!("DROP TABLE IF EXISTS {}", d.table(target))] };
+        Step { label: label.into(), target: target.into(), before, sql: d.create_table_as(target, select), staged: false, scratch: false, computes: Vec::new() }
     }
 
     /// A statement creating scratch table `target` (see [`Step::scratch`]).
@@ -98,7 +102,11 @@ impl Plan {
     pub fn script(&self) -> String {
         let mut out = String::new();
         for s in &self.steps {
-            out.push_str(&format!("-- step: {}\n{};\n\n", s.label, s.sql));
+            out.push_str(&format!("-- step: {}\n", s.label));
+            for b in &s.before {
+                out.push_str(&format!("{b};\n"));
+            }
+            out.push_str(&format!("{};\n\n", s.sql));
         }
         out
     }

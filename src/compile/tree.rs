@@ -22,27 +22,22 @@ pub struct IdentRef {
 /// `sql` parsed as one expression, or `None` when it is not one (or is longer than any rule may
 /// be, which validation reports: E032).
 pub fn parse(sql: &str) -> Option<Expr> {
-    if sql.len() > crate::validate::guard::MAX_RULE_BYTES {
-        return None;
-    }
-    let dialect = DuckDbDialect {};
-    let mut parser = Parser::new(&dialect).try_with_sql(sql).ok()?;
-    let expr = parser.parse_expr().ok()?;
-    (parser.peek_token().token == sqlparser::tokenizer::Token::EOF).then_some(expr)
+    parse_in(&DuckDbDialect {}, sql)
 }
 
 /// `sql` parsed as one expression in DuckDB's spelling or, failing that, in the generic one
 /// (which also reads Spark's backquoted names).
 fn parse_any(sql: &str) -> Option<Expr> {
-    parse(sql).or_else(|| {
-        if sql.len() > crate::validate::guard::MAX_RULE_BYTES {
-            return None;
-        }
-        let dialect = GenericDialect {};
-        let mut parser = Parser::new(&dialect).try_with_sql(sql).ok()?;
-        let expr = parser.parse_expr().ok()?;
-        (parser.peek_token().token == sqlparser::tokenizer::Token::EOF).then_some(expr)
-    })
+    parse(sql).or_else(|| parse_in(&GenericDialect {}, sql))
+}
+
+fn parse_in(dialect: &dyn sqlparser::dialect::Dialect, sql: &str) -> Option<Expr> {
+    if sql.len() > crate::validate::guard::MAX_RULE_BYTES {
+        return None;
+    }
+    let mut parser = Parser::new(dialect).try_with_sql(sql).ok()?;
+    let expr = parser.parse_expr().ok()?;
+    (parser.peek_token().token == sqlparser::tokenizer::Token::EOF).then_some(expr)
 }
 
 /// The `stat(...)` or `segment(...)` call `f` stands for, if it is one.

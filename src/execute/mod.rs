@@ -525,7 +525,7 @@ mod tests {
         let conn = Connection::open_in_memory().expect("in-memory database");
         let e = conn.execute_batch(sql).expect_err("the statement fails");
         let computes = (1..=n).map(|i| Computed { kind: "feature", name: format!("f{i}"), origin: format!("f.yaml:{i}"), sql: "count(*)".into() }).collect();
-        let step = Step { label: "features".into(), target: "t".into(), sql: String::new(), staged: false, scratch: true, computes };
+        let step = Step { label: "features".into(), target: "t".into(), before: Vec::new(), sql: String::new(), staged: false, scratch: true, computes };
         step_failed(&step, "t", &e).to_string()
     }
 

@@ -369,7 +369,7 @@ fn run_refuses_the_spark_engine_with_a_message() {
     let out = segmenter(dir.path()).args(["--engine", "spark", "compile"]).output().expect("compile");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let sql = String::from_utf8_lossy(&out.stdout);
-    assert!(sql.contains("CREATE OR REPLACE TABLE `customer_features` USING parquet AS"), "{sql}");
+    assert!(sql.contains("DROP TABLE IF EXISTS `customer_features`;\nCREATE TABLE `customer_features` USING parquet AS"), "{sql}");
     let out = segmenter(dir.path()).args(["--engine", "spark", "run"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(

@@ -16,5 +16,6 @@ mod report;
 mod sample;
 mod security;
 mod sources;
+mod spark;
 mod testcmd;
 mod support;

@@ -3,7 +3,8 @@
 -- source 'sessions': csv read from tests/fixtures/tiny/data/sessions.csv as `__segmenter_source_24a862e994ae`
 
 -- step: features: agg_orders
-CREATE OR REPLACE TABLE `agg_orders` USING parquet AS
+DROP TABLE IF EXISTS `agg_orders`;
+CREATE TABLE `agg_orders` USING parquet AS
 -- source 'orders': one scan computing 6 feature(s)
 SELECT
   `customer_id` AS `customer_id`,
@@ -18,7 +19,8 @@ WHERE `ordered_at` < (DATE '2026-06-30' + INTERVAL 1 DAY)
 GROUP BY 1;
 
 -- step: features: agg_sessions
-CREATE OR REPLACE TABLE `agg_sessions` USING parquet AS
+DROP TABLE IF EXISTS `agg_sessions`;
+CREATE TABLE `agg_sessions` USING parquet AS
 -- source 'sessions': one scan computing 1 feature(s)
 SELECT
   `customer_id` AS `customer_id`,
@@ -28,7 +30,8 @@ WHERE `started_at` < (DATE '2026-06-30' + INTERVAL 1 DAY)
 GROUP BY 1;
 
 -- step: features
-CREATE OR REPLACE TABLE `customer_features` USING parquet AS
+DROP TABLE IF EXISTS `customer_features`;
+CREATE TABLE `customer_features` USING parquet AS
 WITH
 `population` AS (
   -- source 'customers': the population, one row per customer
@@ -67,7 +70,8 @@ FROM `layer_1`
 ORDER BY `customer_id`;
 
 -- step: score rf
-CREATE OR REPLACE TABLE `rf_scores` USING parquet AS
+DROP TABLE IF EXISTS `rf_scores`;
+CREATE TABLE `rf_scores` USING parquet AS
 -- score 'rf' (segments/tiers.yaml:9), 3 buckets; ties share a score
 WITH `scored_population` AS (
   SELECT `customer_id`, `recency_days` AS `r_value`, `order_count` AS `f_value`
@@ -90,7 +94,8 @@ FROM `ranked`
 ORDER BY `customer_id`;
 
 -- step: segments
-CREATE OR REPLACE TABLE `segment_members` USING parquet AS
+DROP TABLE IF EXISTS `segment_members`;
+CREATE TABLE `segment_members` USING parquet AS
 SELECT `customer_id`, CAST(`segment` AS STRING) AS `segment`
 FROM (
 SELECT `customer_id`, `segment`
@@ -139,7 +144,8 @@ WHERE `label` IS NOT NULL
 );
 
 -- step: tiers
-CREATE OR REPLACE TABLE `tier_assignments` USING parquet AS
+DROP TABLE IF EXISTS `tier_assignments`;
+CREATE TABLE `tier_assignments` USING parquet AS
 SELECT * FROM (
 (-- tier ladder 'club' (segments/tiers.yaml:2): levels best first, the first matching level wins
 SELECT `customer_id`,
@@ -165,7 +171,8 @@ FROM (
 ORDER BY `ladder`, `customer_id`;
 
 -- step: catalogs
-CREATE OR REPLACE TABLE `segment_catalog` USING parquet AS
+DROP TABLE IF EXISTS `segment_catalog`;
+CREATE TABLE `segment_catalog` USING parquet AS
 WITH defs AS (
   SELECT * FROM (VALUES
     ('clv_low', CAST(NULL AS STRING), CAST(array('value') AS ARRAY<STRING>), CAST(NULL AS STRING), CAST(NULL AS STRING), 'rule', 'segments/segments.yaml:2', 'bb16ef1c57d9', CAST(NULL AS INT)),
@@ -192,7 +199,8 @@ FROM defs LEFT JOIN sizes ON sizes.`segment` = defs.name CROSS JOIN total
 ORDER BY defs.name;
 
 -- step: catalogs
-CREATE OR REPLACE TABLE `tier_catalog` USING parquet AS
+DROP TABLE IF EXISTS `tier_catalog`;
+CREATE TABLE `tier_catalog` USING parquet AS
 WITH defs AS (
   SELECT * FROM (VALUES
     ('club', 'vip', 1, CAST(NULL AS STRING), CAST(array('gifts') AS ARRAY<STRING>), 'spend_12m >= 5000'),
@@ -209,7 +217,8 @@ FROM defs LEFT JOIN sizes ON sizes.ladder = defs.ladder AND sizes.tier = defs.ti
 ORDER BY defs.ladder, defs.rank;
 
 -- step: catalogs
-CREATE OR REPLACE TABLE `feature_catalog` USING parquet AS
+DROP TABLE IF EXISTS `feature_catalog`;
+CREATE TABLE `feature_catalog` USING parquet AS
 SELECT * FROM (VALUES
     ('tenure_days', 'declared', 'customers', CAST(NULL AS STRING), 'segments/features.yaml:2'),
     ('country', 'declared', 'customers', CAST(NULL AS STRING), 'segments/features.yaml:3'),
