@@ -344,3 +344,25 @@ fn country_calendars_count_orders_by_their_ship_country() {
         vec!["1 1000.00", "10 500.00", "15 400.00"]
     );
 }
+
+/// The club level from RFM: the sum of the recency, frequency and monetary quintiles among the
+/// 15 buyers (ties share a quintile), best level first.
+#[test]
+fn rfm_club_levels_follow_the_quintile_sum() {
+    let dir = library_project("library");
+    let db = run(dir.path());
+    assert_eq!(
+        rows(&db, "SELECT customer_id || ':' || r || f || m FROM rfm_club_scores WHERE customer_id IN (1, 3, 8, 13, 15) ORDER BY customer_id"),
+        vec!["1:513", "3:435", "8:231", "13:354", "15:155"]
+    );
+    check(&db, &[
+        // 12 (3, 4, 13, 14) is the best sum here, one short of platinum (13).
+        ("rfm_club_platinum", ""),
+        ("rfm_club_gold", "3,4,7,13,14,15,16,17"),
+        // 1: 5+1+3 = 9, 2: 3+1+4 = 8; 8: 2+3+1 = 6 is one short of silver (7).
+        ("rfm_club_silver", "1,2"),
+        ("rfm_club_bronze", "8,9,10,11,12"),
+    ]);
+    segmenter(dir.path()).args(["--quiet", "run", "--var", "rfm_club_platinum=12"]).assert().success();
+    assert_eq!(members(&db, "rfm_club_platinum"), "3,4,13,14");
+}
