@@ -34,6 +34,9 @@ pub struct Step {
     /// session catalog cannot replace a table in one statement).
     pub before: Vec<String>,
     pub sql: String,
+    /// The query whose result `sql` stores, when the step creates its table from one (the bind
+    /// check creates the table empty from it, `LIMIT 0`, instead of editing `sql`).
+    pub select: Option<String>,
     /// The statement writes `target` under its staging name (see [`dialect::Staged`]).
     pub staged: bool,
     /// `target` is a scratch table that later steps of the plan read (one source's
@@ -74,7 +77,16 @@ impl Step {
     /// A statement replacing output table `target` with the result of `select`.
     pub fn table(label: &str, target: &str, select: &str, d: &dyn Dialect) -> Step {
         let before = if d.replaces_in_one_statement() { Vec::new() } else { vec![format!("DROP TABLE IF EXISTS {}", d.table(target))] };
-        Step { label: label.into(), target: target.into(), before, sql: d.create_table_as(target, select), staged: false, scratch: false, computes: Vec::new() }
+        Step {
+            label: label.into(),
+            target: target.into(),
+            before,
+            sql: d.create_table_as(target, select),
+            select: Some(select.to_string()),
+            staged: false,
+            scratch: false,
+            computes: Vec::new(),
+        }
     }
 
     /// A statement creating scratch table `target` (see [`Step::scratch`]).
@@ -417,8 +429,18 @@ pub fn derived_sql(model: &Resolved, name: &str, relation: &str, d: &dyn Dialect
 
 /// A source as a relation: read, renamed to canonical names, cast to declared types.
 fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> String {
-    let renamed = format!("(SELECT {} FROM {})", d.star_renaming(&src.rename), d.read_source(src.format, &src.path, src.csv.as_ref()));
-    d.select_casting(&renamed, &src.types)
+    d.select_casting(&renamed_source(src.format, &src.path, src.csv.as_ref(), &src.rename, d), &src.types)
+}
+
+/// A source file read with its renames applied (columns by the names the definitions use).
+pub fn renamed_source(
+    format: crate::project::model::SourceFormat,
+    path: &str,
+    csv: Option<&crate::project::model::CsvOptions>,
+    renames: &[(String, String)],
+    d: &dyn Dialect,
+) -> String {
+    format!("(SELECT {} FROM {})", d.star_renaming(renames), d.read_source(format, path, csv))
 }
 
 /// How `customer_features` is computed: each grouped scan of a source into a scratch table,

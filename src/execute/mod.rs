@@ -239,9 +239,8 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved, access: &Acces
     let loc_of = |origin: &str| Loc::from_origin(origin);
     let mut diags = Vec::new();
     for step in &plan.steps {
-        let prefix = d.create_table_as(&step.target, "");
-        let sql = match step.sql.strip_prefix(&prefix) {
-            Some(select) => format!("{prefix}SELECT * FROM (\n{select}\n) LIMIT 0"),
+        let sql = match &step.select {
+            Some(select) => d.create_table_as(&step.target, &format!("SELECT * FROM (\n{select}\n) LIMIT 0")),
             None => step.sql.clone(),
         };
         let Err(e) = conn.execute_batch(&sql) else {
@@ -525,7 +524,7 @@ mod tests {
         let conn = Connection::open_in_memory().expect("in-memory database");
         let e = conn.execute_batch(sql).expect_err("the statement fails");
         let computes = (1..=n).map(|i| Computed { kind: "feature", name: format!("f{i}"), origin: format!("f.yaml:{i}"), sql: "count(*)".into() }).collect();
-        let step = Step { label: "features".into(), target: "t".into(), before: Vec::new(), sql: String::new(), staged: false, scratch: true, computes };
+        let step = Step { label: "features".into(), target: "t".into(), before: Vec::new(), select: None, sql: String::new(), staged: false, scratch: true, computes };
         step_failed(&step, "t", &e).to_string()
     }
 

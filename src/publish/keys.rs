@@ -15,11 +15,10 @@ use duckdb::Connection;
 
 /// A source with its renames applied (columns by the names the definitions use).
 pub fn source_relation(project: &Project, name: &str) -> Option<String> {
-    let d = DuckDb;
     let def = project.config.sources.get(name)?;
     let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
     let renames: Vec<(String, String)> = def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
-    Some(format!("(SELECT {} FROM {})", d.star_renaming(&renames), d.read_source(def.read_format(), &path, def.csv.as_ref())))
+    Some(crate::compile::renamed_source(def.read_format(), &path, def.csv.as_ref(), &renames, &DuckDb))
 }
 
 /// Whether a source has data to read (a glob is read as it matches).

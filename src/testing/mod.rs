@@ -122,10 +122,9 @@ fn run_fixture(project: &Project, t: &FixtureTest) -> std::result::Result<Vec<St
         let table = format!("given_{}", src.name);
         // Start from the real file's (renamed) columns so rows only name the columns they need.
         let empty = format!(
-            "CREATE TABLE {} AS SELECT {} FROM {} LIMIT 0",
+            "CREATE TABLE {} AS SELECT * FROM {} LIMIT 0",
             d.ident(&table),
-            d.star_renaming(&src.rename),
-            d.read_source(src.format, &src.path, src.csv.as_ref())
+            crate::compile::renamed_source(src.format, &src.path, src.csv.as_ref(), &src.rename, &d)
         );
         let has_schema = conn.execute_batch(&empty).is_ok();
         let rows = t.given.get(&src.name).filter(|r| !r.is_empty());
