@@ -12,6 +12,7 @@ pub mod error;
 pub mod execute;
 pub mod generate;
 pub mod init;
+pub mod models;
 pub mod project;
 pub mod publish;
 pub mod report;

@@ -1,0 +1,320 @@
+//! The BG/NBD model of Fader, Hardie & Lee (2005), "Counting your customers the easy way: an
+//! alternative to the Pareto/NBD model" (equation numbers below are the paper's).
+//!
+//! While alive, a customer buys as a Poisson process of rate λ ~ Gamma(r, α); after each
+//! purchase the customer drops out with probability p ~ Beta(a, b). A customer is summarised
+//! by `x`, the number of repeat purchases, `t_x`, the time of the last one (0 when `x = 0`),
+//! and `T`, the time since the first purchase, all in one time unit (CDNOW uses weeks).
+//!
+//! The likelihood is summed over customers grouped by `(x, t_x, T)` with counts, so a fit costs
+//! as much as the number of distinct summaries, not the number of customers.
+
+use std::collections::BTreeMap;
+
+use super::optimize::{nelder_mead, NelderMeadOptions};
+use super::special::{hyp2f1, ln_gamma};
+use super::{check_count, positive, ModelError, ModelResult};
+
+/// The four BG/NBD parameters, all > 0: `r`, `alpha` (shape and scale of the Gamma
+/// distribution of purchase rates) and `a`, `b` (of the Beta distribution of drop-out
+/// probabilities).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BgNbdParams {
+    pub r: f64,
+    pub alpha: f64,
+    pub a: f64,
+    pub b: f64,
+}
+
+impl BgNbdParams {
+    /// Parameters checked to be finite and > 0.
+    pub fn new(r: f64, alpha: f64, a: f64, b: f64) -> ModelResult<Self> {
+        let params = Self { r, alpha, a, b };
+        params.validate()?;
+        Ok(params)
+    }
+
+    /// Checks that every parameter is finite and > 0.
+    pub fn validate(&self) -> ModelResult<()> {
+        positive("r", self.r)?;
+        positive("alpha", self.alpha)?;
+        positive("a", self.a)?;
+        positive("b", self.b)?;
+        Ok(())
+    }
+}
+
+/// Customers sharing one summary `(x, t_x, T)`, `count` of them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CustomerGroup {
+    /// Repeat purchases (a whole number ≥ 0).
+    pub x: f64,
+    /// Time of the last repeat purchase, `0 ≤ t_x ≤ T` (ignored when `x = 0`).
+    pub t_x: f64,
+    /// Time since the first purchase (the customer's age), `T ≥ 0`.
+    pub big_t: f64,
+    /// How many customers have this summary (> 0).
+    pub count: u64,
+}
+
+/// Checks one customer summary; `index` is only used in the error.
+pub fn check_observation(index: Option<usize>, x: f64, t_x: f64, big_t: f64) -> ModelResult<()> {
+    check_count(index, x)?;
+    if !(big_t.is_finite() && big_t >= 0.0 && t_x.is_finite() && t_x >= 0.0 && t_x <= big_t) {
+        return Err(ModelError::InvalidObservation {
+            index,
+            reason: format!("need 0 <= t_x <= T, finite; got t_x = {t_x}, T = {big_t}"),
+        });
+    }
+    Ok(())
+}
+
+/// Groups customer summaries `(x, t_x, T)` into [`CustomerGroup`]s (sorted by `x`, `t_x`, `T`),
+/// checking each one.
+pub fn group_customers<I>(customers: I) -> ModelResult<Vec<CustomerGroup>>
+where
+    I: IntoIterator<Item = (f64, f64, f64)>,
+{
+    // Keys are the values' bits (with -0.0 made 0.0); for non-negative floats the bit
+    // patterns sort like the values.
+    let bits = |v: f64| (v + 0.0).to_bits();
+    let mut groups: BTreeMap<(u64, u64, u64), CustomerGroup> = BTreeMap::new();
+    for (index, (x, t_x, big_t)) in customers.into_iter().enumerate() {
+        check_observation(Some(index), x, t_x, big_t)?;
+        let (x, t_x, big_t) = (x + 0.0, t_x + 0.0, big_t + 0.0);
+        groups
+            .entry((bits(x), bits(t_x), bits(big_t)))
+            .or_insert(CustomerGroup {
+                x,
+                t_x,
+                big_t,
+                count: 0,
+            })
+            .count += 1;
+    }
+    Ok(groups.into_values().collect())
+}
+
+/// The log-likelihood of one customer, `ln L(r, α, a, b | x, t_x, T)`, equation (6):
+///
+/// `L = B(a, b+x)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+T)^(r+x))
+///    + δ(x>0) · B(a+1, b+x−1)/B(a, b) · Γ(r+x) α^r / (Γ(r) (α+t_x)^(r+x))`,
+///
+/// computed in logs as `A₁ + A₂ + ln(e^A₃ + δ(x>0) e^A₄)` with
+/// `A₁ = ln Γ(r+x) − ln Γ(r) + r ln α`, `A₂ = ln Γ(a+b) + ln Γ(b+x) − ln Γ(b) − ln Γ(a+b+x)`,
+/// `A₃ = −(r+x) ln(α+T)`, `A₄ = ln a − ln(b+x−1) − (r+x) ln(α+t_x)`.
+pub fn customer_log_likelihood(
+    params: &BgNbdParams,
+    x: f64,
+    t_x: f64,
+    big_t: f64,
+) -> ModelResult<f64> {
+    params.validate()?;
+    check_observation(None, x, t_x, big_t)?;
+    Ok(customer_ll(params, x, t_x, big_t))
+}
+
+/// [`customer_log_likelihood`] without the checks.
+fn customer_ll(p: &BgNbdParams, x: f64, t_x: f64, big_t: f64) -> f64 {
+    let (r, alpha, a, b) = (p.r, p.alpha, p.a, p.b);
+    let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
+    let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
+    let a3 = -(r + x) * (alpha + big_t).ln();
+    if x > 0.0 {
+        let a4 = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + t_x).ln();
+        let hi = a3.max(a4);
+        a1 + a2 + hi + ((a3 - hi).exp() + (a4 - hi).exp()).ln()
+    } else {
+        a1 + a2 + a3
+    }
+}
+
+/// The total log-likelihood `Σ count · ln L` over grouped customers (see
+/// [`customer_log_likelihood`]).
+pub fn log_likelihood(params: &BgNbdParams, groups: &[CustomerGroup]) -> ModelResult<f64> {
+    params.validate()?;
+    check_groups(groups)?;
+    Ok(total_ll(params, groups))
+}
+
+fn total_ll(params: &BgNbdParams, groups: &[CustomerGroup]) -> f64 {
+    groups
+        .iter()
+        .map(|g| g.count as f64 * customer_ll(params, g.x, g.t_x, g.big_t))
+        .sum()
+}
+
+fn check_groups(groups: &[CustomerGroup]) -> ModelResult<()> {
+    for (i, g) in groups.iter().enumerate() {
+        check_observation(Some(i), g.x, g.t_x, g.big_t)?;
+        if g.count == 0 {
+            let reason = "group count must be > 0".to_string();
+            return Err(ModelError::InvalidObservation {
+                index: Some(i),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A maximum-likelihood fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BgNbdFit {
+    pub params: BgNbdParams,
+    /// The total log-likelihood at `params`.
+    pub log_likelihood: f64,
+    /// Nelder-Mead iterations used.
+    pub iterations: usize,
+    /// Whether the optimiser met its tolerances (see [`NelderMeadOptions`]).
+    pub converged: bool,
+}
+
+/// Fits the model by maximum likelihood: Nelder-Mead on `(ln r, ln α, ln a, ln b)` (so every
+/// parameter stays > 0), minimising the mean negative log-likelihood per customer, from
+/// `r = α = a = b = 1`.
+pub fn fit(groups: &[CustomerGroup], options: &NelderMeadOptions) -> ModelResult<BgNbdFit> {
+    check_groups(groups)?;
+    let customers: f64 = groups.iter().map(|g| g.count as f64).sum();
+    if customers == 0.0 {
+        return Err(ModelError::NoData);
+    }
+    let from_logs = |t: &[f64]| BgNbdParams {
+        r: t[0].exp(),
+        alpha: t[1].exp(),
+        a: t[2].exp(),
+        b: t[3].exp(),
+    };
+    let objective = |t: &[f64]| {
+        let params = from_logs(t);
+        match params.validate() {
+            Ok(()) => -total_ll(&params, groups) / customers,
+            Err(_) => f64::INFINITY,
+        }
+    };
+    let minimum = nelder_mead(objective, &[0.0; 4], options)?;
+    let params = from_logs(&minimum.x);
+    params.validate()?;
+    Ok(BgNbdFit {
+        params,
+        log_likelihood: total_ll(&params, groups),
+        iterations: minimum.iterations,
+        converged: minimum.converged,
+    })
+}
+
+/// The probability that a customer with summary `(x, t_x, T)` is still alive at `T`: by
+/// Bayes' theorem, the first term of the likelihood (6) (alive at `T`) over the whole,
+///
+/// `P(alive) = 1 / (1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x))`,
+///
+/// evaluated as a logistic function of the log-odds so large exponents do not overflow.
+pub fn p_alive(params: &BgNbdParams, x: f64, t_x: f64, big_t: f64) -> ModelResult<f64> {
+    params.validate()?;
+    check_observation(None, x, t_x, big_t)?;
+    if x == 0.0 {
+        return Ok(1.0);
+    }
+    Ok(1.0 / (1.0 + log_dead_odds(params, x, t_x, big_t).exp()))
+}
+
+/// `ln(a/(b+x−1)) + (r+x) ln((α+T)/(α+t_x))`, the log odds of having dropped out, for `x > 0`.
+fn log_dead_odds(p: &BgNbdParams, x: f64, t_x: f64, big_t: f64) -> f64 {
+    (p.a / (p.b + x - 1.0)).ln() + (p.r + x) * ((p.alpha + big_t) / (p.alpha + t_x)).ln()
+}
+
+/// The expected number of purchases of a customer with summary `(x, t_x, T)` in the next `t`
+/// time units, equation (10):
+///
+/// `E[Y(t) | x, t_x, T] = (a+b+x−1)/(a−1)
+///   · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]
+///   / (1 + δ(x>0) · a/(b+x−1) · ((α+T)/(α+t_x))^(r+x))`.
+///
+/// Needs `a ≠ 1` (the formula is 0/0 there); close to 1 it loses about `-log10|a−1|` digits.
+pub fn conditional_expected_purchases(
+    params: &BgNbdParams,
+    t: f64,
+    x: f64,
+    t_x: f64,
+    big_t: f64,
+) -> ModelResult<f64> {
+    params.validate()?;
+    check_observation(None, x, t_x, big_t)?;
+    check_horizon(t)?;
+    check_a_not_one(params.a)?;
+    let BgNbdParams { r, alpha, a, b } = *params;
+    let z = t / (alpha + big_t + t);
+    let damped = damped_hyp2f1(r + x, b + x, a + b + x - 1.0, z)?;
+    let numerator = (a + b + x - 1.0) / (a - 1.0) * (1.0 - damped);
+    let alive = if x > 0.0 {
+        1.0 / (1.0 + log_dead_odds(params, x, t_x, big_t).exp())
+    } else {
+        1.0
+    };
+    finite("conditional expected purchases", numerator * alive)
+}
+
+/// The expected number of purchases in `(0, t]` of a customer picked at random at their first
+/// purchase, equation (7):
+///
+/// `E[X(t)] = (a+b−1)/(a−1) · [1 − (α/(α+t))^r ₂F₁(r, b; a+b−1; t/(α+t))]`.
+///
+/// Needs `a ≠ 1`, as [`conditional_expected_purchases`].
+pub fn expected_purchases(params: &BgNbdParams, t: f64) -> ModelResult<f64> {
+    params.validate()?;
+    check_horizon(t)?;
+    check_a_not_one(params.a)?;
+    let BgNbdParams { r, alpha, a, b } = *params;
+    let z = t / (alpha + t);
+    let damped = damped_hyp2f1(r, b, a + b - 1.0, z)?;
+    finite(
+        "expected purchases",
+        (a + b - 1.0) / (a - 1.0) * (1.0 - damped),
+    )
+}
+
+/// `(1 − z)^a₁ ₂F₁(a₁, b₁; c; z)` for `0 ≤ z < 1`. When the plain series overflows or does
+/// not converge, Euler's transformation `₂F₁(a₁, b₁; c; z) = (1−z)^(c−a₁−b₁) ₂F₁(c−a₁, c−b₁;
+/// c; z)` gives the equivalent `(1 − z)^(c−b₁) ₂F₁(c−a₁, c−b₁; c; z)`.
+fn damped_hyp2f1(a1: f64, b1: f64, c: f64, z: f64) -> ModelResult<f64> {
+    let plain = hyp2f1(a1, b1, c, z).map(|h| (1.0 - z).powf(a1) * h);
+    if let Some(v) = plain.filter(|v| v.is_finite()) {
+        return Ok(v);
+    }
+    hyp2f1(c - a1, c - b1, c, z)
+        .map(|h| (1.0 - z).powf(c - b1) * h)
+        .filter(|v| v.is_finite())
+        .ok_or(ModelError::Hypergeometric { a: a1, b: b1, c, z })
+}
+
+fn check_horizon(t: f64) -> ModelResult<()> {
+    if t.is_finite() && t >= 0.0 {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidArgument {
+            name: "t",
+            value: t,
+            reason: "must be finite and >= 0",
+        })
+    }
+}
+
+fn check_a_not_one(a: f64) -> ModelResult<()> {
+    if a == 1.0 {
+        Err(ModelError::InvalidParameter {
+            name: "a",
+            value: a,
+            reason: "must differ from 1 here",
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn finite(what: &'static str, value: f64) -> ModelResult<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(ModelError::NonFinite(what))
+    }
+}

@@ -1,0 +1,191 @@
+//! The Gamma-Gamma model of monetary value (Fader & Hardie 2013, "The Gamma-Gamma Model of
+//! Monetary Value").
+//!
+//! A customer's transaction values are Gamma(p, ν) with a customer-specific scale
+//! ν ~ Gamma(q, v) (`v` is the paper's γ). A repeat buyer is summarised by `x ≥ 1`, the number
+//! of repeat transactions, and `m_x > 0`, their mean value. The model assumes spend is
+//! independent of the purchase process, so customers with `x = 0` carry no information and are
+//! rejected: filter them out first.
+
+use super::optimize::{nelder_mead, NelderMeadOptions};
+use super::special::ln_gamma;
+use super::{check_count, positive, ModelError, ModelResult};
+
+/// The three Gamma-Gamma parameters, all > 0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GammaGammaParams {
+    /// Shape of the per-transaction Gamma distribution.
+    pub p: f64,
+    /// Shape of the Gamma distribution of ν across customers.
+    pub q: f64,
+    /// Scale (the paper's γ) of the Gamma distribution of ν across customers.
+    pub v: f64,
+}
+
+impl GammaGammaParams {
+    /// Parameters checked to be finite and > 0.
+    pub fn new(p: f64, q: f64, v: f64) -> ModelResult<Self> {
+        let params = Self { p, q, v };
+        params.validate()?;
+        Ok(params)
+    }
+
+    /// Checks that every parameter is finite and > 0.
+    pub fn validate(&self) -> ModelResult<()> {
+        positive("p", self.p)?;
+        positive("q", self.q)?;
+        positive("v", self.v)?;
+        Ok(())
+    }
+}
+
+/// Repeat buyers sharing one summary `(x, m_x)`, `count` of them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RepeatBuyers {
+    /// Repeat transactions, a whole number ≥ 1.
+    pub x: f64,
+    /// Mean value of those transactions, > 0.
+    pub m_x: f64,
+    /// How many customers have this summary (> 0); usually 1.
+    pub count: u64,
+}
+
+/// Checks one repeat buyer; `index` is only used in the error.
+pub fn check_observation(index: Option<usize>, x: f64, m_x: f64) -> ModelResult<()> {
+    check_count(index, x)?;
+    if x < 1.0 {
+        let reason = "the Gamma-Gamma model needs repeat buyers (x >= 1)".to_string();
+        return Err(ModelError::InvalidObservation { index, reason });
+    }
+    if !(m_x.is_finite() && m_x > 0.0) {
+        let reason = format!("mean repeat-purchase value m_x = {m_x} must be finite and > 0");
+        return Err(ModelError::InvalidObservation { index, reason });
+    }
+    Ok(())
+}
+
+/// The log-likelihood of one repeat buyer: the log of the marginal density of `m_x`,
+///
+/// `f(m_x | p, q, v; x) = Γ(px+q) / (Γ(px) Γ(q)) · v^q m_x^(px−1) x^(px) / (v + x m_x)^(px+q)`,
+///
+/// obtained by integrating the Gamma(px, νx) density of `m_x` over ν ~ Gamma(q, v).
+pub fn customer_log_likelihood(params: &GammaGammaParams, x: f64, m_x: f64) -> ModelResult<f64> {
+    params.validate()?;
+    check_observation(None, x, m_x)?;
+    Ok(customer_ll(params, x, m_x))
+}
+
+fn customer_ll(params: &GammaGammaParams, x: f64, m_x: f64) -> f64 {
+    let GammaGammaParams { p, q, v } = *params;
+    let px = p * x;
+    ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln() + (px - 1.0) * m_x.ln() + px * x.ln()
+        - (px + q) * (v + x * m_x).ln()
+}
+
+/// The total log-likelihood `Σ count · ln f(m_x)` (see [`customer_log_likelihood`]).
+pub fn log_likelihood(params: &GammaGammaParams, buyers: &[RepeatBuyers]) -> ModelResult<f64> {
+    params.validate()?;
+    check_buyers(buyers)?;
+    Ok(total_ll(params, buyers))
+}
+
+fn total_ll(params: &GammaGammaParams, buyers: &[RepeatBuyers]) -> f64 {
+    buyers
+        .iter()
+        .map(|g| g.count as f64 * customer_ll(params, g.x, g.m_x))
+        .sum()
+}
+
+fn check_buyers(buyers: &[RepeatBuyers]) -> ModelResult<()> {
+    for (i, g) in buyers.iter().enumerate() {
+        check_observation(Some(i), g.x, g.m_x)?;
+        if g.count == 0 {
+            let reason = "group count must be > 0".to_string();
+            return Err(ModelError::InvalidObservation {
+                index: Some(i),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A maximum-likelihood fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GammaGammaFit {
+    pub params: GammaGammaParams,
+    /// The total log-likelihood at `params`.
+    pub log_likelihood: f64,
+    /// Nelder-Mead iterations used.
+    pub iterations: usize,
+    /// Whether the optimiser met its tolerances (see [`NelderMeadOptions`]).
+    pub converged: bool,
+}
+
+/// Fits the model by maximum likelihood: Nelder-Mead on `(ln p, ln q, ln v)`, minimising the
+/// mean negative log-likelihood per customer, from `p = q = v = 1`.
+pub fn fit(buyers: &[RepeatBuyers], options: &NelderMeadOptions) -> ModelResult<GammaGammaFit> {
+    check_buyers(buyers)?;
+    let customers: f64 = buyers.iter().map(|g| g.count as f64).sum();
+    if customers == 0.0 {
+        return Err(ModelError::NoData);
+    }
+    let from_logs = |t: &[f64]| GammaGammaParams {
+        p: t[0].exp(),
+        q: t[1].exp(),
+        v: t[2].exp(),
+    };
+    let objective = |t: &[f64]| {
+        let params = from_logs(t);
+        match params.validate() {
+            Ok(()) => -total_ll(&params, buyers) / customers,
+            Err(_) => f64::INFINITY,
+        }
+    };
+    let minimum = nelder_mead(objective, &[0.0; 3], options)?;
+    let params = from_logs(&minimum.x);
+    params.validate()?;
+    Ok(GammaGammaFit {
+        params,
+        log_likelihood: total_ll(&params, buyers),
+        iterations: minimum.iterations,
+        converged: minimum.converged,
+    })
+}
+
+/// The expected average transaction value of a customer with `x` repeat transactions of mean
+/// value `m_x`:
+///
+/// `E[M | p, q, v; x, m_x] = (q−1)/(px+q−1) · vp/(q−1) + px/(px+q−1) · m_x
+///                         = p (v + x m_x) / (px + q − 1)`,
+///
+/// a weighted mean of the population mean `vp/(q−1)` and the customer's own `m_x`. `x = 0`
+/// is allowed here and gives the population mean. Needs `px + q > 1` (`q > 1` when `x = 0`),
+/// otherwise the expectation is infinite.
+pub fn conditional_expected_value(params: &GammaGammaParams, x: f64, m_x: f64) -> ModelResult<f64> {
+    params.validate()?;
+    check_count(None, x)?;
+    if !(m_x.is_finite() && m_x >= 0.0) {
+        let reason = format!("mean repeat-purchase value m_x = {m_x} must be finite and >= 0");
+        return Err(ModelError::InvalidObservation {
+            index: None,
+            reason,
+        });
+    }
+    let GammaGammaParams { p, q, v } = *params;
+    let denominator = p * x + q - 1.0;
+    if denominator <= 0.0 {
+        let reason = "the expected value is infinite unless p*x + q > 1";
+        return Err(ModelError::InvalidParameter {
+            name: "q",
+            value: q,
+            reason,
+        });
+    }
+    let value = p * (v + x * m_x) / denominator;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(ModelError::NonFinite("conditional expected value"))
+    }
+}

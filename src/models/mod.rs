@@ -1,0 +1,86 @@
+//! Probabilistic customer-base models, as pure math on a per-customer summary.
+//!
+//! - [`bgnbd`]: the BG/NBD model of Fader, Hardie & Lee (2005), "Counting your customers the
+//!   easy way: an alternative to the Pareto/NBD model": how many repeat purchases a customer
+//!   makes and whether the customer is still "alive", from frequency `x`, recency `t_x` and age `T`.
+//! - [`gamma_gamma`]: the Gamma-Gamma model of monetary value (Fader & Hardie 2013, "The
+//!   Gamma-Gamma Model of Monetary Value"): the expected average transaction value of a repeat
+//!   buyer from `x` and the mean repeat-purchase value `m_x`.
+//! - [`optimize`]: a small Nelder-Mead minimiser used to fit both by maximum likelihood.
+//! - [`special`]: `ln Γ` and the Gauss hypergeometric function `₂F₁`.
+//!
+//! Nothing here does I/O; every function that depends on data or parameters returns a
+//! [`Result`] with a [`ModelError`] saying what was wrong.
+
+pub mod bgnbd;
+pub mod gamma_gamma;
+pub mod optimize;
+pub mod special;
+
+#[cfg(test)]
+mod tests;
+
+/// Why a model computation could not be done.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    /// A model parameter is out of its domain (all must be finite and > 0, some more).
+    #[error("invalid parameter {name} = {value}: {reason}")]
+    InvalidParameter {
+        name: &'static str,
+        value: f64,
+        reason: &'static str,
+    },
+    /// A customer summary row is not a valid observation for the model.
+    #[error("invalid observation{}: {reason}", index.map(|i| format!(" at row {i}")).unwrap_or_default())]
+    InvalidObservation {
+        index: Option<usize>,
+        reason: String,
+    },
+    /// A fit was asked for on no observations.
+    #[error("no observations to fit the model on")]
+    NoData,
+    /// The hypergeometric series needed by a prediction did not converge.
+    #[error("the hypergeometric series 2F1({a}, {b}; {c}; {z}) did not converge")]
+    Hypergeometric { a: f64, b: f64, c: f64, z: f64 },
+    /// A horizon or other argument is out of its domain.
+    #[error("invalid argument {name} = {value}: {reason}")]
+    InvalidArgument {
+        name: &'static str,
+        value: f64,
+        reason: &'static str,
+    },
+    /// The optimiser could not run (for example the likelihood is not finite at the start).
+    #[error("optimisation failed: {0}")]
+    Optimize(#[from] optimize::OptimizeError),
+    /// A result came out non-finite (overflow), so it is not returned.
+    #[error("{0} is not finite for these inputs")]
+    NonFinite(&'static str),
+}
+
+/// Result of a model computation.
+pub type ModelResult<T> = std::result::Result<T, ModelError>;
+
+/// Checks that `value` is finite and strictly positive.
+pub(crate) fn positive(name: &'static str, value: f64) -> ModelResult<f64> {
+    if value.is_finite() && value > 0.0 {
+        Ok(value)
+    } else {
+        Err(ModelError::InvalidParameter {
+            name,
+            value,
+            reason: "must be finite and > 0",
+        })
+    }
+}
+
+/// Checks that a repeat-purchase count is a finite, non-negative whole number.
+pub(crate) fn check_count(index: Option<usize>, x: f64) -> ModelResult<()> {
+    if x.is_finite() && x >= 0.0 && x.fract() == 0.0 {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidObservation {
+            index,
+            reason: format!("frequency x = {x} must be a non-negative whole number"),
+        })
+    }
+}
