@@ -30,7 +30,8 @@ def register_sources(spark, project, text):
         if not m:
             continue
         _, fmt, path, view, renamed, cast = m.groups()
-        path = path if os.path.isabs(path) else os.path.join(project, path)
+        # The server resolves relative paths against its own folder: give it absolute ones.
+        path = os.path.abspath(path if os.path.isabs(path) else os.path.join(project, path))
         if fmt == "csv":
             df = spark.read.option("header", "true").option("inferSchema", "true").csv(path)
         else:
