@@ -299,10 +299,24 @@ impl Phases {
     }
 }
 
-fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
-    let started = Instant::now();
-    let phases = std::cell::RefCell::new(Phases::new(args.timings));
-    let mark = |label: &str| phases.borrow_mut().mark(label);
+/// What a run knows before it takes the lock: the checked definitions, their plan and where
+/// they publish.
+struct RunStart {
+    project: Project,
+    resolved: Resolved,
+    diags: Vec<Diagnostic>,
+    plan: crate::compile::Plan,
+    definition_hash: String,
+    settings: EngineSettings,
+    db_path: std::path::PathBuf,
+    db_display: String,
+    /// Columns lost since the last run (a gate `--force` overrode).
+    lost: Vec<String>,
+    source_columns: Vec<(String, Vec<String>)>,
+}
+
+/// The column gate, validation and compilation of a run.
+fn start_run(cli: &Cli, args: &RunArgs, mark: &dyn Fn(&str)) -> Result<RunStart> {
     // Checked before validation, which would otherwise stop on the missing column (exit 2).
     let (schemas, lost) = column_gate(cli)?;
     let source_columns = source_columns(&schemas);
@@ -312,7 +326,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     }
     // A run publishes a whole customer_features, also when --select narrows the definitions.
     let select = SelectArgs { all_features: true, ..args.select.clone() };
-    let (project, resolved, mut diags) = load_and_resolve(cli, &select, Schemas::Known(schemas))?;
+    let (project, resolved, diags) = load_and_resolve(cli, &select, Schemas::Known(schemas))?;
     computed_in_duckdb(cli, &project, "run")?;
     mark("load and validate definitions");
     print_warnings(cli, &diags);
@@ -328,6 +342,15 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     // over the file itself instead of replacing the link.
     let db_path = publish::real_database_path(&resolve(&project.root, &project.config.output.database));
     let db_display = project.config.output.database.clone();
+    Ok(RunStart { project, resolved, diags, plan, definition_hash, settings, db_path, db_display, lost, source_columns })
+}
+
+fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
+    let started = Instant::now();
+    let phases = std::cell::RefCell::new(Phases::new(args.timings));
+    let mark = |label: &str| phases.borrow_mut().mark(label);
+    let RunStart { project, resolved, mut diags, plan, definition_hash, settings, db_path, db_display, lost, source_columns } =
+        start_run(cli, args, &mark)?;
     // One writer at a time; released when `_lock` drops, also on errors.
     // From here a SIGINT/SIGTERM stops the run as an error would: rolled back, cleaned up and
     // unlocked (taken before the lock, so no signal can leave a lock file behind).
@@ -494,15 +517,18 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
         consent: consent_note(&project),
         elapsed_ms: started.elapsed().as_millis(),
     };
+    print_run_summary(cli, &summary);
+    Ok(exit::OK)
+}
+
+fn print_run_summary(cli: &Cli, summary: &RunSummary) {
     match cli.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default()),
         Format::Text if !cli.quiet => print!("{}", summary.to_text()),
         Format::Text => {}
     }
-    Ok(exit::OK)
 }
 
-/// Row counts of the published tables, for the manifest.
 /// Row counts of the tables this run computed, for the manifest: the published ones, or a
 /// backfill's staged ones (`prefix` is then the staging prefix).
 fn publish_counts(conn: &duckdb::Connection, prefix: &str) -> Result<Vec<(String, i64)>> {
