@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::optimize::{nelder_mead, NelderMeadOptions};
+use super::optimize::NelderMeadOptions;
 use super::special::{hyp2f1, ln_gamma};
 use super::{check_count, positive, ModelError, ModelResult};
 
@@ -147,28 +147,13 @@ fn total_ll(params: &BgNbdParams, groups: &[CustomerGroup]) -> f64 {
 fn check_groups(groups: &[CustomerGroup]) -> ModelResult<()> {
     for (i, g) in groups.iter().enumerate() {
         check_observation(Some(i), g.x, g.t_x, g.big_t)?;
-        if g.count == 0 {
-            let reason = "group count must be > 0".to_string();
-            return Err(ModelError::InvalidObservation {
-                index: Some(i),
-                reason,
-            });
-        }
+        super::check_group_count(i, g.count)?;
     }
     Ok(())
 }
 
-/// A maximum-likelihood fit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BgNbdFit {
-    pub params: BgNbdParams,
-    /// The total log-likelihood at `params`.
-    pub log_likelihood: f64,
-    /// Nelder-Mead iterations used.
-    pub iterations: usize,
-    /// Whether the optimiser met its tolerances (see [`NelderMeadOptions`]).
-    pub converged: bool,
-}
+/// A maximum-likelihood fit of the BG/NBD model.
+pub type BgNbdFit = super::Fit<BgNbdParams>;
 
 /// Fits the model by maximum likelihood: Nelder-Mead on `(ln r, ln α, ln a, ln b)` (so every
 /// parameter stays > 0), minimising the mean negative log-likelihood per customer, from
@@ -176,31 +161,8 @@ pub struct BgNbdFit {
 pub fn fit(groups: &[CustomerGroup], options: &NelderMeadOptions) -> ModelResult<BgNbdFit> {
     check_groups(groups)?;
     let customers: f64 = groups.iter().map(|g| g.count as f64).sum();
-    if customers == 0.0 {
-        return Err(ModelError::NoData);
-    }
-    let from_logs = |t: &[f64]| BgNbdParams {
-        r: t[0].exp(),
-        alpha: t[1].exp(),
-        a: t[2].exp(),
-        b: t[3].exp(),
-    };
-    let objective = |t: &[f64]| {
-        let params = from_logs(t);
-        match params.validate() {
-            Ok(()) => -total_ll(&params, groups) / customers,
-            Err(_) => f64::INFINITY,
-        }
-    };
-    let minimum = nelder_mead(objective, &[0.0; 4], options)?;
-    let params = from_logs(&minimum.x);
-    params.validate()?;
-    Ok(BgNbdFit {
-        params,
-        log_likelihood: total_ll(&params, groups),
-        iterations: minimum.iterations,
-        converged: minimum.converged,
-    })
+    let from_logs = |t: &[f64]| BgNbdParams { r: t[0].exp(), alpha: t[1].exp(), a: t[2].exp(), b: t[3].exp() };
+    super::fit_on_logs(4, customers, from_logs, |p| p.validate().ok().map(|()| total_ll(p, groups)), options)
 }
 
 /// The probability that a customer with summary `(x, t_x, T)` is still alive at `T`: by

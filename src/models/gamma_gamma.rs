@@ -7,7 +7,7 @@
 //! independent of the purchase process, so customers with `x = 0` carry no information and are
 //! rejected: filter them out first.
 
-use super::optimize::{nelder_mead, NelderMeadOptions};
+use super::optimize::NelderMeadOptions;
 use super::special::ln_gamma;
 use super::{check_count, positive, ModelError, ModelResult};
 
@@ -99,58 +99,21 @@ fn total_ll(params: &GammaGammaParams, buyers: &[RepeatBuyers]) -> f64 {
 fn check_buyers(buyers: &[RepeatBuyers]) -> ModelResult<()> {
     for (i, g) in buyers.iter().enumerate() {
         check_observation(Some(i), g.x, g.m_x)?;
-        if g.count == 0 {
-            let reason = "group count must be > 0".to_string();
-            return Err(ModelError::InvalidObservation {
-                index: Some(i),
-                reason,
-            });
-        }
+        super::check_group_count(i, g.count)?;
     }
     Ok(())
 }
 
-/// A maximum-likelihood fit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GammaGammaFit {
-    pub params: GammaGammaParams,
-    /// The total log-likelihood at `params`.
-    pub log_likelihood: f64,
-    /// Nelder-Mead iterations used.
-    pub iterations: usize,
-    /// Whether the optimiser met its tolerances (see [`NelderMeadOptions`]).
-    pub converged: bool,
-}
+/// A maximum-likelihood fit of the Gamma-Gamma model.
+pub type GammaGammaFit = super::Fit<GammaGammaParams>;
 
 /// Fits the model by maximum likelihood: Nelder-Mead on `(ln p, ln q, ln v)`, minimising the
 /// mean negative log-likelihood per customer, from `p = q = v = 1`.
 pub fn fit(buyers: &[RepeatBuyers], options: &NelderMeadOptions) -> ModelResult<GammaGammaFit> {
     check_buyers(buyers)?;
     let customers: f64 = buyers.iter().map(|g| g.count as f64).sum();
-    if customers == 0.0 {
-        return Err(ModelError::NoData);
-    }
-    let from_logs = |t: &[f64]| GammaGammaParams {
-        p: t[0].exp(),
-        q: t[1].exp(),
-        v: t[2].exp(),
-    };
-    let objective = |t: &[f64]| {
-        let params = from_logs(t);
-        match params.validate() {
-            Ok(()) => -total_ll(&params, buyers) / customers,
-            Err(_) => f64::INFINITY,
-        }
-    };
-    let minimum = nelder_mead(objective, &[0.0; 3], options)?;
-    let params = from_logs(&minimum.x);
-    params.validate()?;
-    Ok(GammaGammaFit {
-        params,
-        log_likelihood: total_ll(&params, buyers),
-        iterations: minimum.iterations,
-        converged: minimum.converged,
-    })
+    let from_logs = |t: &[f64]| GammaGammaParams { p: t[0].exp(), q: t[1].exp(), v: t[2].exp() };
+    super::fit_on_logs(3, customers, from_logs, |p| p.validate().ok().map(|()| total_ll(p, buyers)), options)
 }
 
 /// The expected average transaction value of a customer with `x` repeat transactions of mean

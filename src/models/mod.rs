@@ -73,6 +73,14 @@ pub(crate) fn positive(name: &'static str, value: f64) -> ModelResult<f64> {
     }
 }
 
+/// Checks that a group of identical observations has at least one customer.
+pub(crate) fn check_group_count(index: usize, count: u64) -> ModelResult<()> {
+    if count == 0 {
+        return Err(ModelError::InvalidObservation { index: Some(index), reason: "group count must be > 0".to_string() });
+    }
+    Ok(())
+}
+
 /// Checks that a repeat-purchase count is a finite, non-negative whole number.
 pub(crate) fn check_count(index: Option<usize>, x: f64) -> ModelResult<()> {
     if x.is_finite() && x >= 0.0 && x.fract() == 0.0 {
@@ -83,4 +91,36 @@ pub(crate) fn check_count(index: Option<usize>, x: f64) -> ModelResult<()> {
             reason: format!("frequency x = {x} must be a non-negative whole number"),
         })
     }
+}
+
+/// A maximum-likelihood fit of a model with parameters `P`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fit<P> {
+    pub params: P,
+    /// The total log-likelihood at `params`.
+    pub log_likelihood: f64,
+    /// Nelder-Mead iterations used.
+    pub iterations: usize,
+    /// Whether the optimiser met its tolerances (see [`optimize::NelderMeadOptions`]).
+    pub converged: bool,
+}
+
+/// Maximum likelihood by Nelder-Mead on the logs of the `n` parameters (so every parameter
+/// stays > 0), minimising the mean negative log-likelihood per customer, from every parameter
+/// equal to 1. `total_ll` is `None` where the parameters are out of the model's domain.
+pub(crate) fn fit_on_logs<P>(
+    n: usize,
+    customers: f64,
+    from_logs: impl Fn(&[f64]) -> P,
+    total_ll: impl Fn(&P) -> Option<f64>,
+    options: &optimize::NelderMeadOptions,
+) -> ModelResult<Fit<P>> {
+    if customers == 0.0 {
+        return Err(ModelError::NoData);
+    }
+    let objective = |t: &[f64]| total_ll(&from_logs(t)).map_or(f64::INFINITY, |ll| -ll / customers);
+    let minimum = optimize::nelder_mead(objective, &vec![0.0; n], options)?;
+    let params = from_logs(&minimum.x);
+    let log_likelihood = total_ll(&params).ok_or(ModelError::NonFinite("the fitted parameters"))?;
+    Ok(Fit { params, log_likelihood, iterations: minimum.iterations, converged: minimum.converged })
 }
