@@ -85,6 +85,23 @@ pub fn rule_refs(sql: &str) -> Vec<TemplateRef> {
     refs
 }
 
+/// Calls named `stat` or `segment` in `sql` that are not well-formed references (written
+/// without the template braces, with arguments that are not string literals): their names.
+pub fn malformed_refs(sql: &str) -> Vec<String> {
+    let Some(expr) = parse_any(sql) else { return Vec::new() };
+    let mut names = Vec::new();
+    let _ = visit_expressions(&expr, |e| {
+        if let Expr::Function(f) = e {
+            let name = f.name.to_string().to_ascii_lowercase();
+            if (name == "stat" || name == "segment") && rule_ref(f).is_none() {
+                names.push(name);
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    names
+}
+
 /// `sql` with each `stat()`/`segment()` call for which `replace` gives SQL replaced by that SQL
 /// (parenthesized), printed from the tree; `sql` unchanged when nothing was replaced.
 pub fn replace_refs<E>(sql: &str, replace: &mut dyn FnMut(&TemplateRef) -> Result<Option<String>, E>) -> Result<String, E> {

@@ -766,6 +766,11 @@ impl<'a> Validator<'a> {
             };
             self.err(code, loc, message, Some(hint));
         }
+        for name in tree::malformed_refs(&r.sql) {
+            let example = if name == "stat" { "{{ stat('avg', 'order_count') }}" } else { "{{ segment('loyal') }}" };
+            self.err("E030", self.project.loc(item, field), format!("{name}() in {owner} does not name what it reads"),
+                Some(format!("write it with quoted names, e.g. {example}")));
+        }
         for tr in &r.refs {
             match tr {
                 TemplateRef::Stat { func, feature } => {
