@@ -6,6 +6,7 @@
 #   scripts/spark-connect.sh status                   say whether it runs (exit 0 running, 1 not)
 #   scripts/spark-connect.sh url                      print sc://127.0.0.1:PORT of the running one (exit 1 if none)
 #   scripts/spark-connect.sh smoke                    run `select 1` through PySpark's own Connect client
+#   scripts/spark-connect.sh python                   print the venv's interpreter, with PySpark's Connect client
 #
 # Spark comes from PyPI's pyspark package (an sdist that pip builds into a ~450 MB wheel and
 # caches), installed once into a private venv under $SEGMENTER_CACHE_DIR/spark/venv (default
@@ -286,11 +287,21 @@ cmd_url() {
     fi
 }
 
-cmd_smoke() {
-    running || die 1 "no Spark Connect server is running (scripts/spark-connect.sh start)"
+ensure_client() {
+    [ -x "$venv/bin/python" ] || die 1 "PySpark is not installed yet (scripts/spark-connect.sh start)"
     # The Python Connect client needs pandas, pyarrow and grpc (the [connect] extra); the server doesn't.
     "$venv/bin/python" -c 'import pandas, pyarrow, grpc, google.rpc, zstandard' >/dev/null 2>&1 \
-        || "$venv/bin/python" -m pip install --disable-pip-version-check --quiet "pyspark[connect]==$PYSPARK_VERSION" "pandas<3"
+        || "$venv/bin/python" -m pip install --disable-pip-version-check --quiet "pyspark[connect]==$PYSPARK_VERSION" "pandas<3" >&2
+}
+
+cmd_python() {
+    ensure_client
+    echo "$venv/bin/python"
+}
+
+cmd_smoke() {
+    running || die 1 "no Spark Connect server is running (scripts/spark-connect.sh start)"
+    ensure_client
     "$venv/bin/python" - "sc://127.0.0.1:$port" <<'EOF'
 import sys
 from pyspark.sql import SparkSession
@@ -308,5 +319,6 @@ case "${1:-}" in
     status) cmd_status ;;
     url) cmd_url ;;
     smoke) cmd_smoke ;;
-    *) echo "usage: $0 start [--conf k=v ...] | stop | status | url | smoke" >&2; exit 2 ;;
+    python) cmd_python ;;
+    *) echo "usage: $0 start [--conf k=v ...] | stop | status | url | smoke | python" >&2; exit 2 ;;
 esac

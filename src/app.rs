@@ -218,16 +218,22 @@ fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     // Everything `run` executes, history included (not the renames and the manifest row).
     let mut plan = compile(&resolved);
     plan.steps.extend(publish::history_steps(&resolved, project.config.output.history_days, &crate::compile::dialect::DuckDb));
-    print_plan(cli, &resolved, &plan, "");
+    print_plan(cli, &resolved, &plan, &[]);
     Ok(exit::OK)
 }
 
-/// A plan as text (after `preamble`) or, with `--format json`, as its steps.
-fn print_plan(cli: &Cli, resolved: &Resolved, plan: &crate::compile::Plan, preamble: &str) {
+/// A plan as text or, with `--format json`, as its steps; a Spark plan also says how it reads
+/// its sources (`sources`, none for DuckDB, whose plan reads the files itself).
+fn print_plan(cli: &Cli, resolved: &Resolved, plan: &crate::compile::Plan, sources: &[crate::compile::SparkSource]) {
     if cli.format == Format::Json {
         let steps: Vec<_> = plan.steps.iter().map(|s| serde_json::json!({ "label": s.label, "target": s.target, "scratch": s.scratch, "before": s.before, "sql": s.sql })).collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "as_of": plan.as_of, "steps": steps })).unwrap_or_default());
+        let mut doc = serde_json::json!({ "as_of": plan.as_of, "steps": steps });
+        if !sources.is_empty() {
+            doc["sources"] = serde_json::json!(sources);
+        }
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
+        let preamble = crate::compile::spark_sources_comment(sources);
         print!("-- segmenter plan for '{}' as of {}\n\n{preamble}{}", resolved.name, plan.as_of, plan.script());
     }
 }

@@ -149,19 +149,49 @@ pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
     Plan { as_of: model.as_of.clone(), steps, publish: Vec::new(), prepare: Vec::new() }
 }
 
-/// How the Spark runner reads each source: the temporary view the plan reads (see
-/// [`dialect::SparkSql`]), and the renames and casts applied to it, as SQL comments.
-pub fn spark_sources(model: &Resolved) -> String {
+/// How a Spark run reads one source: the file, and the temporary view the plan reads it from
+/// (see [`dialect::SparkSql`]) with the renames and casts (Spark's type names) applied.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SparkSource {
+    pub name: String,
+    pub format: &'static str,
+    pub path: String,
+    pub view: String,
+    pub rename: Vec<(String, String)>,
+    pub types: Vec<(String, String)>,
+}
+
+/// Every source of the model as a Spark run reads it.
+pub fn spark_sources(model: &Resolved) -> Vec<SparkSource> {
     let d = dialect::SparkSql;
+    model
+        .sources
+        .iter()
+        .map(|src| SparkSource {
+            name: src.name.clone(),
+            format: src.format.name(),
+            path: src.path.clone(),
+            view: dialect::SparkSql::source_view(&src.path),
+            rename: src.rename.clone(),
+            types: src.types.iter().map(|(c, ty)| (c.clone(), d.type_name(ty))).collect(),
+        })
+        .collect()
+}
+
+/// The sources as SQL comments, one line each, for the printed Spark plan (nothing without).
+pub fn spark_sources_comment(sources: &[SparkSource]) -> String {
+    if sources.is_empty() {
+        return String::new();
+    }
     let mut out = String::new();
-    for src in &model.sources {
-        out.push_str(&format!("-- source '{}': {} read from {} as {}", src.name, format!("{:?}", src.format).to_lowercase(), src.path, d.read_source(src.format, &src.path, src.csv.as_ref())));
+    for src in sources {
+        out.push_str(&format!("-- source '{}': {} read from {} as `{}`", src.name, src.format, src.path, src.view));
         if !src.rename.is_empty() {
             let r: Vec<String> = src.rename.iter().map(|(a, b)| format!("{a} -> {b}")).collect();
             out.push_str(&format!("; renamed {}", r.join(", ")));
         }
         if !src.types.is_empty() {
-            let t: Vec<String> = src.types.iter().map(|(c, ty)| format!("{c} {}", d.type_name(ty))).collect();
+            let t: Vec<String> = src.types.iter().map(|(c, ty)| format!("{c} {ty}")).collect();
             out.push_str(&format!("; cast {}", t.join(", ")));
         }
         out.push('\n');

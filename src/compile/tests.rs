@@ -103,7 +103,7 @@ fn compiled_sql_matches_the_snapshot() {
 fn compiled_spark_sql_snapshot() {
     let model = resolve_fixture(&[]);
     let plan = compile_with(&model, &dialect::SparkSql);
-    let script = format!("{}{}", spark_sources(&model), plan.script());
+    let script = format!("{}{}", spark_sources_comment(&spark_sources(&model)), plan.script());
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tiny.spark.sql");
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, &script).expect("write snapshot");

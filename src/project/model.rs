@@ -233,6 +233,16 @@ pub enum SourceFormat {
 }
 
 impl SourceFormat {
+    /// The name written in `format:`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceFormat::Csv => "csv",
+            SourceFormat::Parquet => "parquet",
+            SourceFormat::Json => "json",
+            SourceFormat::Table => "table",
+        }
+    }
+
     /// Format by file extension (`.csv`, `.tsv`, `.parquet`, `.json`, `.jsonl`, `.ndjson`, optionally `.gz`).
     pub fn from_path(path: &str) -> Option<SourceFormat> {
         let p = path.to_ascii_lowercase();

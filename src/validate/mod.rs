@@ -26,8 +26,9 @@ pub const EARLIEST_AS_OF: &str = "1900-01-01";
 /// The source every run is about: one row per customer.
 pub const POPULATION_SOURCE: &str = "customers";
 
-/// The library's optional sources (SPEC §3). A project that does not declare one of them still
-/// runs: definitions that need it are skipped with a warning instead of failing validation.
+/// The sources only parts of the library read (the rest needs customers and orders alone). A
+/// project that does not declare one of them still runs: definitions that need it are skipped
+/// with a warning instead of failing validation.
 pub const OPTIONAL_LIBRARY_SOURCES: &[&str] = &["order_items", "sessions", "carts", "campaign_events", "consent", "survey"];
 
 /// What a source's file looked like when DuckDB described it.

@@ -31,18 +31,10 @@ impl LocalSpark {
         }
         assert!(out.status.success(), "spark-connect.sh start failed:\n{}", String::from_utf8_lossy(&out.stderr));
         let url = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().trim().to_string();
-        let smoke = Command::new(Self::script()).arg("smoke").output().expect("spark-connect.sh smoke");
-        assert!(smoke.status.success(), "the PySpark client does not reach {url}:\n{}", String::from_utf8_lossy(&smoke.stderr));
-        let python = Self::venv().join("bin/python");
+        let out = Command::new(Self::script()).arg("python").output().expect("spark-connect.sh python");
+        assert!(out.status.success(), "no PySpark client:\n{}", String::from_utf8_lossy(&out.stderr));
+        let python = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         Some(LocalSpark { url, python, started: !running })
-    }
-
-    fn venv() -> PathBuf {
-        let cache = std::env::var_os("SEGMENTER_CACHE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|x| PathBuf::from(x).join("segmenter")))
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/segmenter"));
-        cache.join("spark/venv")
     }
 
     /// `segment<TAB>ids` and `ladder/tier<TAB>ids` lines of the project's plan run on Spark.
