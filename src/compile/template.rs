@@ -83,10 +83,12 @@ impl StatFunc {
     }
 }
 
-/// A rendered snippet: SQL text, and the `stat()`/`segment()` calls in its tree.
+/// A rendered snippet: SQL text and, once validation parsed it as a rule, its tree and the
+/// `stat()`/`segment()` calls in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     pub sql: String,
+    pub tree: Option<sqlparser::ast::Expr>,
     pub refs: Vec<TemplateRef>,
     /// Vars the project does not set that the snippet read with a default: (name, the default
     /// as SQL), so that validation can notice one var given different defaults.
@@ -212,7 +214,7 @@ impl Templates {
     /// Render one snippet. `name` appears in minijinja's own messages (use `file:line`).
     pub fn render(&self, name: &str, text: &str) -> Result<Rendered, RenderError> {
         if !(text.contains("{{") || text.contains("{%") || text.contains("{#")) {
-            return Ok(Rendered { sql: text.to_string(), refs: crate::compile::tree::rule_refs(text), defaults: Vec::new() });
+            return Ok(Rendered { sql: text.to_string(), tree: None, refs: Vec::new(), defaults: Vec::new() });
         }
         // The lock is only held around clear/take: the template functions lock it while rendering.
         self.defaults.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -228,7 +230,7 @@ impl Templates {
                     hint: "a rule is a short expression; check the loops in {% for %}".into(),
                 })
             }
-            Ok(sql) => return Ok(Rendered { refs: crate::compile::tree::rule_refs(&sql), sql, defaults }),
+            Ok(sql) => return Ok(Rendered { sql, tree: None, refs: Vec::new(), defaults }),
             Err(e) => e,
         };
         // Strict undefined errors carry no name: take it from the source span minijinja reports.
@@ -301,7 +303,7 @@ mod tests {
         let t = templates();
         let r = t.render("x", "n > {{ stat('p90', 'order_count') }} AND {{ segment('loyal') }}").unwrap();
         assert_eq!(r.sql, "n > stat('quantile', 'order_count', 0.9) AND segment('loyal')");
-        assert_eq!(r.refs, vec![TemplateRef::Stat { func: StatFunc::Quantile(0.9), feature: "order_count".into() }, TemplateRef::Segment("loyal".into())]);
+        assert_eq!(crate::compile::tree::rule_refs(&r.sql), vec![TemplateRef::Stat { func: StatFunc::Quantile(0.9), feature: "order_count".into() }, TemplateRef::Segment("loyal".into())]);
     }
 
     #[test]

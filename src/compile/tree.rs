@@ -71,9 +71,13 @@ fn rule_ref(f: &Function) -> Option<TemplateRef> {
 
 /// The `stat()` and `segment()` calls of `sql`, in order of appearance.
 pub fn rule_refs(sql: &str) -> Vec<TemplateRef> {
-    let Some(expr) = parse_any(sql) else { return Vec::new() };
+    parse_any(sql).map(|e| rule_refs_in(&e)).unwrap_or_default()
+}
+
+/// The `stat()` and `segment()` calls of a parsed rule, in order of appearance.
+pub fn rule_refs_in(expr: &Expr) -> Vec<TemplateRef> {
     let mut refs = Vec::new();
-    let _ = visit_expressions(&expr, |e| {
+    let _ = visit_expressions(expr, |e| {
         if let Some(r) = match e {
             Expr::Function(f) => rule_ref(f),
             _ => None,
@@ -87,10 +91,9 @@ pub fn rule_refs(sql: &str) -> Vec<TemplateRef> {
 
 /// Calls named `stat` or `segment` in `sql` that are not well-formed references (written
 /// without the template braces, with arguments that are not string literals): their names.
-pub fn malformed_refs(sql: &str) -> Vec<String> {
-    let Some(expr) = parse_any(sql) else { return Vec::new() };
+pub fn malformed_refs(expr: &Expr) -> Vec<String> {
     let mut names = Vec::new();
-    let _ = visit_expressions(&expr, |e| {
+    let _ = visit_expressions(expr, |e| {
         if let Expr::Function(f) = e {
             let name = f.name.to_string().to_ascii_lowercase();
             if (name == "stat" || name == "segment") && rule_ref(f).is_none() {
@@ -145,10 +148,14 @@ pub fn replace_refs<E>(sql: &str, replace: &mut dyn FnMut(&TemplateRef) -> Resul
 /// function names, keywords, type names, qualified names (`t.col`) or names bound by a lambda
 /// (`x -> x > 1`). Empty when `sql` is not one expression.
 pub fn column_refs(sql: &str) -> Vec<IdentRef> {
-    let Some(expr) = parse(sql) else { return Vec::new() };
+    parse(sql).map(|e| column_refs_in(&e)).unwrap_or_default()
+}
+
+/// [`column_refs`] of a parsed rule.
+pub fn column_refs_in(expr: &Expr) -> Vec<IdentRef> {
     let mut lambda_params = BTreeSet::new();
     let mut names = Vec::new();
-    let _ = visit_expressions(&expr, |e| {
+    let _ = visit_expressions(expr, |e| {
         match e {
             Expr::Identifier(id) => names.push(id.value.clone()),
             Expr::Lambda(l) => match &l.params {

@@ -669,17 +669,22 @@ impl<'a> Validator<'a> {
     /// Render a snippet that must be one SQL expression (a rule, an aggregate, a condition);
     /// anything else is reported at its place in the snippet (E032) and yields `None`.
     fn render_rule<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, text: &str, owner: &str) -> Option<Rendered> {
-        let r = self.render(t, item, field, text)?;
+        let mut r = self.render(t, item, field, text)?;
         match guard::check_expression(&r.sql) {
-            Ok(expr) if self.engine == Engine::Spark => {
-                let problems = crate::compile::spark::to_spark(&expr).err().unwrap_or_default();
+            Ok(expr) => {
+                // Parsed once: the references and columns are read from this tree.
+                r.refs = tree::rule_refs_in(&expr);
+                let problems = match self.engine {
+                    Engine::Spark => crate::compile::spark::to_spark(&expr).err().unwrap_or_default(),
+                    Engine::Duckdb => Vec::new(),
+                };
                 for p in &problems {
                     let loc = self.snippet_loc(item, field, p.line - 1, p.col - 1);
                     self.err("E033", loc, format!("{owner} uses {}, which Spark cannot run", p.what), Some(p.hint.clone()));
                 }
+                r.tree = Some(expr);
                 problems.is_empty().then_some(r)
             }
-            Ok(_) => Some(r),
             Err(e) => {
                 let loc = self.snippet_loc(item, field, e.line - 1, e.col - 1);
                 self.err("E032", loc, e.message(owner), Some(e.hint()));
@@ -744,7 +749,7 @@ impl<'a> Validator<'a> {
         features: &BTreeSet<String>,
     ) -> (String, Deps) {
         let mut deps = Deps::default();
-        for id in tree::column_refs(&r.sql) {
+        for id in r.tree.as_ref().map(tree::column_refs_in).unwrap_or_default() {
             if allowed.contains(&id.name) {
                 deps.features.insert(id.name);
                 continue;
@@ -767,7 +772,7 @@ impl<'a> Validator<'a> {
             };
             self.err(code, loc, message, Some(hint));
         }
-        for name in tree::malformed_refs(&r.sql) {
+        for name in r.tree.as_ref().map(tree::malformed_refs).unwrap_or_default() {
             let example = if name == "stat" { "{{ stat('avg', 'order_count') }}" } else { "{{ segment('loyal') }}" };
             self.err("E030", self.project.loc(item, field), format!("{name}() in {owner} does not name what it reads"),
                 Some(format!("write it with quoted names, e.g. {example}")));
@@ -885,7 +890,7 @@ impl<'a> Validator<'a> {
                 return None;
             }
             let r = self.render_rule(t, item, "expr", expr, &owner)?;
-            if tree::column_refs(&r.sql).iter().any(|id| id.name == f.name) {
+            if r.tree.as_ref().map(tree::column_refs_in).unwrap_or_default().iter().any(|id| id.name == f.name) {
                 self.err("E023", p.loc(item, "expr"), format!("features depend on each other in a cycle: {0} -> {0}", f.name),
                     Some("a feature cannot use itself; compute the part it needs in another feature".into()));
                 return None;
