@@ -201,6 +201,10 @@ pub struct RunArgs {
     /// the runs manifest records that the run was forced.
     #[arg(long)]
     pub force: bool,
+    /// Spark Connect server of a run with `--engine spark`, `sc://HOST:PORT` (default:
+    /// spark.url in segmenter.yaml). `scripts/spark-connect.sh start` starts a local one.
+    #[arg(long, env = "SEGMENTER_SPARK_URL")]
+    pub spark_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -19,6 +19,9 @@ pub enum Error {
     /// DuckDB failed while running a step of the plan.
     #[error("step '{step}' failed in DuckDB: {message}{}", hint(.message))]
     Step { step: String, message: String },
+    /// Spark failed while running a step of a Spark run.
+    #[error("step '{step}' failed in Spark: {message}")]
+    Spark { step: String, message: String },
     /// The output database could not be opened or written.
     #[error("output database {path}: {message}{}", hint(.message))]
     Database { path: String, message: String },
@@ -48,7 +51,7 @@ impl Error {
         match self {
             Error::Definitions(_) | Error::Usage(_) => exit::DEFINITION,
             Error::Gates(_) => exit::TESTS_FAILED,
-            Error::Step { .. } | Error::Database { .. } | Error::Io { .. } | Error::Locked { .. } | Error::Data(_) => exit::RUNTIME,
+            Error::Step { .. } | Error::Spark { .. } | Error::Database { .. } | Error::Io { .. } | Error::Locked { .. } | Error::Data(_) => exit::RUNTIME,
             Error::Interrupted { signal } => 128 + signal,
         }
     }

@@ -17,6 +17,7 @@ pub mod project;
 pub mod publish;
 pub mod report;
 pub mod signals;
+pub mod spark;
 pub mod testing;
 pub mod validate;
 

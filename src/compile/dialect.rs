@@ -155,14 +155,22 @@ impl Dialect for DuckDb {
 /// Prefix of the name under which a run writes each output table before publishing it.
 pub const STAGE_PREFIX: &str = "__segmenter_stage__";
 
-/// Another dialect whose output tables are named `STAGE_PREFIX + name`: `run` computes every
-/// table under its staging name, one committed statement at a time, then publishes them all by
-/// renaming in one short transaction.
-pub struct Staged<'a>(pub &'a dyn Dialect);
+/// Another dialect whose output tables are named `prefix + name`. A DuckDB `run` computes every
+/// table under its staging name ([`Staged::of`], prefix [`STAGE_PREFIX`]), one committed
+/// statement at a time, then publishes them all by renaming in one short transaction; a Spark
+/// run writes them as one generation of tables (see `spark::generation`).
+pub struct Staged<'a>(pub &'a dyn Dialect, pub &'a str);
+
+impl<'a> Staged<'a> {
+    /// `dialect` with its output tables under their staging names.
+    pub fn of(dialect: &'a dyn Dialect) -> Self {
+        Staged(dialect, STAGE_PREFIX)
+    }
+}
 
 impl Dialect for Staged<'_> {
     fn table(&self, name: &str) -> String {
-        self.0.ident(&format!("{STAGE_PREFIX}{name}"))
+        self.0.ident(&format!("{}{name}", self.1))
     }
     fn read_source(&self, format: SourceFormat, path: &str, csv: Option<&CsvOptions>) -> String {
         self.0.read_source(format, path, csv)
@@ -220,9 +228,23 @@ impl Dialect for Staged<'_> {
 /// Apache Spark SQL (4.x), as run through Spark Connect. Sources are temporary views the Spark
 /// runner registers (renamed and cast as declared) before the plan runs: Spark SQL has no
 /// `* RENAME`/`* REPLACE` and no CSV reader with options inside a query.
-pub struct SparkSql;
+pub struct SparkSql {
+    /// Storage format of the tables it creates.
+    pub format: crate::project::model::SparkTableFormat,
+}
 
 impl SparkSql {
+    pub const PARQUET: SparkSql = SparkSql { format: crate::project::model::SparkTableFormat::Parquet };
+    pub const ORC: SparkSql = SparkSql { format: crate::project::model::SparkTableFormat::Orc };
+
+    /// The dialect creating tables in `format`.
+    pub fn of(format: crate::project::model::SparkTableFormat) -> &'static SparkSql {
+        match format {
+            crate::project::model::SparkTableFormat::Parquet => &Self::PARQUET,
+            crate::project::model::SparkTableFormat::Orc => &Self::ORC,
+        }
+    }
+
     /// The temporary view a source is read from.
     pub fn source_view(path: &str) -> String {
         format!("__segmenter_source_{}", crate::validate::short_hash(path))
@@ -247,7 +269,10 @@ impl Dialect for SparkSql {
         relation.to_string()
     }
     fn table_options(&self) -> &'static str {
-        " USING parquet"
+        match self.format {
+            crate::project::model::SparkTableFormat::Parquet => " USING parquet",
+            crate::project::model::SparkTableFormat::Orc => " USING orc",
+        }
     }
     /// Spark's session catalog cannot `CREATE OR REPLACE` a table stored as files.
     fn replaces_in_one_statement(&self) -> bool {

@@ -163,7 +163,7 @@ pub struct SparkSource {
 
 /// Every source of the model as a Spark run reads it.
 pub fn spark_sources(model: &Resolved) -> Vec<SparkSource> {
-    let d = dialect::SparkSql;
+    let d = dialect::SparkSql::PARQUET;
     model
         .sources
         .iter()
@@ -207,7 +207,7 @@ pub fn compile(model: &Resolved) -> Plan {
 
 /// Compile for DuckDB, every table written under its staging name (what `run` executes).
 pub fn compile_staged(model: &Resolved) -> Plan {
-    let mut plan = compile_with(model, &dialect::Staged(&dialect::DuckDb));
+    let mut plan = compile_with(model, &dialect::Staged::of(&dialect::DuckDb));
     for s in &mut plan.steps {
         s.staged = true;
     }
@@ -217,7 +217,7 @@ pub fn compile_staged(model: &Resolved) -> Plan {
         .iter()
         .flat_map(|t| {
             let table = d.ident(t);
-            [format!("DROP TABLE IF EXISTS {table}"), format!("ALTER TABLE {} RENAME TO {table}", dialect::Staged(&d).table(t))]
+            [format!("DROP TABLE IF EXISTS {table}"), format!("ALTER TABLE {} RENAME TO {table}", dialect::Staged::of(&d).table(t))]
         })
         .collect();
     plan

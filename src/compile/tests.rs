@@ -102,7 +102,7 @@ fn compiled_sql_matches_the_snapshot() {
 #[test]
 fn compiled_spark_sql_snapshot() {
     let model = resolve_fixture(&[]);
-    let plan = compile_with(&model, &dialect::SparkSql);
+    let plan = compile_with(&model, &dialect::SparkSql::PARQUET);
     let script = format!("{}{}", spark_sources_comment(&spark_sources(&model)), plan.script());
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/tiny.spark.sql");
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {

@@ -494,7 +494,7 @@ fn step_failed(step: &crate::compile::Step, name: &str, e: &duckdb::Error) -> Er
 fn drop_scratch(conn: &Connection, step: &crate::compile::Step, made: &mut Vec<String>) -> duckdb::Result<()> {
     let d = DuckDb;
     if step.scratch {
-        made.push(if step.staged { Staged(&d).table(&step.target) } else { d.ident(&step.target) });
+        made.push(if step.staged { Staged::of(&d).table(&step.target) } else { d.ident(&step.target) });
         return Ok(());
     }
     for t in made.drain(..) {

@@ -34,6 +34,53 @@ pub struct ProjectConfig {
     /// `spark`, `validate` reports every construct of a rule that Spark cannot run.
     #[serde(default)]
     pub engine: Engine,
+    /// Where `run --engine spark` computes and publishes.
+    #[serde(default)]
+    pub spark: SparkConfig,
+}
+
+/// The Spark Connect server and the database a Spark run publishes into.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SparkConfig {
+    /// Spark Connect URL such as `sc://spark.example.com:15002` (`--spark-url` or
+    /// `SEGMENTER_SPARK_URL` override it; `scripts/spark-connect.sh start` prints a local one).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The database (schema) of the catalog the output tables are written to; created when missing.
+    #[serde(default = "default_spark_database")]
+    pub database: String,
+    /// Storage format of the output tables.
+    #[serde(default)]
+    pub format: SparkTableFormat,
+}
+
+impl Default for SparkConfig {
+    fn default() -> Self {
+        SparkConfig { url: None, database: default_spark_database(), format: SparkTableFormat::default() }
+    }
+}
+
+fn default_spark_database() -> String {
+    "segmenter".into()
+}
+
+/// How Spark stores a table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SparkTableFormat {
+    #[default]
+    Parquet,
+    Orc,
+}
+
+impl SparkTableFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            SparkTableFormat::Parquet => "parquet",
+            SparkTableFormat::Orc => "orc",
+        }
+    }
 }
 
 /// The SQL engine that computes a project.

@@ -91,7 +91,7 @@ impl Publication {
     /// backfill, whose history reads the staged tables and which then drops them).
     pub fn statements(&self, model: &Resolved, outputs: &[&str]) -> Vec<String> {
         let d = DuckDb;
-        let staged = |t: &str| Staged(&d).table(t);
+        let staged = |t: &str| Staged::of(&d).table(t);
         match self {
             Publication::Backfill { .. } => Vec::new(),
             Publication::Full => outputs.iter().flat_map(|t| replace(t, &staged(t))).collect(),
@@ -115,7 +115,7 @@ impl Publication {
         outputs
             .iter()
             .filter_map(|t| merge_select(t, model, published).map(|select| (t, select)))
-            .map(|(t, select)| format!("CREATE OR REPLACE TABLE {} AS {select}", Staged(&d).table(&format!("{t}__merged"))))
+            .map(|(t, select)| format!("CREATE OR REPLACE TABLE {} AS {select}", Staged::of(&d).table(&format!("{t}__merged"))))
             .collect()
     }
 }
@@ -132,7 +132,7 @@ fn merge_select(table: &str, model: &Resolved, published: &Published) -> Option<
     if !published.tables.iter().any(|t| t == table) {
         return None;
     }
-    let staged = Staged(&d).table(table);
+    let staged = Staged::of(&d).table(table);
     let t = d.ident(table);
     let computed_segments: Vec<String> = crate::compile::outputs::segment_names(model);
     let computed_ladders: Vec<String> = model.tiers.iter().map(|t| t.name.clone()).collect();

@@ -362,7 +362,7 @@ fn completions_man_page_and_log_levels() {
 /// The Spark engine checks definitions and prints their Spark SQL; `run` says plainly that it
 /// computes on DuckDB only, instead of quietly using DuckDB.
 #[test]
-fn run_refuses_the_spark_engine_with_a_message() {
+fn a_spark_run_needs_a_server_and_says_how_to_get_one() {
     let dir = fixture("tiny");
     let out = segmenter(dir.path()).args(["--engine", "spark", "validate"]).output().expect("validate");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -370,11 +370,26 @@ fn run_refuses_the_spark_engine_with_a_message() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let sql = String::from_utf8_lossy(&out.stdout);
     assert!(sql.contains("DROP TABLE IF EXISTS `customer_features`;\nCREATE TABLE `customer_features` USING parquet AS"), "{sql}");
-    let out = segmenter(dir.path()).args(["--engine", "spark", "run"]).output().expect("run");
-    assert_eq!(out.status.code(), Some(2));
+    let run = |extra: &[&str]| {
+        let out = segmenter(dir.path()).env_remove("SEGMENTER_SPARK_URL").args(["--engine", "spark", "run"]).args(extra).output().expect("run");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).trim_end().to_string())
+    };
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
-        "error: `segmenter run` cannot use the Spark engine yet: this version checks the definitions for Spark (`segmenter validate --engine spark`) and prints their Spark SQL (`segmenter compile --engine spark`), and computes them in DuckDB; run with --engine duckdb (or set engine: duckdb)"
+        run(&[]),
+        (
+            Some(2),
+            "error: no Spark Connect server to run on: pass --spark-url sc://HOST:PORT (or set SEGMENTER_SPARK_URL, or spark.url in \
+             segmenter.yaml); `scripts/spark-connect.sh start` starts a local one and prints its URL"
+                .to_string()
+        )
     );
+    assert_eq!(
+        run(&["--select", "loyal", "--spark-url", "sc://127.0.0.1:1"]),
+        (Some(2), "error: a Spark run computes and publishes every definition: --select and --exclude work with --engine duckdb only".to_string())
+    );
+    let (code, stderr) = run(&["--spark-url", "sc://127.0.0.1:1"]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.starts_with("error: cannot reach the Spark Connect server at sc://127.0.0.1:1: 127.0.0.1:1: "), "{stderr}");
+    assert!(stderr.ends_with("hint: start a local one with `scripts/spark-connect.sh start` (it prints its URL), then pass it as --spark-url or SEGMENTER_SPARK_URL, or set spark.url in segmenter.yaml"), "{stderr}");
     assert!(!dir.path().join("out/tiny.duckdb").exists(), "nothing was computed");
 }

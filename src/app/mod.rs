@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::Instant;
 
+mod run_spark;
+
 /// Run the parsed command line; returns the process exit code. Output goes to stdout/stderr.
 pub fn main_with(cli: Cli) -> i32 {
     init_logging(cli.log_level());
@@ -193,25 +195,11 @@ fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
-/// Definitions are checked (`validate --engine spark`) and compiled (`compile --engine spark`)
-/// for Spark but computed in DuckDB only: `run` refuses the Spark engine instead of quietly
-/// using DuckDB.
-fn computed_in_duckdb(cli: &Cli, project: &Project, command: &str) -> Result<()> {
-    match cli.engine.unwrap_or(project.config.engine) {
-        crate::project::model::Engine::Duckdb => Ok(()),
-        crate::project::model::Engine::Spark => Err(Error::Usage(format!(
-            "`segmenter {command}` cannot use the Spark engine yet: this version checks the definitions for Spark \
-             (`segmenter validate --engine spark`) and prints their Spark SQL (`segmenter compile --engine spark`), \
-             and computes them in DuckDB; run with --engine duckdb (or set engine: duckdb)"
-        ))),
-    }
-}
-
 fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     let (project, resolved, diags) = load_and_resolve(cli, args, Schemas::Skip)?;
     print_warnings(cli, &diags);
     if cli.engine.unwrap_or(project.config.engine) == crate::project::model::Engine::Spark {
-        let plan = crate::compile::compile_with(&resolved, &crate::compile::dialect::SparkSql);
+        let plan = crate::compile::compile_with(&resolved, crate::compile::dialect::SparkSql::of(project.config.spark.format));
         print_plan(cli, &resolved, &plan, &crate::compile::spark_sources(&resolved));
         return Ok(exit::OK);
     }
@@ -333,7 +321,6 @@ fn start_run(cli: &Cli, args: &RunArgs, mark: &dyn Fn(&str)) -> Result<RunStart>
     // A run publishes a whole customer_features, also when --select narrows the definitions.
     let select = SelectArgs { all_features: true, ..args.select.clone() };
     let (project, resolved, diags) = load_and_resolve(cli, &select, Schemas::Known(schemas))?;
-    computed_in_duckdb(cli, &project, "run")?;
     mark("load and validate definitions");
     print_warnings(cli, &diags);
     let plan = compile(&resolved);
@@ -352,6 +339,11 @@ fn start_run(cli: &Cli, args: &RunArgs, mark: &dyn Fn(&str)) -> Result<RunStart>
 }
 
 fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
+    if cli.engine.unwrap_or(crate::project::load_project_in(&cli.project, &cli.environment()).project.map_or(Default::default(), |p| p.config.engine))
+        == crate::project::model::Engine::Spark
+    {
+        return run_spark::cmd_run_spark(cli, args);
+    }
     let started = Instant::now();
     let phases = std::cell::RefCell::new(Phases::new(args.timings));
     let mark = |label: &str| phases.borrow_mut().mark(label);
@@ -387,7 +379,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
     staged.publish = mode.statements(&resolved, &staged.outputs());
     staged.prepare = mode.prepare(&resolved, &staged.outputs());
     let history_from: &dyn crate::compile::dialect::Dialect = match mode {
-        publish::mode::Publication::Backfill { .. } => &crate::compile::dialect::Staged(&crate::compile::dialect::DuckDb),
+        publish::mode::Publication::Backfill { .. } => &crate::compile::dialect::Staged::of(&crate::compile::dialect::DuckDb),
         _ => &crate::compile::dialect::DuckDb,
     };
     staged.steps.extend(publish::history_steps(&resolved, project.config.output.history_days, history_from));
@@ -471,7 +463,7 @@ fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
             };
             mark("exports (staged)");
             if backfill {
-                *backfill_sizes.borrow_mut() = Some(crate::report::read_sizes_from(c, &crate::compile::dialect::Staged(&crate::compile::dialect::DuckDb))?);
+                *backfill_sizes.borrow_mut() = Some(crate::report::read_sizes_from(c, &crate::compile::dialect::Staged::of(&crate::compile::dialect::DuckDb))?);
             }
             let files = inputs(&mut hashing)?;
             mark("wait for input hashing");
