@@ -2,7 +2,7 @@
 //! `validate` stops after validate, `compile` after compile, `run` goes through publish.
 
 use crate::cli::{Cli, Command, DiffArgs, ExplainArgs, Format, GenerateArgs, ReportArgs, ReportFormat, RunArgs, SelectArgs};
-use crate::compile::{compile, Plan};
+use crate::compile::compile;
 use crate::diagnostics::{Diagnostic, Severity};
 use crate::error::{exit, Error, Result};
 use crate::execute::{self, EngineSettings};
@@ -12,8 +12,8 @@ use crate::report::RunSummary;
 use crate::validate::{self, ResolveOptions, Resolved};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::time::Instant;
 
+mod run_duckdb;
 mod run_spark;
 
 /// Run the parsed command line; returns the process exit code. Output goes to stdout/stderr.
@@ -195,6 +195,15 @@ fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     Ok(exit::OK)
 }
 
+/// `run` on the engine the command line or the project names.
+fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
+    let project_engine = crate::project::load_project_in(&cli.project, &cli.environment()).project.map(|p| p.config.engine);
+    match cli.engine.or(project_engine).unwrap_or_default() {
+        crate::project::model::Engine::Spark => run_spark::cmd_run_spark(cli, args),
+        crate::project::model::Engine::Duckdb => run_duckdb::cmd_run(cli, args),
+    }
+}
+
 fn cmd_compile(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     let (project, resolved, diags) = load_and_resolve(cli, args, Schemas::Skip)?;
     print_warnings(cli, &diags);
@@ -226,334 +235,12 @@ fn print_plan(cli: &Cli, resolved: &Resolved, plan: &crate::compile::Plan, sourc
     }
 }
 
-/// Every source's schema now (schema reads only), and the columns lost since the last
-/// successful run recorded in the output database.
-fn column_gate(cli: &Cli) -> Result<(BTreeMap<String, validate::SourceSchema>, Vec<String>)> {
-    let Some(project) = crate::project::load_project_in(&cli.project, &cli.environment()).project else { return Ok((BTreeMap::new(), Vec::new())) };
-    let conn = execute::open(None, &EngineSettings { access: execute::Access::project(&project), ..Default::default() })?;
-    let schemas = execute::describe_sources(&conn, &project);
-    let now = source_columns(&schemas);
-    let db = resolve(&project.root, &project.config.output.database);
-    // A database another run is writing cannot be opened; the lock reports that run later.
-    let previous = if db.exists() {
-        execute::open_read_only(&db).map(|c| publish::Manifest::last_source_columns(&c)).unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let lost = publish::gates::lost_columns(&now, &previous);
-    Ok((schemas, lost))
-}
-
-/// (source, column names) of the sources that could be read.
-fn source_columns(schemas: &BTreeMap<String, validate::SourceSchema>) -> Vec<(String, Vec<String>)> {
-    schemas
-        .iter()
-        .filter_map(|(name, schema)| match schema {
-            validate::SourceSchema::Columns(cols) => Some((name.clone(), cols.clone())),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Wall time per phase of `run`, printed on stderr with `--timings`.
-struct Phases {
-    on: bool,
-    last: Instant,
-    done: Vec<(String, f64)>,
-}
-
-impl Phases {
-    fn new(on: bool) -> Self {
-        Phases { on, last: Instant::now(), done: Vec::new() }
-    }
-
-    /// The phase that just ended.
-    fn mark(&mut self, label: &str) {
-        let now = Instant::now();
-        let seconds = (now - self.last).as_secs_f64();
-        tracing::info!(phase = label, seconds, "phase done");
-        if self.on {
-            self.done.push((label.to_string(), seconds));
-        }
-        self.last = now;
-    }
-
-    fn print(&self) {
-        if self.on {
-            let total: f64 = self.done.iter().map(|(_, t)| t).sum();
-            eprintln!("timings:");
-            for (label, t) in &self.done {
-                eprintln!("  {t:8.3}s {:5.1}%  {label}", 100.0 * t / total.max(1e-9));
-            }
-            eprintln!("  {total:8.3}s total");
-            if let Some(kib) = execute::peak_resident_kib() {
-                eprintln!("  peak resident memory: {} MiB (compare with settings.memory_limit)", kib / 1024);
-            }
-        }
-    }
-}
-
-/// What a run knows before it takes the lock: the checked definitions, their plan and where
-/// they publish.
-struct RunStart {
-    project: Project,
-    resolved: Resolved,
-    diags: Vec<Diagnostic>,
-    plan: crate::compile::Plan,
-    definition_hash: String,
-    settings: EngineSettings,
-    db_path: std::path::PathBuf,
-    db_display: String,
-    /// Columns lost since the last run (a gate `--force` overrode).
-    lost: Vec<String>,
-    source_columns: Vec<(String, Vec<String>)>,
-}
-
-/// The column gate, validation and compilation of a run.
-fn start_run(cli: &Cli, args: &RunArgs, mark: &dyn Fn(&str)) -> Result<RunStart> {
-    // Checked before validation, which would otherwise stop on the missing column (exit 2).
-    let (schemas, lost) = column_gate(cli)?;
-    let source_columns = source_columns(&schemas);
-    mark("column gate (read source schemas, compare with the last run)");
-    if !lost.is_empty() && !args.force {
-        return Err(Error::Gates(lost));
-    }
-    // A run publishes a whole customer_features, also when --select narrows the definitions.
-    let select = SelectArgs { all_features: true, ..args.select.clone() };
-    let (project, resolved, diags) = load_and_resolve(cli, &select, Schemas::Known(schemas))?;
-    mark("load and validate definitions");
-    print_warnings(cli, &diags);
-    let plan = compile(&resolved);
-    let definition_hash = publish::definition_hash(&plan.script());
-    mark("compile");
-    let settings = EngineSettings {
-        threads: args.threads.or(project.config.settings.threads),
-        memory_limit: args.memory_limit.clone().or_else(|| project.config.settings.memory_limit.clone()),
-        access: execute::Access::project(&project),
-    };
-    // Through a symlink too: every name of the file takes the same lock, and the publish renames
-    // over the file itself instead of replacing the link.
-    let db_path = publish::real_database_path(&resolve(&project.root, &project.config.output.database));
-    let db_display = project.config.output.database.clone();
-    Ok(RunStart { project, resolved, diags, plan, definition_hash, settings, db_path, db_display, lost, source_columns })
-}
-
-fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
-    if cli.engine.unwrap_or(crate::project::load_project_in(&cli.project, &cli.environment()).project.map_or(Default::default(), |p| p.config.engine))
-        == crate::project::model::Engine::Spark
-    {
-        return run_spark::cmd_run_spark(cli, args);
-    }
-    let started = Instant::now();
-    let phases = std::cell::RefCell::new(Phases::new(args.timings));
-    let mark = |label: &str| phases.borrow_mut().mark(label);
-    let RunStart { project, resolved, mut diags, plan, definition_hash, settings, db_path, db_display, lost, source_columns } =
-        start_run(cli, args, &mark)?;
-    // One writer at a time; released when `_lock` drops, also on errors.
-    // From here a SIGINT/SIGTERM stops the run as an error would: rolled back, cleaned up and
-    // unlocked (taken before the lock, so no signal can leave a lock file behind).
-    let stop_on_signal = crate::signals::RunGuard::new();
-    let (_lock, takeover) = publish::RunLock::acquire(&db_path, &db_display)?;
-    let mut notes: Vec<String> = diags.iter().filter(|d| d.severity == Severity::Warning).map(|d| d.to_string()).collect();
-    if let Some(note) = takeover {
-        if cli.format == Format::Text {
-            eprintln!("warning: {note}");
-        }
-        diags.push(Diagnostic::warning("W020", crate::diagnostics::Loc::file(&db_display), note.clone()));
-        notes.push(note);
-    }
-    // Under the lock no other run writes exports: what a dead run left there goes.
-    publish::exports::clean_stale(&project);
-    // Everything below writes a copy of the database; only a commit renames it into place.
-    let copy = publish::WorkingCopy::create(&db_path, &db_display)?;
-    let conn = copy.open(&settings)?;
-    stop_on_signal.watch(conn.interrupt_handle());
-    let db_err = |e: duckdb::Error| Error::Database { path: db_display.clone(), message: execute::first_line(&e.to_string()) };
-    conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
-    conn.execute_batch(publish::Manifest::MIGRATE).map_err(db_err)?;
-    // What runs: the same statements writing staging tables, published as the run's date and
-    // selection allow (see publish::mode), then the history.
-    let selected = !args.select.select.is_empty() || !args.select.exclude.is_empty();
-    let mode = publish::mode::Publication::decide(publish::mode::Published::read(&conn)?, &resolved.as_of, selected)?;
-    let mut staged = crate::compile::compile_staged(&resolved);
-    staged.publish = mode.statements(&resolved, &staged.outputs());
-    staged.prepare = mode.prepare(&resolved, &staged.outputs());
-    let history_from: &dyn crate::compile::dialect::Dialect = match mode {
-        publish::mode::Publication::Backfill { .. } => &crate::compile::dialect::Staged::of(&crate::compile::dialect::DuckDb),
-        _ => &crate::compile::dialect::DuckDb,
-    };
-    staged.steps.extend(publish::history_steps(&resolved, project.config.output.history_days, history_from));
-    let run_started = publish::utc_now();
-    let run_id = format!("{}-{}", run_started, std::process::id());
-    // Input files are hashed on another thread while DuckDB computes; the manifest row waits for it.
-    let mut hashing = Some(publish::hash_input_files(publish::list_input_files(&conn, &resolved)?)?);
-    let inputs = publish::join_hashing;
-    mark("lock, copy and open the database, start hashing inputs");
-    let source_rows = publish::source_rows(&conn, &resolved)?;
-    mark("count source rows (gates)");
-    let max_drop = project.config.settings.max_row_drop_pct.unwrap_or(50.0);
-    let mut problems = publish::gates::check(&source_rows, &publish::Manifest::last_source_rows(&conn), max_drop);
-    problems.extend(publish::keys::check(&conn, &project)?);
-    publish::keys::unparsed_values(&conn, &project)?;
-    // The run's row, with the process's peak memory so far (the run's, at its end).
-    let record = |status: &str, inputs: &[publish::InputFile], row_counts: &[(String, i64)], notes: &[String], error: Option<&str>| {
-        let row = publish::Manifest::insert_sql(
-            &run_id, &resolved.as_of, &run_started, status, args.force && !(problems.is_empty() && lost.is_empty()), &definition_hash,
-            inputs, &source_rows, row_counts, notes, error,
-        );
-        format!("{row};\n{}", publish::Manifest::peak_memory_sql(&run_id, execute::peak_resident_kib()))
-    };
-    if !problems.is_empty() && !args.force {
-        let files = inputs(&mut hashing)?;
-        copy.publish_record(conn, &record("blocked", &files, &[], &notes, Some(&problems.join("; "))));
-        return Err(Error::Gates(problems));
-    }
-    let problems: Vec<String> = if args.force { lost.iter().chain(problems.iter()).cloned().collect() } else { problems.clone() };
-    if !problems.is_empty() {
-        for p in &problems {
-            if cli.format == Format::Text {
-                eprintln!("warning: gate overridden by --force: {p}");
-            }
-            notes.push(format!("gate overridden by --force: {p}"));
-        }
-    }
-    // Type errors are definition errors (exit 2, with a location), found before the data is
-    // computed; checked after the gates, since an empty file has no column types to bind.
-    let mut bind = execute::bind_check(&plan, &resolved, &execute::Access::project(&project))?;
-    if !bind.is_empty() {
-        crate::diagnostics::attach_snippets(&mut bind, &project.root);
-        return Err(Error::Definitions(bind));
-    }
-    mark("bind check");
-    publish::migrate_history(&conn)?;
-    // The step running now; a step ends when the next one (or the pre-commit work) starts.
-    let step_label = std::cell::RefCell::new(String::new());
-    let end_step = || {
-        let label = std::mem::take(&mut *step_label.borrow_mut());
-        if !label.is_empty() {
-            mark(&format!("step {label}"));
-        }
-    };
-    let staged_exports: std::cell::RefCell<Option<publish::exports::StagedExports>> = Default::default();
-    let backfill_sizes: std::cell::RefCell<Option<crate::report::Sizes>> = Default::default();
-    let outcome = run_with_progress(
-        cli,
-        &conn,
-        &staged,
-        &mut |label| {
-            end_step();
-            if label == execute::COMMIT_STEP {
-                mark("write the run manifest");
-            } else {
-                *step_label.borrow_mut() = label.to_string();
-            }
-        },
-        &mut |c| {
-            end_step();
-            let backfill = matches!(mode, publish::mode::Publication::Backfill { .. });
-            let counts = publish_counts(c, if backfill { crate::compile::dialect::STAGE_PREFIX } else { "" })?;
-            mark("count published rows");
-            // Exports read the tables as this transaction publishes them; a failure fails the run.
-            let computed = crate::compile::outputs::segment_names(&resolved);
-            let exported = match &mode {
-                // A backfill publishes no table, so there is nothing new to export.
-                publish::mode::Publication::Backfill { .. } => None,
-                publish::mode::Publication::Partial(_) => Some(publish::exports::stage_exports(c, &project, &resolved, Some(&computed))?),
-                publish::mode::Publication::Full => Some(publish::exports::stage_exports(c, &project, &resolved, None)?),
-            };
-            mark("exports (staged)");
-            if backfill {
-                *backfill_sizes.borrow_mut() = Some(crate::report::read_sizes_from(c, &crate::compile::dialect::Staged::of(&crate::compile::dialect::DuckDb))?);
-            }
-            let files = inputs(&mut hashing)?;
-            mark("wait for input hashing");
-            c.execute_batch(&record("ok", &files, &counts, &notes, None)).map_err(db_err)?;
-            if let Some(exported) = exported {
-                c.execute_batch(&publish::Manifest::exports_sql(&run_id, &exported.files)).map_err(db_err)?;
-                *staged_exports.borrow_mut() = Some(exported);
-            }
-            c.execute_batch(&publish::Manifest::columns_sql(&run_id, &source_columns)).map_err(db_err)
-        },
-    );
-    mark("commit");
-    let staged_exports = staged_exports.into_inner();
-    if let Err(e) = outcome {
-        staged_exports.iter().for_each(publish::exports::StagedExports::discard);
-        // The plan rolled back and dropped its staging tables; record the failure only.
-        let files = inputs(&mut hashing).unwrap_or_default();
-        copy.publish_record(conn, &record("failed", &files, &[], &notes, Some(&e.to_string())));
-        return Err(e);
-    }
-    if let Err(e) = copy.publish(conn) {
-        staged_exports.iter().for_each(publish::exports::StagedExports::discard);
-        return Err(e);
-    }
-    mark("publish (checkpoint, rename over the database)");
-    let exports = match staged_exports {
-        Some(staged) => staged.promote()?,
-        None => Vec::new(),
-    };
-    mark("exports (moved into place)");
-    let (customers, segments, tiers) = match backfill_sizes.into_inner() {
-        Some(sizes) => sizes,
-        None => crate::report::read_sizes(&execute::open_read_only(&db_path)?)?,
-    };
-    mark("summary");
-    phases.borrow().print();
-    let summary = RunSummary {
-        status: "ok",
-        project: resolved.name.clone(),
-        as_of: resolved.as_of.clone(),
-        database: db_display,
-        customers,
-        segments,
-        tiers,
-        skipped: resolved.skipped.clone(),
-        exports,
-        warnings: diags,
-        publication: mode.note(),
-        consent: consent_note(&project),
-        elapsed_ms: started.elapsed().as_millis(),
-    };
-    print_run_summary(cli, &summary);
-    Ok(exit::OK)
-}
-
 fn print_run_summary(cli: &Cli, summary: &RunSummary) {
     match cli.format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&summary).unwrap_or_default()),
         Format::Text if !cli.quiet => print!("{}", summary.to_text()),
         Format::Text => {}
     }
-}
-
-/// Row counts of the tables this run computed, for the manifest: the published ones, or a
-/// backfill's staged ones (`prefix` is then the staging prefix).
-fn publish_counts(conn: &duckdb::Connection, prefix: &str) -> Result<Vec<(String, i64)>> {
-    let mut out = Vec::new();
-    for table in ["customer_features", "segment_members", "tier_assignments"] {
-        let name = format!("{prefix}{table}");
-        if execute::table_exists(conn, &name)? {
-            let n: i64 = conn
-                .query_row(&format!("SELECT count(*) FROM {}", crate::compile::dialect::Dialect::ident(&crate::compile::dialect::DuckDb, &name)), [], |r| r.get(0))
-                .map_err(|e| Error::Step { step: "manifest".into(), message: execute::first_line(&e.to_string()) })?;
-            out.push((table.to_string(), n));
-        }
-    }
-    Ok(out)
-}
-
-/// What the run summary says about consent when an export names a channel.
-fn consent_note(project: &Project) -> Option<String> {
-    let consent = project.config.consent.as_ref()?;
-    project.config.output.exports.iter().any(|e| e.channel.is_some()).then(|| match consent.without_row {
-        crate::project::model::WithoutRow::NotContactable => {
-            "consent: customers without a consent row for a channel are not contactable on it (consent.without_row)".to_string()
-        }
-        crate::project::model::WithoutRow::Contactable => {
-            "consent: customers without a consent row for a channel ARE contactable on it (consent.without_row: contactable)".to_string()
-        }
-    })
 }
 
 /// Log lines (tracing) on stderr at `level`: phases and steps at info, their SQL at debug.
@@ -579,32 +266,6 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
-}
-
-fn run_with_progress(
-    cli: &Cli,
-    conn: &duckdb::Connection,
-    plan: &Plan,
-    on_step: &mut dyn FnMut(&str),
-    before_commit: &mut dyn FnMut(&duckdb::Connection) -> Result<()>,
-) -> Result<()> {
-    let show = !cli.quiet && cli.format == Format::Text && std::io::stderr().is_terminal();
-    if !show {
-        return execute::run_plan_then(conn, plan, &mut |_, _, label| on_step(label), before_commit);
-    }
-    let bar = progress_bar(plan.steps.len() as u64);
-    let result = execute::run_plan_then(
-        conn,
-        plan,
-        &mut |i, _, label| {
-            on_step(label);
-            bar.set_position(i as u64);
-            bar.set_message(label.to_string());
-        },
-        before_commit,
-    );
-    bar.finish_and_clear();
-    result
 }
 
 /// The document to write: `--to`, or JSON with `--format json` (which `--to` may repeat but
