@@ -188,6 +188,8 @@ struct LockedRun<'a> {
     hashing: RefCell<Hashing>,
     source_rows: Vec<(String, i64)>,
     problems: Vec<String>,
+    /// The models' fits, recorded in `model_fits`.
+    fits: Vec<execute::models::ModelFit>,
 }
 
 /// What the publishing transaction made: the staged export files, and a backfill's sizes.
@@ -219,7 +221,7 @@ impl<'a> LockedRun<'a> {
         let run_id = format!("{}-{}", run_started, std::process::id());
         let hashing = RefCell::new(Some(publish::hash_input_files(publish::list_input_files(&conn, &start.resolved)?)?));
         start.publication = mode.note();
-        Ok(LockedRun { cli, args, start, notes, copy, conn, mode, staged, run_id, run_started, hashing, source_rows: Vec::new(), problems: Vec::new() })
+        Ok(LockedRun { cli, args, start, notes, copy, conn, mode, staged, run_id, run_started, hashing, source_rows: Vec::new(), problems: Vec::new(), fits: Vec::new() })
     }
 
     /// The run's manifest row, with the process's peak memory so far (the run's, at its end).
@@ -268,6 +270,18 @@ impl<'a> LockedRun<'a> {
         }
         mark("bind check");
         publish::migrate_history(&self.conn)?;
+        self.fits = execute::models::fit_models(&self.conn, &self.start.resolved)?;
+        for fit in self.fits.iter().filter(|f| f.status != "fitted") {
+            let note = format!("model '{}' not fitted: {}; its features are NULL", fit.model, fit.message.as_deref().unwrap_or("no fit"));
+            if self.cli.format == Format::Text {
+                eprintln!("{}: warning[W040]: {note}", fit.origin);
+            }
+            self.start.diags.push(Diagnostic::warning("W040", crate::diagnostics::Loc::from_origin(&fit.origin), note.clone()));
+            self.notes.push(note);
+        }
+        if !self.fits.is_empty() {
+            mark("fit models");
+        }
         Ok(self)
     }
 
@@ -328,6 +342,9 @@ impl<'a> LockedRun<'a> {
             c.execute_batch(&publish::Manifest::exports_sql(&self.run_id, &exported.files)).map_err(db_err)?;
         }
         c.execute_batch(&publish::Manifest::columns_sql(&self.run_id, &s.source_columns)).map_err(db_err)?;
+        if !self.fits.is_empty() {
+            c.execute_batch(&publish::model_fits_sql(&s.resolved.as_of, &self.fits)).map_err(db_err)?;
+        }
         Ok((exported, sizes))
     }
 

@@ -20,6 +20,12 @@ pub(super) fn cmd_run_spark(cli: &Cli, args: &RunArgs) -> Result<i32> {
     }
     let select = SelectArgs { all_features: true, ..args.select.clone() };
     let (project, resolved, mut diags) = load_and_resolve(cli, &select, Schemas::Skip)?;
+    if let Some(m) = resolved.models.first() {
+        return Err(Error::Usage(format!(
+            "model '{}' ({}): models are fitted by DuckDB runs only; a Spark run cannot compute their features yet (use --engine duckdb)",
+            m.name, m.origin
+        )));
+    }
     let config = &project.config.spark;
     let url = args.spark_url.clone().or_else(|| config.url.clone()).ok_or_else(|| {
         Error::Usage(

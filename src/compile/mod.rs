@@ -8,6 +8,7 @@
 //! materialized `customer_features` table.
 
 pub mod dialect;
+pub mod models;
 pub mod spark;
 pub mod outputs;
 pub mod tree;
@@ -18,6 +19,8 @@ use dialect::Dialect;
 use template::StatFunc;
 
 /// Table with one row per customer and one column per feature.
+pub use models::MODELS_TABLE;
+
 pub const FEATURES_TABLE: &str = "customer_features";
 
 /// The customer key column of every published table.
@@ -68,6 +71,7 @@ impl Computed {
                 Some(filter) => format!("{sql} FILTER ({filter})"),
                 None => sql.clone(),
             },
+            FeatureBody::Model { model } => format!("the predictions of model '{model}'"),
         };
         Computed { kind: "feature", name: f.name.clone(), origin: f.origin.clone(), sql }
     }
@@ -433,7 +437,7 @@ pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
                     None => format!("SELECT {} FROM {} LIMIT 0", typed(&aggregate_expr(sql, conds), f, d), source_relation(src, d)),
                 })
             }
-            FeatureBody::Derived { .. } => None,
+            FeatureBody::Derived { .. } | FeatureBody::Model { .. } => None,
         };
     }
     let seg = model.segments.iter().find(|s| s.name == name)?;
@@ -458,7 +462,7 @@ pub fn derived_sql(model: &Resolved, name: &str, relation: &str, d: &dyn Dialect
 }
 
 /// A source as a relation: read, renamed to canonical names, cast to declared types.
-fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> String {
+pub(crate) fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> String {
     d.select_casting(&renamed_source(src.format, &src.path, src.csv.as_ref(), &src.rename, d), &src.types)
 }
 
@@ -572,7 +576,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
                 columns(&aggs, 2),
                 scan(&time_cut)
             );
-            add_scan(&mut scans, &mut joined, cte, select, shared);
+            add_scan(&mut scans, &mut joined, cte, select, shared, d);
         }
         for f in own {
             if let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body {
@@ -586,7 +590,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
                     columns(&[format!("{} AS {key}", d.ident(&src.key)).into(), column(&typed(&d.rule(sql), f, d), &d.ident(&f.name), &f.origin)], 2),
                     scan(&conds)
                 );
-                add_scan(&mut scans, &mut joined, cte, select, vec![f]);
+                add_scan(&mut scans, &mut joined, cte, select, vec![f], d);
             }
         }
         for group in top_groups {
@@ -618,8 +622,13 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
                 d.ident(&src.key),
                 indent(&scan(&conds), 2),
             );
-            add_scan(&mut scans, &mut joined, cte, select, group);
+            add_scan(&mut scans, &mut joined, cte, select, group, d);
         }
+    }
+    // The models' predictions, fitted before the plan runs (see `execute::models`).
+    let predicted: Vec<&ResolvedFeature> = model.features.iter().filter(|f| matches!(f.body, FeatureBody::Model { .. })).collect();
+    if !predicted.is_empty() {
+        joined.push((d.ident(MODELS_TABLE), predicted));
     }
     let stats = match stats_closure(model) {
         // Statistics first, over only the features they need, into a scratch table: the
@@ -645,9 +654,9 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
 }
 
 /// A grouped scan into scratch table `table`, whose columns `feats` the features query joins.
-fn add_scan<'a>(scans: &mut Vec<Scan>, joined: &mut Vec<(String, Vec<&'a ResolvedFeature>)>, table: String, select: String, feats: Vec<&'a ResolvedFeature>) {
-    scans.push(Scan { table: table.clone(), select, computes: feats.iter().map(|f| Computed::of(f)).collect() });
-    joined.push((table, feats));
+fn add_scan<'a>(scans: &mut Vec<Scan>, joined: &mut Vec<(String, Vec<&'a ResolvedFeature>)>, table: String, select: String, feats: Vec<&'a ResolvedFeature>, d: &dyn Dialect) {
+    joined.push((d.table(&table), feats.clone()));
+    scans.push(Scan { table, select, computes: feats.iter().map(|f| Computed::of(f)).collect() });
 }
 
 /// Scratch table of the statistics derived features use (see [`stats_closure`]).
@@ -714,7 +723,7 @@ fn layer_ctes(
             };
             select.push(format!("{v} AS {}", d.ident(&f.name)));
         }
-        joins.push_str(&format!("\n  LEFT JOIN {} AS {alias} ON {alias}.{key} = p.{key}", d.table(cte)));
+        joins.push_str(&format!("\n  LEFT JOIN {cte} AS {alias} ON {alias}.{key} = p.{key}"));
     }
     let depth_of = |f: &ResolvedFeature| match f.body {
         FeatureBody::Derived { depth, .. } => depth,

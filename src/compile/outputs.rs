@@ -393,6 +393,7 @@ fn feature_catalog(model: &Resolved, d: &dyn Dialect) -> String {
                 FeatureBody::Column { .. } => Some("customers".to_string()),
                 FeatureBody::Aggregate { source, .. } => Some(source.clone()),
                 FeatureBody::Derived { .. } => None,
+                FeatureBody::Model { model } => Some(format!("model:{model}")),
             };
             vec![d.string(&f.name), d.string(f.kind.as_str()), opt_string(d, &source), opt_string(d, &f.description), d.string(&f.origin)]
         })

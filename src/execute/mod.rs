@@ -13,6 +13,7 @@ use duckdb::Connection;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub mod models;
 mod sandbox;
 pub use sandbox::Access;
 
@@ -238,6 +239,7 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved, access: &Acces
     let conn = open(None, &EngineSettings { access: access.clone(), ..Default::default() })?;
     let loc_of = |origin: &str| Loc::from_origin(origin);
     let mut diags = Vec::new();
+    models::create_empty(&conn, model)?;
     for step in &plan.steps {
         let sql = match &step.select {
             Some(select) => d.create_table_as(&step.target, &format!("SELECT * FROM (\n{select}\n) LIMIT 0")),

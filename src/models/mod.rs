@@ -13,9 +13,12 @@
 //! [`Result`] with a [`ModelError`] saying what was wrong.
 
 pub mod bgnbd;
+pub mod columns;
 pub mod gamma_gamma;
 pub mod optimize;
 pub mod special;
+
+pub use columns::{columns, ModelColumn};
 
 #[cfg(test)]
 mod tests;

@@ -78,6 +78,7 @@ pub struct Project {
     pub scores: Vec<Item<ScoreDef>>,
     pub tests: Vec<Item<FixtureTest>>,
     pub assertions: Vec<Item<Assertion>>,
+    pub models: Vec<Item<ModelDef>>,
     pub macros: Vec<MacroFile>,
 }
 
@@ -175,6 +176,7 @@ pub fn load_project_in(root: &Path, env: &Environment) -> Loaded {
         scores: Vec::new(),
         tests: Vec::new(),
         assertions: Vec::new(),
+        models: Vec::new(),
         macros: Vec::new(),
     };
     for rel in list_files(root, SEGMENTS_DIR, &["yaml", "yml"]) {
@@ -233,6 +235,9 @@ fn load_definition_file(project: &mut Project, rel: &str, diags: &mut Vec<Diagno
     }
     for (i, d) in def.assertions.into_iter().enumerate() {
         project.assertions.push(Item { def: d, file, path: wrap("assertions", i) });
+    }
+    for (i, d) in def.models.into_iter().enumerate() {
+        project.models.push(Item { def: d, file, path: wrap("models", i) });
     }
 }
 

@@ -486,6 +486,79 @@ pub struct DefinitionFile {
     /// Checks on the real data of the last run (sizes, shares, overlaps, one tier each).
     #[serde(default)]
     pub assertions: Vec<Assertion>,
+    /// Probabilistic models fitted in each run; their predictions are features.
+    #[serde(default)]
+    pub models: Vec<ModelDef>,
+}
+
+/// A model fitted by maximum likelihood in each run on a source of transactions. Its
+/// predictions are features rules can use: `p_alive` and `expected_purchases_<N>d` (BG/NBD),
+/// `expected_avg_value` and, with a BG/NBD model, `predicted_clv_<N>d` (Gamma-Gamma).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelDef {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub kind: ModelKind,
+    /// The transactions: a source with one row per order (several orders on one day are one
+    /// purchase).
+    pub source: String,
+    /// The order time column (default: the source's `time`).
+    #[serde(default)]
+    pub time: Option<String>,
+    /// The order value column (Gamma-Gamma only), e.g. `amount`.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// Time unit of the model's recency and age: `week` (default) or `day`.
+    #[serde(default)]
+    pub unit: ModelUnit,
+    /// Last day of the data the model is fitted on, `YYYY-MM-DD` (default: as_of).
+    #[serde(default)]
+    pub calibration_end: Option<String>,
+    /// Days ahead of each `expected_purchases_<N>d` / `predicted_clv_<N>d` feature.
+    #[serde(default = "default_horizons")]
+    pub horizons: Vec<u32>,
+    /// Fewest repeat buyers to fit on; with fewer the model's features are NULL (with a warning).
+    #[serde(default = "default_min_repeat_buyers")]
+    pub min_repeat_buyers: u32,
+    /// Monthly discount rate of `predicted_clv_<N>d` (Gamma-Gamma), e.g. 0.01.
+    #[serde(default)]
+    pub discount_rate: Option<f64>,
+}
+
+fn default_horizons() -> Vec<u32> {
+    vec![90, 365]
+}
+
+fn default_min_repeat_buyers() -> u32 {
+    20
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// BG/NBD (Fader, Hardie and Lee 2005): repeat purchases and dropout.
+    Bgnbd,
+    /// Gamma-Gamma (Fader and Hardie 2013): value per purchase.
+    GammaGamma,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelUnit {
+    Day,
+    #[default]
+    Week,
+}
+
+impl ModelUnit {
+    pub fn days(self) -> f64 {
+        match self {
+            ModelUnit::Day => 1.0,
+            ModelUnit::Week => 7.0,
+        }
+    }
 }
 
 /// `given` rows per source (replacing the project's data) and what must come out.

@@ -155,9 +155,9 @@ impl StagedExports {
     /// Replace the dated folder by the staged one (a project without exports leaves it alone).
     /// Two renames: a crash between them leaves `.replaced-<as_of>-<pid>`, which the next run
     /// puts back ([`clean_stale`]).
-    pub fn promote(self) -> Result<Vec<ExportedFile>> {
+    pub fn promote(mut self) -> Result<Vec<ExportedFile>> {
         if !self.staging.exists() {
-            return Ok(self.files);
+            return Ok(std::mem::take(&mut self.files));
         }
         if self.merge {
             return self.promote_files();
@@ -176,12 +176,12 @@ impl StagedExports {
             return Err(io(&self.target)(e));
         }
         let _ = std::fs::remove_dir_all(&replaced);
-        Ok(self.files)
+        Ok(std::mem::take(&mut self.files))
     }
 
     /// Move each staged file over its namesake in the dated folder (a selected run), each
     /// rename atomic; the dated folder's other files stay as they are.
-    fn promote_files(self) -> Result<Vec<ExportedFile>> {
+    fn promote_files(mut self) -> Result<Vec<ExportedFile>> {
         for file in walk_files(&self.staging) {
             let Ok(rel) = file.strip_prefix(&self.staging) else { continue };
             let dest = self.target.join(rel);
@@ -192,12 +192,20 @@ impl StagedExports {
             std::fs::rename(&file, &dest).map_err(io)?;
         }
         let _ = std::fs::remove_dir_all(&self.staging);
-        Ok(self.files)
+        Ok(std::mem::take(&mut self.files))
     }
 
     /// Remove the staging folder (a failed run).
     pub fn discard(&self) {
         let _ = std::fs::remove_dir_all(&self.staging);
+    }
+}
+
+/// Staged files that were never promoted go with their owner: a run failing or stopped by a
+/// signal after its exports were staged (writing the manifest row, say) leaves no staging folder.
+impl Drop for StagedExports {
+    fn drop(&mut self) {
+        self.discard();
     }
 }
 

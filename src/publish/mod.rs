@@ -376,6 +376,40 @@ pub mod gates {
     }
 }
 
+/// The `model_fits` rows of a run (replacing those of its date): per model its status,
+/// parameters (JSON), log-likelihood, iterations and sizes.
+pub fn model_fits_sql(as_of: &str, fits: &[crate::execute::models::ModelFit]) -> String {
+    let d = DuckDb;
+    let as_of = d.date(as_of);
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "NULL".into());
+    let rows: Vec<String> = fits
+        .iter()
+        .map(|f| {
+            let params: serde_json::Map<String, serde_json::Value> = f.parameters.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+            format!(
+                "({as_of}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+                d.string(&f.model),
+                d.string(f.kind),
+                d.string(f.status),
+                d.string(&serde_json::Value::Object(params).to_string()),
+                opt(f.log_likelihood.map(|v| format!("{v:e}"))),
+                opt(f.iterations.map(|v| v.to_string())),
+                f.customers,
+                f.repeat_buyers,
+                d.date(&f.calibration_end),
+                opt(f.message.as_ref().map(|m| d.string(m)))
+            )
+        })
+        .collect();
+    format!(
+        "CREATE TABLE IF NOT EXISTS model_fits (as_of DATE, model VARCHAR, kind VARCHAR, status VARCHAR, parameters VARCHAR, \
+         log_likelihood DOUBLE, iterations BIGINT, customers BIGINT, repeat_buyers BIGINT, calibration_end DATE, message VARCHAR);\n\
+         DELETE FROM model_fits WHERE as_of = {as_of};\n\
+         INSERT INTO model_fits VALUES {}",
+        rows.join(", ")
+    )
+}
+
 /// The `runs` table and its rows.
 pub struct Manifest;
 

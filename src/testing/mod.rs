@@ -139,6 +139,14 @@ fn run_fixture(project: &Project, t: &FixtureTest) -> std::result::Result<Vec<St
         src.path = table;
         src.rename.clear();
     }
+    // Models fit on the given rows too (too few, usually: their features are then NULL).
+    let given = model.sources.clone();
+    for m in &mut model.models {
+        if let Some(src) = given.iter().find(|s| s.name == m.source.name) {
+            m.source = src.clone();
+        }
+    }
+    crate::execute::models::fit_models(&conn, &model).map_err(|e| e.to_string())?;
     let plan = crate::compile::compile(&model);
     crate::execute::run_plan(&conn, &plan, &mut |_, _, _| {}).map_err(|e| e.to_string())?;
     let mut failures = Vec::new();

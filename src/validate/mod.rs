@@ -7,6 +7,7 @@
 mod exclusive;
 pub mod guard;
 mod lint;
+mod models;
 pub mod pii;
 mod refs;
 pub mod resolved;
@@ -165,7 +166,15 @@ impl<'a> Validator<'a> {
             sources.insert(name.to_string(), SourceInfo { columns: None, available: false });
         }
         self.check_duplicates();
-        let feature_names: BTreeSet<String> = p.features.iter().map(|f| f.def.name.clone()).collect();
+        let (models, model_features) = self.models(&sources, &as_of);
+        let mut feature_names: BTreeSet<String> = p.features.iter().map(|f| f.def.name.clone()).collect();
+        for f in &model_features {
+            if let Some(item) = p.features.iter().find(|i| i.def.name == f.name) {
+                self.err("E010", p.loc(item, "name"), format!("duplicate feature name '{}'", f.name),
+                    Some(format!("a model defined at {} predicts '{}'; rename the feature", f.origin, f.name)));
+            }
+            feature_names.insert(f.name.clone());
+        }
 
         let mut features = Vec::new();
         let mut feature_deps: BTreeMap<String, Deps> = BTreeMap::new();
@@ -174,6 +183,10 @@ impl<'a> Validator<'a> {
                 feature_deps.insert(f.name.clone(), deps);
                 features.push(f);
             }
+        }
+        for f in model_features {
+            feature_deps.insert(f.name.clone(), Deps::default());
+            features.push(f);
         }
         let order = self.order_features(&mut features, &feature_deps);
 
@@ -221,6 +234,7 @@ impl<'a> Validator<'a> {
             stats: std::mem::take(&mut self.stats),
             skipped: Vec::new(),
             skipped_exports: std::mem::take(&mut self.skipped_exports),
+            models,
         };
         let mut skipped = Vec::new();
         let selector = refs::Selector::new(&opts.select);

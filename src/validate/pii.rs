@@ -42,6 +42,7 @@ impl PersonalData {
                     FeatureBody::Column { sql } | FeatureBody::Aggregate { sql, .. } => {
                         crate::compile::tree::column_refs(sql).iter().find_map(|id| columns.get(&id.name).cloned())
                     }
+                    FeatureBody::Model { .. } => None,
                 };
                 if let Some(origin) = origin {
                     traced.insert(f.name.clone(), origin);

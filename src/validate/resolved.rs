@@ -23,6 +23,30 @@ pub struct Resolved {
     pub skipped: Vec<Skipped>,
     /// Exports left out because their channel's consent data is missing (each a W013 warning).
     pub skipped_exports: Vec<String>,
+    /// Models fitted before the plan runs; their features read [`crate::compile::MODELS_TABLE`].
+    pub models: Vec<ResolvedModel>,
+}
+
+/// A model to fit in the run (see [`crate::project::model::ModelDef`]).
+#[derive(Debug, Clone)]
+pub struct ResolvedModel {
+    pub name: String,
+    pub kind: crate::project::model::ModelKind,
+    /// The transactions, renamed and cast as declared.
+    pub source: ResolvedSource,
+    /// The order time column.
+    pub time: String,
+    /// The order value column (Gamma-Gamma).
+    pub value: Option<String>,
+    pub unit: crate::project::model::ModelUnit,
+    /// Last day of the fitted data, `YYYY-MM-DD`.
+    pub calibration_end: String,
+    pub horizons: Vec<u32>,
+    pub min_repeat_buyers: u32,
+    /// Monthly discount rate of predicted CLV.
+    pub discount_rate: f64,
+    /// `file:line` of the definition.
+    pub origin: String,
 }
 
 /// A definition that was not computed because a source it needs has no data.
@@ -93,6 +117,8 @@ pub enum FeatureBody {
     Aggregate { source: String, sql: String, filter: Option<String>, window: Option<Window>, top: Option<Top> },
     /// An expression over other features; `depth` 1 uses only source features.
     Derived { sql: String, depth: usize },
+    /// A prediction of model `model`: the column of the same name of the models table.
+    Model { model: String },
 }
 
 /// What a `most_frequent` / `most_frequent_count` feature keeps of its expression's values.

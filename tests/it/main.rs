@@ -11,6 +11,7 @@ mod fixture;
 mod library;
 mod library_doc;
 mod memory;
+mod models;
 mod publish;
 mod report;
 mod sample;

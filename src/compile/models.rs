@@ -1,0 +1,37 @@
+//! The SQL of the models' data: the per-customer summary each model is fitted on. The fit and
+//! the predictions are computed in Rust (`execute::models`) before the plan runs, into the
+//! temporary table [`MODELS_TABLE`] the features query joins.
+
+use super::dialect::Dialect;
+use crate::validate::ResolvedModel;
+
+/// The per-customer predictions of every model, one column per model feature.
+pub const MODELS_TABLE: &str = "__segmenter_models";
+
+/// One row per customer with a purchase up to `calibration_end`: `customer_id`, `x` (purchase
+/// days after the first: several orders on one day are one purchase), `first_day` and
+/// `last_day` (days since 1970-01-01), and `m_x`, the mean value of the repeat purchase days
+/// (each day's orders summed; NULL without repeat purchases).
+pub fn summary_sql(m: &ResolvedModel, d: &dyn Dialect) -> String {
+    let (key, time) = (d.ident(&m.source.key), d.ident(&m.time));
+    let value = m.value.as_ref().map_or("CAST(NULL AS DOUBLE)".to_string(), |v| format!("CAST({} AS DOUBLE)", d.ident(v)));
+    format!(
+        "SELECT customer_id, CAST(count(*) - 1 AS BIGINT) AS x, min(day) AS first_day, max(day) AS last_day, \
+         avg(value) FILTER (WHERE day > first_day) AS m_x\n\
+         FROM (\n  SELECT customer_id, day, sum(value) AS value, min(day) OVER (PARTITION BY customer_id) AS first_day\n  \
+         FROM (\n    SELECT {key} AS customer_id, CAST(date_diff('day', DATE '1970-01-01', CAST({time} AS DATE)) AS BIGINT) AS day, {value} AS value\n    \
+         FROM {}\n    WHERE {key} IS NOT NULL AND {time} IS NOT NULL AND {time} < {}\n  )\n  GROUP BY customer_id, day\n)\nGROUP BY customer_id",
+        super::source_relation(&m.source, d),
+        d.day_after(&m.calibration_end)
+    )
+}
+
+/// The BG/NBD groups of the summary table `summary`: customers with the same `x`, recency
+/// `t_days` and age `big_t_days` (days from the first purchase to the end of calibration).
+pub fn groups_sql(m: &ResolvedModel, summary: &str, d: &dyn Dialect) -> String {
+    format!(
+        "SELECT x, last_day - first_day AS t_days, CAST(date_diff('day', DATE '1970-01-01', {}) AS BIGINT) - first_day AS big_t_days, count(*) AS n \
+         FROM {summary} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        d.date(&m.calibration_end)
+    )
+}
