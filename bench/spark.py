@@ -19,7 +19,10 @@ bench/RESULTS.md). Records the cost; asserts no timing. Run from the repository 
 - Measures apart: the server's start-up (when started here), the first DuckDB run (into an empty
   database) and the first Spark run (into an empty Spark database, the JVM's warm-up when the
   server was just started); then `--repeat` rounds of DuckDB run / Spark run, round-robin, and
-  prints medians and the ratio Spark / DuckDB.
+  prints medians and the ratio Spark / DuckDB, in wall time and in CPU seconds (segmenter's
+  own plus, for Spark, the server JVM's from the run's start until it is idle again). Before
+  every run it waits until the JVM is idle and syncs. Prints the load average before and after:
+  on a busy machine the times are upper bounds.
 - Checks that both engines give the same memberships: per segment (and per ladder/tier) the row
   count and the sum of customer ids, DuckDB's `segment_members`/`tier_assignments` against
   Spark's `bench_spark.segment_members`/`tier_assignments` (read with PySpark's Connect client).
@@ -32,6 +35,7 @@ import duckdb
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.dont_write_bytecode = True  # no bench/__pycache__ from importing bench.py
 from bench import AS_OF, PROJECT  # the same project as bench/run.sh  # noqa: E402
 
 SCRIPT = ROOT / "scripts" / "spark-connect.sh"
@@ -88,6 +92,7 @@ def main():
     if (binary.parent / "libduckdb.so").exists():  # found through the binary's $ORIGIN runpath
         shutil.copy2(binary.parent / "libduckdb.so", bindir / "libduckdb.so")
     seg = str(bindir / "segmenter")
+    built = time.strftime("%Y-%m-%d %H:%M", time.localtime(binary.stat().st_mtime))
     version = subprocess.run([seg, "--version"], check=True, capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"],
@@ -162,22 +167,41 @@ def main():
             raise RuntimeError(f"PySpark client ({command}) failed:\n{out.stderr[-4000:]}")
         return json.loads(out.stdout.strip().splitlines()[-1])
 
+    def settle():
+        """Wait (at most 60 s) until the server's JVM has been idle for a second (under 5% of a
+        core): after a Spark run it goes on working for a while (cleaning up the run's jobs and
+        files, garbage collection), and a DuckDB run started meanwhile would pay for it. Then
+        sync, so that neither engine's checkpoint waits on the other's dirty pages."""
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 60:
+            j0 = jvm_cpu()
+            time.sleep(1)
+            j1 = jvm_cpu()
+            if j0 is None or j1 is None or j1 - j0 < 0.05:
+                break
+        os.sync()
+        return time.perf_counter() - t0
+
     def run(engine):
         args = [seg, "--quiet", "--project", str(projects[engine])]
         args += ["--engine", "spark", "run", "--spark-url", url] if engine == "spark" else ["run"]
+        settle()
         j0, t = jvm_cpu(), time.perf_counter()
         p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         err = p.stderr.read()
         _, status, usage = os.wait4(p.pid, 0)
-        took, j1 = time.perf_counter() - t, jvm_cpu()
+        took = time.perf_counter() - t
         if os.waitstatus_to_exitcode(status) != 0:
             raise RuntimeError(f"segmenter run on {engine} failed ({os.waitstatus_to_exitcode(status)}):\n{err[-4000:]}")
+        tail = settle() if engine == "spark" else 0.0
+        j1 = jvm_cpu()
         # CPU seconds: segmenter's own (wait4's rusage of this child) plus, for Spark, the JVM's
-        # (everything the server did meanwhile, also for other clients of a shared server).
+        # from the run's start until it is idle again (everything the server did meanwhile, also
+        # for other clients of a shared server).
         cpu = usage.ru_utime + usage.ru_stime
         if engine == "spark":
             cpu = cpu + (j1 - j0) if j0 is not None and j1 is not None else float("nan")
-        log(f"{engine}: {took:.2f} s, {cpu:.1f} CPU s")
+        log(f"{engine}: {took:.2f} s, {cpu:.1f} CPU s" + (f" (server idle again {tail:.0f} s after the run)" if engine == "spark" else ""))
         cpus[engine].append(cpu)
         return took
 
@@ -221,7 +245,7 @@ def main():
     rows = sum(n for n, _ in want["segments"].values())
     print(f"\nsegmenter run, Spark (local[2] through Spark Connect) against DuckDB: {a.orders:,} orders, as_of {AS_OF}, "
           f"{os.cpu_count()} cores, {started_at}")
-    print(f"{version} at {commit}{' (src/ modified in the working tree)' if dirty else ''}; Spark {versions['spark']}, "
+    print(f"{version} (binary of {built}), HEAD {commit}{' (src/ modified in the working tree)' if dirty else ''}; Spark {versions['spark']}, "
           f"PySpark client {versions['pyspark']}, {url} ({'started here' + (', private' if a.own_server else '') if started else 'already running, used as it was'})")
     print(f"load average (1, 5, 15 min) before: {load_before}; after: {load_after}\n")
     print(f"| way ({a.orders:,} orders) | median of {a.repeat} (s) | runs (s) | median CPU s |")

@@ -33,10 +33,29 @@ pub struct ModelFit {
     pub repeat_buyers: i64,
     pub calibration_end: String,
     pub message: Option<String>,
+    /// BG/NBD with data after `calibration_end`: actual and predicted repeat purchases in the
+    /// holdout period per frequency in calibration.
+    pub holdout: Vec<HoldoutRow>,
+    /// Days from `calibration_end` to `as_of` (the holdout period; 0 without one).
+    pub holdout_days: i64,
     /// `file:line` of the model.
     #[serde(skip)]
     pub origin: String,
 }
+
+/// Customers with `repeat_purchases` (purchase days after the first) in calibration (the last
+/// bucket is that many or more): their mean purchase days in the holdout period, actual and as
+/// the model predicted.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HoldoutRow {
+    pub repeat_purchases: i64,
+    pub customers: i64,
+    pub actual: f64,
+    pub predicted: f64,
+}
+
+/// The last frequency bucket of the holdout check: this many repeat purchases or more.
+pub const HOLDOUT_BUCKETS: i64 = 7;
 
 /// Days of one calendar month in the discounting of predicted CLV.
 const MONTH_DAYS: u32 = 30;
@@ -105,6 +124,8 @@ fn record(m: &ResolvedModel, kind: &'static str, customers: i64, repeat_buyers: 
         repeat_buyers,
         calibration_end: m.calibration_end.clone(),
         message: None,
+        holdout: Vec::new(),
+        holdout_days: 0,
         origin: m.origin.clone(),
     }
 }
@@ -159,10 +180,13 @@ fn fit_bgnbd(conn: &Connection, m: &ResolvedModel, summary: &str, model: &Resolv
     let discount = model.models.iter().find(|g| g.kind == ModelKind::GammaGamma).map(|g| g.discount_rate);
     let mut cols = vec!["x BIGINT".to_string(), "t_days BIGINT".into(), "big_t_days BIGINT".into(), "p_alive DOUBLE".into()];
     cols.extend(m.horizons.iter().flat_map(|h| [format!("expected_purchases_{h}d DOUBLE"), format!("__disc_{h}d DOUBLE")]));
+    cols.push("__holdout DOUBLE".into());
+    let holdout_days = rows(conn, &m.name, &format!("SELECT CAST(date_diff('day', {}, {}) AS DOUBLE)", d.date(&m.calibration_end), d.date(&model.as_of)), 1)?;
+    fit.holdout_days = holdout_days.first().map_or(0, |r| r[0] as i64);
     let pred = format!("__segmenter_pred_{}", m.name);
     exec(conn, &m.name, &format!("CREATE OR REPLACE TEMP TABLE {} ({})", d.ident(&pred), cols.join(", ")))?;
     if let Some(p) = params {
-        let values: Vec<String> = groups.iter().map(|g| group_row(&p, g, unit, &m.horizons, discount)).collect();
+        let values: Vec<String> = groups.iter().map(|g| group_row(&p, g, unit, &m.horizons, discount, fit.holdout_days)).collect();
         for chunk in values.chunks(500) {
             exec(conn, &m.name, &format!("INSERT INTO {} VALUES {}", d.ident(&pred), chunk.join(", ")))?;
         }
@@ -179,11 +203,38 @@ fn fit_bgnbd(conn: &Connection, m: &ResolvedModel, summary: &str, model: &Resolv
         d.date(&m.calibration_end)
     );
     exec(conn, &m.name, &sql)?;
+    if params.is_some() && fit.holdout_days > 0 {
+        fit.holdout = holdout(conn, m, summary, &pred, &model.as_of)?;
+    }
     Ok(fit)
 }
 
+/// Actual against predicted purchase days after `calibration_end` up to `as_of`, per
+/// frequency bucket.
+fn holdout(conn: &Connection, m: &ResolvedModel, summary: &str, pred: &str, as_of: &str) -> Result<Vec<HoldoutRow>> {
+    let d = DuckDb;
+    let (key, time) = (d.ident(&m.source.key), d.ident(&m.time));
+    let sql = format!(
+        "WITH h AS (SELECT {key} AS customer_id, count(DISTINCT CAST({time} AS DATE)) AS n FROM {} WHERE {time} >= {} AND {time} < {} GROUP BY 1)\n\
+         SELECT CAST(least(s.x, {HOLDOUT_BUCKETS}) AS DOUBLE), CAST(count(*) AS DOUBLE), avg(coalesce(h.n, 0)), avg(g.__holdout)\n\
+         FROM {} AS s JOIN {} AS g ON g.x = s.x AND g.t_days = s.last_day - s.first_day \
+         AND g.big_t_days = CAST(date_diff('day', DATE '1970-01-01', {}) AS BIGINT) - s.first_day\n\
+         LEFT JOIN h USING (customer_id) GROUP BY 1 ORDER BY 1",
+        crate::compile::source_relation(&m.source, &d),
+        d.day_after(&m.calibration_end),
+        d.day_after(as_of),
+        d.ident(summary),
+        d.ident(pred),
+        d.date(&m.calibration_end)
+    );
+    Ok(rows(conn, &m.name, &sql, 4)?
+        .into_iter()
+        .map(|r| HoldoutRow { repeat_purchases: r[0] as i64, customers: r[1] as i64, actual: r[2], predicted: r[3] })
+        .collect())
+}
+
 /// One group's VALUES row: `x, t_days, T_days, p_alive, (E[Y(h)], discounted E[Y(h)])...`.
-fn group_row(p: &BgNbdParams, g: &[f64], unit: f64, horizons: &[u32], discount: Option<f64>) -> String {
+fn group_row(p: &BgNbdParams, g: &[f64], unit: f64, horizons: &[u32], discount: Option<f64>, holdout_days: i64) -> String {
     let (x, t_x, big_t) = (g[0], g[1] / unit, g[2] / unit);
     let expected = |days: u32| bgnbd::conditional_expected_purchases(p, f64::from(days) / unit, x, t_x, big_t).ok();
     let mut cells = vec![format!("{}", g[0] as i64), format!("{}", g[1] as i64), format!("{}", g[2] as i64)];
@@ -201,6 +252,8 @@ fn group_row(p: &BgNbdParams, g: &[f64], unit: f64, horizons: &[u32], discount: 
         });
         cells.push(discounted.map_or("NULL".into(), double));
     }
+    let holdout = (holdout_days > 0).then(|| bgnbd::conditional_expected_purchases(p, holdout_days as f64 / unit, x, t_x, big_t).ok()).flatten();
+    cells.push(holdout.map_or("NULL".into(), double));
     format!("({})", cells.join(", "))
 }
 

@@ -401,11 +401,20 @@ pub fn model_fits_sql(as_of: &str, fits: &[crate::execute::models::ModelFit]) ->
             )
         })
         .collect();
+    let holdout: Vec<String> = fits
+        .iter()
+        .flat_map(|f| f.holdout.iter().map(move |h| (f, h)))
+        .map(|(f, h)| format!("({as_of}, {}, {}, {}, {}, {:e}, {:e})", d.string(&f.model), f.holdout_days, h.repeat_purchases, h.customers, h.actual, h.predicted))
+        .collect();
+    let holdout_rows = if holdout.is_empty() { String::new() } else { format!(";\nINSERT INTO model_holdout VALUES {}", holdout.join(", ")) };
     format!(
         "CREATE TABLE IF NOT EXISTS model_fits (as_of DATE, model VARCHAR, kind VARCHAR, status VARCHAR, parameters VARCHAR, \
          log_likelihood DOUBLE, iterations BIGINT, customers BIGINT, repeat_buyers BIGINT, calibration_end DATE, message VARCHAR);\n\
+         CREATE TABLE IF NOT EXISTS model_holdout (as_of DATE, model VARCHAR, holdout_days BIGINT, repeat_purchases BIGINT, \
+         customers BIGINT, actual DOUBLE, predicted DOUBLE);\n\
          DELETE FROM model_fits WHERE as_of = {as_of};\n\
-         INSERT INTO model_fits VALUES {}",
+         DELETE FROM model_holdout WHERE as_of = {as_of};\n\
+         INSERT INTO model_fits VALUES {}{holdout_rows}",
         rows.join(", ")
     )
 }

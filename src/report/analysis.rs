@@ -22,6 +22,9 @@ pub struct Report {
     pub tiers: Vec<TierRow>,
     /// Customers per (ladder, from tier, to tier) between `compared_to` and `as_of`.
     pub migrations: Vec<Migration>,
+    /// The models' fits and holdout checks of this date (none without `models:`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<super::models::ModelSection>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -193,7 +196,8 @@ pub fn build(conn: &Connection, project: &str, compare: Option<&str>, top_overla
         )?,
         _ => Vec::new(),
     };
-    Ok(Report { project: project.to_string(), as_of, compared_to, customers, segments, profiles, overlaps, tiers, migrations })
+    let models = super::models::read(conn, &as_of)?;
+    Ok(Report { project: project.to_string(), as_of, compared_to, customers, segments, profiles, overlaps, tiers, migrations, models })
 }
 
 fn profiles(conn: &Connection) -> Result<Profiles> {

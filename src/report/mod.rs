@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod diff;
 pub mod explain;
+pub mod models;
 pub mod render;
 
 use crate::diagnostics::Diagnostic;

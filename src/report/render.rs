@@ -2,18 +2,23 @@
 //! inline SVG charts (no scripts, no network).
 
 use super::analysis::Report;
+use super::models;
 use super::table;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Table layout shared by the terminal and markdown renderers.
-struct Grid {
+pub(super) struct Grid {
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
     numeric: Vec<bool>,
 }
 
 impl Grid {
+    pub(super) fn new(headers: &[&str], rows: Vec<Vec<String>>, numeric: &[bool]) -> Grid {
+        Grid { headers: headers.iter().map(|h| h.to_string()).collect(), rows, numeric: numeric.to_vec() }
+    }
+
     fn text(&self) -> String {
         let headers: Vec<&str> = self.headers.iter().map(String::as_str).collect();
         table(&headers, &self.rows, &self.numeric)
@@ -172,6 +177,14 @@ pub fn text(r: &Report) -> String {
         out.push_str("\nprofiles (averages)\n");
         out.push_str(&profiles_grid(r).text());
     }
+    if !r.models.is_empty() {
+        out.push_str("\nmodels\n");
+        out.push_str(&models::fits_grid(&r.models).text());
+        for m in r.models.iter().filter(|m| !m.holdout.is_empty()) {
+            let _ = write!(out, "\n{}: purchases in the {} days after calibration, actual against predicted\n", m.model, m.holdout_days.unwrap_or(0));
+            out.push_str(&models::holdout_grid(m).text());
+        }
+    }
     out
 }
 
@@ -198,10 +211,18 @@ pub fn markdown(r: &Report) -> String {
         out.push_str("\n## Profiles (averages)\n\n");
         out.push_str(&profiles_grid(r).markdown());
     }
+    if !r.models.is_empty() {
+        out.push_str("\n## Models\n\n");
+        out.push_str(&models::fits_grid(&r.models).markdown());
+        for m in r.models.iter().filter(|m| !m.holdout.is_empty()) {
+            let _ = write!(out, "\n### {}: the {} days after calibration\n\n", m.model, m.holdout_days.unwrap_or(0));
+            out.push_str(&models::holdout_grid(m).markdown());
+        }
+    }
     out
 }
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -335,11 +356,20 @@ pub fn html(r: &Report) -> String {
         body.push_str("<h2>Profiles (averages)</h2>");
         body.push_str(&html_table(&profiles_grid(r), false));
     }
+    if !r.models.is_empty() {
+        body.push_str("<h2>Models</h2>");
+        body.push_str(&html_table(&models::fits_grid(&r.models), false));
+        for m in r.models.iter().filter(|m| !m.holdout.is_empty()) {
+            let _ = write!(body, "<h3>{}: purchases in the {} days after calibration, actual against predicted</h3>", esc(&m.model), m.holdout_days.unwrap_or(0));
+            body.push_str(&models::holdout_chart(m));
+            body.push_str(&html_table(&models::holdout_grid(m), false));
+        }
+    }
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
          body{{font:14px system-ui,sans-serif;margin:24px;color:#222}}h1{{font-size:20px}}h2{{font-size:16px;margin-top:28px}}\
          table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:3px 8px}}th{{background:#f4f4f4}}td.n{{text-align:right}}\
-         .bar{{fill:#1e5ac4}}.l,.v{{font-size:11px}}.s{{font-size:9px}}</style></head><body>{body}</body></html>\n",
+         .bar{{fill:#1e5ac4}}.pred{{fill:#9cb9ec}}.bar-key{{fill:#1e5ac4}}.pred-key{{fill:#9cb9ec}}h3{{font-size:14px}}.l,.v{{font-size:11px}}.s{{font-size:9px}}</style></head><body>{body}</body></html>\n",
         esc(&title(r))
     )
 }

@@ -1,11 +1,11 @@
-//! How a Spark run publishes: two generations of tables and one pointer.
+//! How a Spark run publishes: generations of tables and one pointer.
 //!
 //! Spark's catalog applies each statement on its own: a `CREATE TABLE ... AS` appears when its
 //! job has committed, a `DROP`, `ALTER` or `CREATE OR REPLACE VIEW` is one catalog change, and
 //! nothing groups several statements into a transaction. So segmenter never rewrites what
-//! readers read. The output tables exist twice, as generation `a` (`__segmenter_a__<table>`)
-//! and `b`; the published names (`segment_members`, ...) are views over one generation. A run
-//! clears and writes the other generation, history included, and then publishes it:
+//! readers read. Each run writes its own generation of tables (`__segmenter_g<id>__<table>`,
+//! the id from the run's start time and process), history included; the published names
+//! (`segment_members`, ...) are views over one generation. Then it publishes:
 //!
 //! 1. one statement replaces the pointer view [`POINTER`] (generation, run, as-of date, tables);
 //! 2. each published view is pointed at the new generation, and views of tables the run no
@@ -14,7 +14,11 @@
 //! A run that fails or is killed before step 1 leaves every view and table readers see as it
 //! was. One killed between 1 and 2 has published: the next run (its first act) points every
 //! view at the generation the pointer names, which is complete since it was written before the
-//! pointer changed. A reader that must never straddle two runs reads the pointer first.
+//! pointer changed. A killed client's query may go on running in the server for a while: it
+//! writes only its own generation's names, which no later run writes or publishes. Runs drop
+//! the generations that are neither published nor the one before (kept for queries that
+//! started before the publish). A reader that must never straddle two runs reads the pointer
+//! first.
 
 use super::session::{text, Spark};
 use crate::compile::dialect::{Dialect, SparkSql, Staged};
@@ -26,46 +30,37 @@ use crate::validate::Resolved;
 /// The one-row view naming the published generation.
 pub const POINTER: &str = "segmenter_published";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Generation {
-    A,
-    B,
-}
+/// One run's set of tables, named by an id of lowercase letters, digits and underscores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Generation(String);
+
+/// Prefix of every generation's tables.
+const GENERATION_PREFIX: &str = "__segmenter_g";
 
 impl Generation {
-    pub fn name(self) -> &'static str {
-        match self {
-            Generation::A => "a",
-            Generation::B => "b",
-        }
+    /// A new generation for a run that started at `started` (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
+    pub fn new(started: &str) -> Generation {
+        let digits: String = started.chars().filter(char::is_ascii_digit).collect();
+        Generation(format!("{digits}_{}", std::process::id()))
     }
 
-    pub fn other(self) -> Generation {
-        match self {
-            Generation::A => Generation::B,
-            Generation::B => Generation::A,
-        }
+    pub fn name(&self) -> &str {
+        &self.0
     }
 
     /// Prefix of this generation's tables.
-    pub fn prefix(self) -> &'static str {
-        match self {
-            Generation::A => "__segmenter_a__",
-            Generation::B => "__segmenter_b__",
-        }
+    pub fn prefix(&self) -> String {
+        format!("{GENERATION_PREFIX}{}__", self.0)
     }
 
     /// The dialect writing the plan's tables as this generation, stored as `format`.
-    pub fn dialect(self, format: SparkTableFormat) -> Staged<'static> {
-        Staged(SparkSql::of(format), self.prefix())
+    pub fn dialect<'a>(&self, format: SparkTableFormat, prefix: &'a str) -> Staged<'a> {
+        Staged(SparkSql::of(format), prefix)
     }
 
     fn parse(name: &str) -> Option<Generation> {
-        match name {
-            "a" => Some(Generation::A),
-            "b" => Some(Generation::B),
-            _ => None,
-        }
+        let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        ok.then(|| Generation(name.to_string()))
     }
 }
 
@@ -123,7 +118,8 @@ impl Published {
     /// Point every published view at this generation (idempotent: also how a run completes a
     /// publish a killed run left between the pointer and the views).
     pub fn point_views(&self, spark: &Spark) -> Result<()> {
-        let (d, g) = (SparkSql::PARQUET, self.generation.dialect(SparkTableFormat::Parquet));
+        let prefix = self.generation.prefix();
+        let (d, g) = (SparkSql::PARQUET, self.generation.dialect(SparkTableFormat::Parquet, &prefix));
         for table in &self.tables {
             let sql = format!("CREATE OR REPLACE VIEW {} AS SELECT * FROM {}", d.ident(table), g.table(table));
             spark.exec(&format!("publish: view {table}"), &sql)?;
@@ -132,16 +128,20 @@ impl Published {
     }
 }
 
-/// Drop every table of generation `g` (what an earlier run or a failed one left there).
-pub fn clear(spark: &Spark, g: Generation) -> Result<()> {
+/// Drop the tables of every generation but `keep` (best effort: a table a killed run's query
+/// is still writing goes at a later run).
+pub fn clear(spark: &Spark, keep: &[&Generation]) -> Result<()> {
     let d = SparkSql::PARQUET;
-    let pattern = format!("{}*", g.prefix());
-    let rows = spark.rows("clear the unpublished generation", &format!("SHOW TABLES LIKE {}", d.string(&pattern)))?;
+    let pattern = format!("{GENERATION_PREFIX}*");
+    let rows = spark.rows("clear unpublished generations", &format!("SHOW TABLES LIKE {}", d.string(&pattern)))?;
     for row in rows {
         // SHOW TABLES: namespace, tableName, isTemporary.
         let name = row.get(1).map(text).unwrap_or_default();
-        if name.starts_with(g.prefix()) {
-            spark.exec("clear the unpublished generation", &format!("DROP TABLE IF EXISTS {}", d.ident(&name)))?;
+        let kept = keep.iter().any(|g| name.starts_with(&g.prefix()));
+        if name.starts_with(GENERATION_PREFIX) && !kept {
+            if let Err(e) = spark.exec("clear unpublished generations", &format!("DROP TABLE IF EXISTS {}", d.ident(&name))) {
+                tracing::warn!(table = name, error = %e, "could not drop an old generation's table");
+            }
         }
     }
     Ok(())
@@ -150,8 +150,9 @@ pub fn clear(spark: &Spark, g: Generation) -> Result<()> {
 /// The history steps of a Spark run: generation `g`'s history is the published one (when there
 /// is one) without the rows this run replaces (its as-of date, for the segments and ladders it
 /// computes) and without rows older than `keep_days`, plus this run's memberships.
-pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>, g: Generation, format: SparkTableFormat, previous: Option<&Published>) -> Vec<Step> {
-    let (d, w) = (SparkSql::PARQUET, g.dialect(format));
+pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>, g: &Generation, format: SparkTableFormat, previous: Option<&Published>) -> Vec<Step> {
+    let prefix = g.prefix();
+    let (d, w) = (SparkSql::PARQUET, g.dialect(format, &prefix));
     let as_of = d.date(&model.as_of);
     // `key` of the rows replaced: the values of `catalog`'s column `listed`.
     let kept = |table: &str, key: &str, catalog: &str, listed: &str| -> Option<String> {

@@ -48,7 +48,11 @@ impl SparkRun<'_> {
         spark.exec("use the database", &format!("USE {}", d.ident(database)))?;
         let previous = Published::read(&spark)?;
         if let Some(p) = &previous {
-            p.point_views(&spark)?;
+            // A generation that is gone (dropped by hand) cannot be completed: the views stay
+            // as they are and this run publishes a whole new generation.
+            if let Err(e) = p.point_views(&spark) {
+                tracing::warn!(error = %e, "could not complete the publish of generation {}", p.generation.name());
+            }
             refuse_backfill(p, self.resolved)?;
         }
         runs::create(&spark)?;
@@ -56,8 +60,9 @@ impl SparkRun<'_> {
         let source_rows = self.source_rows(&spark)?;
         let max_drop = self.project.config.settings.max_row_drop_pct.unwrap_or(50.0);
         let problems = crate::publish::gates::check(&source_rows, &runs::last_source_rows(&spark)?, max_drop);
-        let g = previous.as_ref().map_or(Generation::A, |p| p.generation.other());
-        let (run_id, started_at) = (format!("{}-{}", crate::publish::utc_now(), std::process::id()), crate::publish::utc_now());
+        let started_at = crate::publish::utc_now();
+        let run_id = format!("{started_at}-{}", std::process::id());
+        let g = Generation::new(&started_at);
         let row = runs::RunRow {
             run_id: &run_id,
             as_of: &self.resolved.as_of,
@@ -72,13 +77,16 @@ impl SparkRun<'_> {
             row.record(&spark, "blocked", Some(&problems.join("; ")))?;
             return Err(Error::Gates(problems));
         }
-        let written = self.write_generation(&spark, g, previous.as_ref(), on_step).and_then(|tables| {
-            let published = Published { generation: g, run_id: run_id.clone(), as_of: self.resolved.as_of.clone(), tables };
+        let written = self.write_generation(&spark, &g, previous.as_ref(), on_step).and_then(|tables| {
+            let published = Published { generation: g.clone(), run_id: run_id.clone(), as_of: self.resolved.as_of.clone(), tables };
             published.publish(&spark, previous.as_ref()).map(|_| published)
         });
         match written {
             Ok(published) => {
                 row.record(&spark, "ok", None)?;
+                // The published generation and the one before it stay; older ones go.
+                let keep: Vec<&Generation> = std::iter::once(&published.generation).chain(previous.as_ref().map(|p| &p.generation)).collect();
+                generation::clear(&spark, &keep)?;
                 let sizes = read_sizes(&spark)?;
                 Ok(SparkOutcome { published, sizes, overridden: problems })
             }
@@ -100,12 +108,13 @@ impl SparkRun<'_> {
         Ok(out)
     }
 
-    /// Clear generation `g` and write every table of the plan and its history there; the
+    /// Write every table of the plan and its history as generation `g`; the
     /// tables to publish.
-    fn write_generation(&self, spark: &Spark, g: Generation, previous: Option<&Published>, on_step: &mut dyn FnMut(usize, usize, &str)) -> Result<Vec<String>> {
+    fn write_generation(&self, spark: &Spark, g: &Generation, previous: Option<&Published>, on_step: &mut dyn FnMut(usize, usize, &str)) -> Result<Vec<String>> {
         let format = self.project.config.spark.format;
-        generation::clear(spark, g)?;
-        let mut plan = crate::compile::compile_with(self.resolved, &g.dialect(format));
+        let prefix = g.prefix();
+        let dialect = g.dialect(format, &prefix);
+        let mut plan = crate::compile::compile_with(self.resolved, &dialect);
         let outputs = plan.outputs();
         let history = generation::history_steps(self.resolved, self.project.config.output.history_days, g, format, previous);
         let mut tables: Vec<String> = outputs.iter().map(|t| t.to_string()).collect();
@@ -117,7 +126,7 @@ impl SparkRun<'_> {
             on_step(i, n, &step.label);
             run_step(spark, step)?;
             if step.scratch {
-                scratch.push(g.dialect(format).table(&step.target));
+                scratch.push(dialect.table(&step.target));
             } else {
                 // Aggregates are read by the next non-scratch step only.
                 for table in scratch.drain(..) {

@@ -102,3 +102,48 @@ fn model_definitions_are_checked() {
         ]
     );
 }
+
+/// With data past `calibration_end` the run checks the model on it: actual against predicted
+/// purchase days per customer in the 273 days after calibration, per frequency bucket, in the
+/// report (text, JSON and an SVG chart in HTML). Expected: lifetimes 0.11.3 (BetaGeoFitter on
+/// the calibration summary, conditional_expected_number_of_purchases_up_to_time(273 / 7));
+/// the same under-prediction for one and two repeat purchases as FHL (2005), figure 4.
+#[test]
+fn the_report_checks_the_model_on_the_data_after_calibration() {
+    let dir = fixture("cdnow/project");
+    let yaml = dir.path().join("segmenter.yaml");
+    let text = std::fs::read_to_string(&yaml).expect("yaml").replace("as_of: \"1997-09-30\"", "as_of: \"1998-06-30\"");
+    std::fs::write(&yaml, text).expect("write");
+    let models = dir.path().join("segments/models.yaml");
+    let text = std::fs::read_to_string(&models).expect("models").replace("    kind: bgnbd\n", "    kind: bgnbd\n    calibration_end: \"1997-09-30\"\n")
+        .replace("    kind: gamma_gamma\n", "    kind: gamma_gamma\n    calibration_end: \"1997-09-30\"\n");
+    std::fs::write(&models, text).expect("write");
+    segmenter(dir.path()).args(["--quiet", "run"]).assert().success();
+    let out = segmenter(dir.path()).args(["--format", "json", "report"]).output().expect("report");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let bgnbd = &report["models"][0];
+    assert_eq!(bgnbd["model"], "purchases");
+    assert_eq!(bgnbd["holdout_days"], 273);
+    let expected = [
+        (0, 1411, 0.236712, 0.225087),
+        (1, 439, 0.697039, 0.523131),
+        (2, 214, 1.392523, 1.044134),
+        (3, 100, 1.560000, 1.520280),
+        (4, 62, 2.532258, 2.163866),
+        (5, 38, 2.947368, 2.653846),
+        (6, 29, 3.862069, 3.504042),
+        (7, 64, 6.359375, 6.157191),
+    ];
+    let rows = bgnbd["holdout"].as_array().expect("holdout rows");
+    assert_eq!(rows.len(), expected.len());
+    for (row, (bucket, customers, actual, predicted)) in rows.iter().zip(expected) {
+        assert_eq!((row["repeat_purchases"].as_i64(), row["customers"].as_i64()), (Some(bucket), Some(customers)));
+        assert!((row["actual"].as_f64().unwrap_or(0.0) - actual).abs() < 5e-7, "{row}");
+        assert!((row["predicted"].as_f64().unwrap_or(0.0) - predicted).abs() < 5e-6, "{row}");
+    }
+    let text = String::from_utf8(segmenter(dir.path()).arg("report").output().expect("report").stdout).expect("utf-8");
+    assert!(text.contains("purchases: purchases in the 273 days after calibration, actual against predicted\n"), "{text}");
+    assert!(text.contains("7+                                      64                   6.359      6.157"), "{text}");
+    let html = String::from_utf8(segmenter(dir.path()).args(["report", "--to", "html"]).output().expect("report").stdout).expect("utf-8");
+    assert!(html.contains("aria-label=\"actual and predicted purchases\"") && html.contains("<title>7+: predicted 6.157</title>"), "no holdout chart");
+}
