@@ -322,16 +322,7 @@ impl<'a> Validator<'a> {
             .collect();
         for (name, def) in &p.config.sources {
             if name == POPULATION_SOURCE || used_sources.contains(name.as_str()) {
-                let rs = ResolvedSource {
-                    name: name.clone(),
-                    path: crate::project::resolve(&p.root, &def.path).to_string_lossy().replace('\\', "/"),
-                    format: def.read_format(),
-                    key: def.key.clone(),
-                    time: def.time.clone(),
-                    rename: def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
-                    types: def.types.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
-                    csv: def.csv.clone(),
-                };
+                let rs = resolved_source(p, name, def);
                 if name == POPULATION_SOURCE {
                     out.sources.insert(0, rs);
                 } else {
@@ -1325,6 +1316,20 @@ impl Named for TierLadder {
 impl Named for ScoreDef {
     fn name(&self) -> &str {
         &self.name
+    }
+}
+
+/// Source `name` as the compiler reads it: its path from the project root, renames and casts.
+fn resolved_source(p: &Project, name: &str, def: &SourceDef) -> ResolvedSource {
+    ResolvedSource {
+        name: name.to_string(),
+        path: crate::project::resolve(&p.root, &def.path).to_string_lossy().replace('\\', "/"),
+        format: def.read_format(),
+        key: def.key.clone(),
+        time: def.time.clone(),
+        rename: def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+        types: def.types.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+        csv: def.csv.clone(),
     }
 }
 

@@ -1,10 +1,10 @@
 //! The `models:` of the definition files: each checked (kind, source, columns, dates,
 //! horizons) and resolved, with the features its predictions give.
 
-use super::{did_you_mean, is_iso_date, is_valid_name, join_names, origin, SourceInfo, Validator};
+use super::{did_you_mean, is_iso_date, is_valid_name, join_names, origin, resolved_source, SourceInfo, Validator};
 use crate::project::model::{FeatureKind, ModelDef, ModelKind};
 use crate::project::Item;
-use crate::validate::{FeatureBody, ResolvedFeature, ResolvedModel, ResolvedSource};
+use crate::validate::{FeatureBody, ResolvedFeature, ResolvedModel};
 use std::collections::BTreeMap;
 
 impl Validator<'_> {
@@ -79,16 +79,7 @@ impl Validator<'_> {
         if self.diags.len() > before {
             return None;
         }
-        let source = ResolvedSource {
-            name: m.source.clone(),
-            path: crate::project::resolve(&p.root, &def.path).to_string_lossy().replace('\\', "/"),
-            format: def.read_format(),
-            key: def.key.clone(),
-            time: def.time.clone(),
-            rename: def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
-            types: def.types.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
-            csv: def.csv.clone(),
-        };
+        let source = resolved_source(p, &m.source, def);
         Some(ResolvedModel {
             name: m.name.clone(),
             kind: m.kind,
