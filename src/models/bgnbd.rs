@@ -116,16 +116,27 @@ pub fn customer_log_likelihood(
 
 /// [`customer_log_likelihood`] without the checks.
 fn customer_ll(p: &BgNbdParams, x: f64, t_x: f64, big_t: f64) -> f64 {
+    time_terms(p, frequency_terms(p, x), x, t_x, big_t)
+}
+
+/// `A₁ + A₂`, which depend on `x` only (the `ln Γ` calls, most of the work).
+fn frequency_terms(p: &BgNbdParams, x: f64) -> f64 {
     let (r, alpha, a, b) = (p.r, p.alpha, p.a, p.b);
     let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
     let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
+    a1 + a2
+}
+
+/// The log-likelihood from `A₁ + A₂` (`a12`) and the terms in `t_x` and `T`.
+fn time_terms(p: &BgNbdParams, a12: f64, x: f64, t_x: f64, big_t: f64) -> f64 {
+    let (r, alpha, a, b) = (p.r, p.alpha, p.a, p.b);
     let a3 = -(r + x) * (alpha + big_t).ln();
     if x > 0.0 {
         let a4 = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + t_x).ln();
         let hi = a3.max(a4);
-        a1 + a2 + hi + ((a3 - hi).exp() + (a4 - hi).exp()).ln()
+        a12 + hi + ((a3 - hi).exp() + (a4 - hi).exp()).ln()
     } else {
-        a1 + a2 + a3
+        a12 + a3
     }
 }
 
@@ -137,10 +148,20 @@ pub fn log_likelihood(params: &BgNbdParams, groups: &[CustomerGroup]) -> ModelRe
     Ok(total_ll(params, groups))
 }
 
+/// The terms in `x` alone are computed once per run of groups with the same `x` (groups come
+/// sorted by `x`), so a fit costs a few `ln Γ` calls per distinct frequency, not per group.
 fn total_ll(params: &BgNbdParams, groups: &[CustomerGroup]) -> f64 {
+    let mut last: Option<(f64, f64)> = None;
     groups
         .iter()
-        .map(|g| g.count as f64 * customer_ll(params, g.x, g.t_x, g.big_t))
+        .map(|g| {
+            let a12 = match last {
+                Some((x, a12)) if x == g.x => a12,
+                _ => frequency_terms(params, g.x),
+            };
+            last = Some((g.x, a12));
+            g.count as f64 * time_terms(params, a12, g.x, g.t_x, g.big_t)
+        })
         .sum()
 }
 

@@ -76,10 +76,21 @@ pub fn customer_log_likelihood(params: &GammaGammaParams, x: f64, m_x: f64) -> M
 }
 
 fn customer_ll(params: &GammaGammaParams, x: f64, m_x: f64) -> f64 {
+    value_terms(params, frequency_terms(params, x), x, m_x)
+}
+
+/// The terms that depend on `x` alone (the `ln Γ` calls).
+fn frequency_terms(params: &GammaGammaParams, x: f64) -> f64 {
     let GammaGammaParams { p, q, v } = *params;
     let px = p * x;
-    ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln() + (px - 1.0) * m_x.ln() + px * x.ln()
-        - (px + q) * (v + x * m_x).ln()
+    ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln()
+}
+
+/// The log density from the terms in `x` alone and those in `m_x`.
+fn value_terms(params: &GammaGammaParams, by_x: f64, x: f64, m_x: f64) -> f64 {
+    let GammaGammaParams { p, q, v } = *params;
+    let px = p * x;
+    by_x + (px - 1.0) * m_x.ln() + px * x.ln() - (px + q) * (v + x * m_x).ln()
 }
 
 /// The total log-likelihood `Σ count · ln f(m_x)` (see [`customer_log_likelihood`]).
@@ -89,10 +100,19 @@ pub fn log_likelihood(params: &GammaGammaParams, buyers: &[RepeatBuyers]) -> Mod
     Ok(total_ll(params, buyers))
 }
 
+/// As for BG/NBD, the `ln Γ` terms once per run of buyers with the same `x`.
 fn total_ll(params: &GammaGammaParams, buyers: &[RepeatBuyers]) -> f64 {
+    let mut last: Option<(f64, f64)> = None;
     buyers
         .iter()
-        .map(|g| g.count as f64 * customer_ll(params, g.x, g.m_x))
+        .map(|g| {
+            let by_x = match last {
+                Some((x, by_x)) if x == g.x => by_x,
+                _ => frequency_terms(params, g.x),
+            };
+            last = Some((g.x, by_x));
+            g.count as f64 * value_terms(params, by_x, g.x, g.m_x)
+        })
         .sum()
 }
 
