@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::models::bgnbd::{self, BgNbdParams, CustomerGroup};
 use crate::models::gamma_gamma::{self, GammaGammaParams, RepeatBuyers};
 use crate::models::optimize::NelderMeadOptions;
+use crate::models::Prediction;
 use crate::project::model::ModelKind;
 use crate::validate::{Resolved, ResolvedModel};
 use duckdb::Connection;
@@ -304,9 +305,9 @@ fn combine(conn: &Connection, model: &Resolved, tables: &[(ModelKind, String)]) 
     }
     let cols: Vec<String> = crate::models::columns(&model.models)
         .iter()
-        .map(|c| match c.name.strip_prefix("predicted_clv_") {
-            Some(h) => format!("b.__disc_{h} * g.expected_avg_value AS {}", d.ident(&c.name)),
-            None => d.ident(&c.name),
+        .map(|c| match c.prediction {
+            Prediction::Clv(h) => format!("b.__disc_{h}d * g.expected_avg_value AS {}", d.ident(&c.name)),
+            _ => d.ident(&c.name),
         })
         .collect();
     let first = tables.first().map_or("", |(kind, _)| alias(*kind));

@@ -18,7 +18,7 @@ pub mod gamma_gamma;
 pub mod optimize;
 pub mod special;
 
-pub use columns::{columns, ModelColumn};
+pub use columns::{columns, ModelColumn, Prediction};
 
 #[cfg(test)]
 mod tests;

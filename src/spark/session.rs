@@ -111,6 +111,6 @@ pub fn step_error(step: &str, e: &SparkError) -> Error {
 }
 
 fn first_line(e: &SparkError) -> String {
-    let message = if e.message.is_empty() { e.to_string() } else { e.message.clone() };
-    message.lines().next().unwrap_or_default().trim().to_string()
+    let whole = if e.message.is_empty() { e.to_string() } else { e.message.clone() };
+    crate::execute::first_line(&whole)
 }
