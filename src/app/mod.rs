@@ -376,7 +376,13 @@ fn cmd_diff(cli: &Cli, args: &DiffArgs) -> Result<i32> {
         memory_limit: head.config.settings.memory_limit.clone(),
         access: execute::Access::project(&head),
     };
-    let d = crate::report::diff::diff(&args.base, &compile(&base_resolved), &compile(&resolved), args.samples, &settings)?;
+    let d = crate::report::diff::diff(
+        &args.base,
+        (&base_resolved, &compile(&base_resolved)),
+        (&resolved, &compile(&resolved)),
+        args.samples,
+        &settings,
+    )?;
     match document(cli, args.to, crate::cli::DiffFormat::Json, crate::cli::DiffFormat::Text)? {
         crate::cli::DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
         crate::cli::DiffFormat::Markdown => print!("{}", d.to_markdown()),

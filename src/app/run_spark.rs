@@ -22,7 +22,9 @@ pub(super) fn cmd_run_spark(cli: &Cli, args: &RunArgs) -> Result<i32> {
     let (project, resolved, mut diags) = load_and_resolve(cli, &select, Schemas::Skip)?;
     if let Some(m) = resolved.models.first() {
         return Err(Error::Usage(format!(
-            "model '{}' ({}): models are fitted by DuckDB runs only; a Spark run cannot compute their features yet (use --engine duckdb)",
+            "model '{}' ({}): models are fitted by DuckDB runs only; a Spark run cannot compute their features yet \
+             (use --engine duckdb, or leave the file with the model and the definitions that use its features out of the \
+             Spark project: the library's is segments/predictive.yaml)",
             m.name, m.origin
         )));
     }

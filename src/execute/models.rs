@@ -10,7 +10,7 @@ use crate::compile::models::{groups_sql, summary_sql, MODELS_TABLE};
 use crate::error::{Error, Result};
 use crate::models::bgnbd::{self, BgNbdParams, CustomerGroup};
 use crate::models::gamma_gamma::{self, GammaGammaParams, RepeatBuyers};
-use crate::models::optimize::NelderMeadOptions;
+use crate::models::FitOptions;
 use crate::models::Prediction;
 use crate::project::model::ModelKind;
 use crate::validate::{Resolved, ResolvedModel};
@@ -153,6 +153,10 @@ fn usable<P>(fit: &mut ModelFit, result: crate::models::ModelResult<crate::model
     }
 }
 
+fn fit_options(m: &ResolvedModel) -> FitOptions {
+    FitOptions { penalizer: m.penalizer, ..FitOptions::default() }
+}
+
 fn too_thin(fit: &mut ModelFit, min: u32) -> bool {
     if fit.repeat_buyers < i64::from(min) {
         fit.message = Some(format!("only {} repeat buyer(s), fewer than min_repeat_buyers ({min})", fit.repeat_buyers));
@@ -174,7 +178,7 @@ fn fit_bgnbd(conn: &Connection, m: &ResolvedModel, summary: &str, model: &Resolv
         None
     } else {
         let cg: Vec<CustomerGroup> = groups.iter().map(|g| CustomerGroup { x: g[0], t_x: g[1] / unit, big_t: g[2] / unit, count: g[3] as u64 }).collect();
-        usable(&mut fit, bgnbd::fit(&cg, &NelderMeadOptions::default()), |p: &BgNbdParams| {
+        usable(&mut fit, bgnbd::fit(&cg, &fit_options(m)), |p: &BgNbdParams| {
             vec![("r".into(), p.r), ("alpha".into(), p.alpha), ("a".into(), p.a), ("b".into(), p.b)]
         })
     };
@@ -270,7 +274,7 @@ fn fit_gamma_gamma(conn: &Connection, m: &ResolvedModel, summary: &str) -> Resul
         None
     } else {
         let rb: Vec<RepeatBuyers> = buyers.iter().map(|b| RepeatBuyers { x: b[0], m_x: b[1], count: b[2] as u64 }).collect();
-        usable(&mut fit, gamma_gamma::fit(&rb, &NelderMeadOptions::default()), |p: &GammaGammaParams| {
+        usable(&mut fit, gamma_gamma::fit(&rb, &fit_options(m)), |p: &GammaGammaParams| {
             vec![("p".into(), p.p), ("q".into(), p.q), ("v".into(), p.v)]
         })
     };

@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use super::optimize::NelderMeadOptions;
 use super::special::{hyp2f1, ln_gamma};
 use super::{check_count, positive, ModelError, ModelResult};
 
@@ -179,11 +178,16 @@ pub type BgNbdFit = super::Fit<BgNbdParams>;
 /// Fits the model by maximum likelihood: Nelder-Mead on `(ln r, ln α, ln a, ln b)` (so every
 /// parameter stays > 0), minimising the mean negative log-likelihood per customer, from
 /// `r = α = a = b = 1`.
-pub fn fit(groups: &[CustomerGroup], options: &NelderMeadOptions) -> ModelResult<BgNbdFit> {
+pub fn fit(groups: &[CustomerGroup], options: &super::FitOptions) -> ModelResult<BgNbdFit> {
     check_groups(groups)?;
     let customers: f64 = groups.iter().map(|g| g.count as f64).sum();
     let from_logs = |t: &[f64]| BgNbdParams { r: t[0].exp(), alpha: t[1].exp(), a: t[2].exp(), b: t[3].exp() };
-    super::fit_on_logs(4, customers, from_logs, |p| p.validate().ok().map(|()| total_ll(p, groups)), options)
+    // As `lifetimes` does, the penalty sees α in a time unit where the oldest customer's age is
+    // 10, so the same penalizer gives the same fit whatever the unit.
+    let oldest = groups.iter().map(|g| g.big_t).fold(0.0, f64::max);
+    let alpha_scale = if oldest > 0.0 { 10.0 / oldest } else { 1.0 };
+    let scales = [1.0, alpha_scale, 1.0, 1.0];
+    super::fit_on_logs(4, customers, from_logs, |p| p.validate().ok().map(|()| total_ll(p, groups)), options, &scales)
 }
 
 /// The probability that a customer with summary `(x, t_x, T)` is still alive at `T`: by

@@ -7,7 +7,6 @@
 //! independent of the purchase process, so customers with `x = 0` carry no information and are
 //! rejected: filter them out first.
 
-use super::optimize::NelderMeadOptions;
 use super::special::ln_gamma;
 use super::{check_count, positive, ModelError, ModelResult};
 
@@ -129,11 +128,11 @@ pub type GammaGammaFit = super::Fit<GammaGammaParams>;
 
 /// Fits the model by maximum likelihood: Nelder-Mead on `(ln p, ln q, ln v)`, minimising the
 /// mean negative log-likelihood per customer, from `p = q = v = 1`.
-pub fn fit(buyers: &[RepeatBuyers], options: &NelderMeadOptions) -> ModelResult<GammaGammaFit> {
+pub fn fit(buyers: &[RepeatBuyers], options: &super::FitOptions) -> ModelResult<GammaGammaFit> {
     check_buyers(buyers)?;
     let customers: f64 = buyers.iter().map(|g| g.count as f64).sum();
     let from_logs = |t: &[f64]| GammaGammaParams { p: t[0].exp(), q: t[1].exp(), v: t[2].exp() };
-    super::fit_on_logs(3, customers, from_logs, |p| p.validate().ok().map(|()| total_ll(p, buyers)), options)
+    super::fit_on_logs(3, customers, from_logs, |p| p.validate().ok().map(|()| total_ll(p, buyers)), options, &[1.0; 3])
 }
 
 /// The expected average transaction value of a customer with `x` repeat transactions of mean

@@ -108,21 +108,40 @@ pub struct Fit<P> {
     pub converged: bool,
 }
 
+/// How a model is fitted.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FitOptions {
+    pub search: optimize::NelderMeadOptions,
+    /// L2 penalty on the parameters: `penalizer · Σ θ²` is added to the mean negative
+    /// log-likelihood, as `penalizer_coef` in the Python `lifetimes` package. 0 (the default) is
+    /// plain maximum likelihood; a small value such as 0.001 keeps a fit finite where the
+    /// likelihood's maximum lies at the edge of the parameter space (for example data with
+    /// hardly any dropout, where `a/(a+b)` goes to 0).
+    pub penalizer: f64,
+}
+
 /// Maximum likelihood by Nelder-Mead on the logs of the `n` parameters (so every parameter
-/// stays > 0), minimising the mean negative log-likelihood per customer, from every parameter
-/// equal to 1. `total_ll` is `None` where the parameters are out of the model's domain.
+/// stays > 0), minimising the mean negative log-likelihood per customer (plus the penalty of
+/// [`FitOptions::penalizer`] on the parameters each multiplied by its `penalty_scales` entry),
+/// from every parameter equal to 1. `total_ll` is `None` where the parameters are out of the
+/// model's domain.
 pub(crate) fn fit_on_logs<P>(
     n: usize,
     customers: f64,
     from_logs: impl Fn(&[f64]) -> P,
     total_ll: impl Fn(&P) -> Option<f64>,
-    options: &optimize::NelderMeadOptions,
+    options: &FitOptions,
+    penalty_scales: &[f64],
 ) -> ModelResult<Fit<P>> {
     if customers == 0.0 {
         return Err(ModelError::NoData);
     }
-    let objective = |t: &[f64]| total_ll(&from_logs(t)).map_or(f64::INFINITY, |ll| -ll / customers);
-    let minimum = optimize::nelder_mead(objective, &vec![0.0; n], options)?;
+    if !(options.penalizer.is_finite() && options.penalizer >= 0.0) {
+        return Err(optimize::OptimizeError::InvalidOptions("the penalizer must be finite and >= 0").into());
+    }
+    let penalty = |t: &[f64]| options.penalizer * t.iter().zip(penalty_scales).map(|(l, s)| (l.exp() * s).powi(2)).sum::<f64>();
+    let objective = |t: &[f64]| total_ll(&from_logs(t)).map_or(f64::INFINITY, |ll| -ll / customers + penalty(t));
+    let minimum = optimize::nelder_mead(objective, &vec![0.0; n], &options.search)?;
     let params = from_logs(&minimum.x);
     let log_likelihood = total_ll(&params).ok_or(ModelError::NonFinite("the fitted parameters"))?;
     Ok(Fit { params, log_likelihood, iterations: minimum.iterations, converged: minimum.converged })

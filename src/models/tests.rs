@@ -5,7 +5,7 @@ use super::bgnbd::{self, BgNbdParams, CustomerGroup};
 use super::gamma_gamma::{self, GammaGammaParams, RepeatBuyers};
 use super::optimize::{nelder_mead, NelderMeadOptions, OptimizeError};
 use super::special::{hyp2f1, ln_gamma};
-use super::ModelError;
+use super::{FitOptions, ModelError};
 
 fn close(actual: f64, expected: f64, rel: f64) -> bool {
     (actual - expected).abs() <= rel * expected.abs().max(1e-300)
@@ -263,7 +263,7 @@ fn bgnbd_rejects_invalid_input() {
     );
     assert!(bgnbd::expected_purchases(&PUBLISHED_BGNBD, -1.0).is_err());
     assert_eq!(
-        bgnbd::fit(&[], &NelderMeadOptions::default()),
+        bgnbd::fit(&[], &FitOptions::default()),
         Err(ModelError::NoData)
     );
 }
@@ -273,7 +273,7 @@ fn bgnbd_rejects_invalid_input() {
 #[test]
 fn bgnbd_fit_reproduces_published_cdnow_estimates() {
     let groups = cdnow_groups();
-    let fit = bgnbd::fit(&groups, &NelderMeadOptions::default()).expect("fits");
+    let fit = bgnbd::fit(&groups, &FitOptions::default()).expect("fits");
     let p = fit.params;
     eprintln!("BG/NBD fit: {fit:?}");
     assert!(fit.converged, "{fit:?}");
@@ -405,7 +405,7 @@ fn bgnbd_predictions_hold_for_long_horizons() {
 #[test]
 fn gamma_gamma_fit_reproduces_published_cdnow_estimates() {
     let buyers = cdnow_repeat_buyers();
-    let fit = gamma_gamma::fit(&buyers, &NelderMeadOptions::default()).expect("fits");
+    let fit = gamma_gamma::fit(&buyers, &FitOptions::default()).expect("fits");
     let p = fit.params;
     eprintln!("Gamma-Gamma fit: {fit:?}");
     assert!(fit.converged, "{fit:?}");
@@ -445,7 +445,7 @@ fn gamma_gamma_expected_value_matches_lifetimes() {
 
 #[test]
 fn gamma_gamma_rejects_invalid_input() {
-    let opts = NelderMeadOptions::default();
+    let opts = FitOptions::default();
     let zero = [RepeatBuyers {
         x: 0.0,
         m_x: 10.0,

@@ -525,6 +525,10 @@ pub struct ModelDef {
     /// Monthly discount rate of `predicted_clv_<N>d` (Gamma-Gamma), e.g. 0.01.
     #[serde(default)]
     pub discount_rate: Option<f64>,
+    /// L2 penalty on the parameters (as `penalizer_coef` in Python's `lifetimes`): 0 (default)
+    /// is plain maximum likelihood; 0.001 keeps a fit finite on data with hardly any dropout.
+    #[serde(default)]
+    pub penalizer: Option<f64>,
 }
 
 fn default_horizons() -> Vec<u32> {

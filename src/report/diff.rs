@@ -3,6 +3,7 @@
 //! comment for a pull request that changes a rule.
 
 use crate::compile::Plan;
+use crate::validate::Resolved;
 use crate::error::{Error, Result};
 use duckdb::Connection;
 use serde::Serialize;
@@ -33,7 +34,10 @@ fn err(e: duckdb::Error) -> Error {
     Error::Step { step: "diff".into(), message: crate::execute::first_line(&e.to_string()) }
 }
 
-fn run_into(conn: &Connection, plan: &Plan, members: &str, tiers: &str) -> Result<()> {
+/// One version's memberships: its models fitted (their warnings are the run's business, not
+/// the diff's), then its plan.
+fn run_into(conn: &Connection, (model, plan): (&Resolved, &Plan), members: &str, tiers: &str) -> Result<()> {
+    crate::execute::models::fit_models(conn, model)?;
     crate::execute::run_plan(conn, plan, &mut |_, _, _| {})?;
     let tier_sql = if crate::execute::table_exists(conn, "tier_assignments")? {
         format!("CREATE OR REPLACE TABLE {tiers} AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, ladder || '/' || tier AS name FROM tier_assignments;")
@@ -104,13 +108,13 @@ fn changes(conn: &Connection, base: &str, head: &str, samples: usize) -> Result<
 
 /// Run both plans in one in-memory database and compare their memberships. Segments that
 /// exist in only one version compare against an empty set.
-pub fn diff(base_label: &str, base: &Plan, head: &Plan, samples: usize, settings: &crate::execute::EngineSettings) -> Result<Diff> {
+pub fn diff(base_label: &str, base: (&Resolved, &Plan), head: (&Resolved, &Plan), samples: usize, settings: &crate::execute::EngineSettings) -> Result<Diff> {
     let conn = crate::execute::open(None, settings)?;
     run_into(&conn, base, "base_members", "base_tiers")?;
     run_into(&conn, head, "head_members", "head_tiers")?;
     Ok(Diff {
         base: base_label.to_string(),
-        as_of: head.as_of.clone(),
+        as_of: head.1.as_of.clone(),
         segments: changes(&conn, "base_members", "head_members", samples)?,
         tiers: changes(&conn, "base_tiers", "head_tiers", samples)?,
     })

@@ -76,6 +76,10 @@ impl Validator<'_> {
         if !(0.0..1.0).contains(&discount_rate) {
             self.err("E071", p.loc(item, "discount_rate"), format!("discount_rate {discount_rate} of model '{}' must be at least 0 and below 1 (per month)", m.name), None);
         }
+        let penalizer = m.penalizer.unwrap_or(0.0);
+        if !(penalizer.is_finite() && penalizer >= 0.0) {
+            self.err("E071", p.loc(item, "penalizer"), format!("penalizer {penalizer} of model '{}' must be 0 or more, e.g. 0.001", m.name), None);
+        }
         if self.diags.len() > before {
             return None;
         }
@@ -91,6 +95,7 @@ impl Validator<'_> {
             horizons: m.horizons.clone(),
             min_repeat_buyers: m.min_repeat_buyers,
             discount_rate,
+            penalizer,
             origin: origin(&p.loc(item, "name")),
         })
     }

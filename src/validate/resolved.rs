@@ -45,6 +45,8 @@ pub struct ResolvedModel {
     pub min_repeat_buyers: u32,
     /// Monthly discount rate of predicted CLV.
     pub discount_rate: f64,
+    /// L2 penalty on the parameters of the fit (0: plain maximum likelihood).
+    pub penalizer: f64,
     /// `file:line` of the definition.
     pub origin: String,
 }

@@ -392,4 +392,16 @@ fn a_spark_run_needs_a_server_and_says_how_to_get_one() {
     assert!(stderr.starts_with("error: cannot reach the Spark Connect server at sc://127.0.0.1:1: 127.0.0.1:1: "), "{stderr}");
     assert!(stderr.ends_with("hint: start a local one with `scripts/spark-connect.sh start` (it prints its URL), then pass it as --spark-url or SEGMENTER_SPARK_URL, or set spark.url in segmenter.yaml"), "{stderr}");
     assert!(!dir.path().join("out/tiny.duckdb").exists(), "nothing was computed");
+    // Models are fitted by DuckDB runs only: a Spark run refuses them before it connects.
+    let cdnow = fixture("cdnow/project");
+    let out = segmenter(cdnow.path()).args(["--engine", "spark", "run", "--spark-url", "sc://127.0.0.1:1"]).output().expect("run");
+    assert_eq!(
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).trim_end()),
+        (
+            Some(2),
+            "error: model 'purchases' (segments/models.yaml:7): models are fitted by DuckDB runs only; a Spark run cannot compute their \
+             features yet (use --engine duckdb, or leave the file with the model and the definitions that use its features out of the \
+             Spark project: the library's is segments/predictive.yaml)"
+        )
+    );
 }

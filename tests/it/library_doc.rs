@@ -203,6 +203,12 @@ fn library_page_copies_the_rules_and_feature_names() {
                 }
             }
         }
+        for model in items(&f.doc, "models") {
+            let m = name(model, path, "models");
+            if !page_all.contains(&format!("`{m}`")) {
+                missing.push(format!("model `{m}` ({path}) is not on the page"));
+            }
+        }
         for feature in items(&f.doc, "features") {
             let feat = name(feature, path, "features");
             if !page_all.contains(&format!("`{feat}`")) {
