@@ -14,6 +14,7 @@ pub mod generate;
 pub mod init;
 pub mod models;
 pub mod project;
+pub mod postgres;
 pub mod publish;
 pub mod report;
 pub mod signals;

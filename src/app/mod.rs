@@ -130,7 +130,7 @@ fn load_and_resolve_at(
     let (schemas, bad_types) = match describe {
         Schemas::Skip => (None, Default::default()),
         Schemas::Read | Schemas::Known(_) => {
-            let conn = execute::open(None, &EngineSettings { access: execute::Access::project(&project), ..Default::default() })?;
+            let conn = execute::open(None, &EngineSettings::project(&project, false)?)?;
             let schemas = match describe {
                 Schemas::Known(known) => known,
                 _ => execute::describe_sources(&conn, &project),
@@ -161,7 +161,7 @@ fn cmd_validate(cli: &Cli, args: &SelectArgs) -> Result<i32> {
     let (project, resolved, mut diags) = load_and_resolve(cli, args, Schemas::Read)?;
     let plan = compile(&resolved);
     // Every generated statement must bind in DuckDB (types, functions); nothing is computed.
-    let mut bind = execute::bind_check(&plan, &resolved, &execute::Access::project(&project))?;
+    let mut bind = execute::bind_check(&plan, &resolved, &EngineSettings::project(&project, false)?)?;
     if !bind.is_empty() {
         crate::diagnostics::attach_snippets(&mut bind, &project.root);
         diags.extend(bind);
@@ -374,7 +374,7 @@ fn cmd_diff(cli: &Cli, args: &DiffArgs) -> Result<i32> {
     let settings = EngineSettings {
         threads: head.config.settings.threads,
         memory_limit: head.config.settings.memory_limit.clone(),
-        access: execute::Access::project(&head),
+        ..EngineSettings::project(&head, false)?
     };
     let d = crate::report::diff::diff(
         &args.base,

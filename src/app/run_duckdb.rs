@@ -21,7 +21,7 @@ use std::time::Instant;
 /// successful run recorded in the output database.
 fn column_gate(cli: &Cli) -> Result<(BTreeMap<String, validate::SourceSchema>, Vec<String>)> {
     let Some(project) = crate::project::load_project_in(&cli.project, &cli.environment()).project else { return Ok((BTreeMap::new(), Vec::new())) };
-    let conn = execute::open(None, &EngineSettings { access: execute::Access::project(&project), ..Default::default() })?;
+    let conn = execute::open(None, &EngineSettings::project(&project, false)?)?;
     let schemas = execute::describe_sources(&conn, &project);
     let now = source_columns(&schemas);
     let db = resolve(&project.root, &project.config.output.database);
@@ -122,7 +122,7 @@ fn start_run(cli: &Cli, args: &RunArgs, mark: &dyn Fn(&str)) -> Result<RunStart>
     let settings = EngineSettings {
         threads: args.threads.or(project.config.settings.threads),
         memory_limit: args.memory_limit.clone().or_else(|| project.config.settings.memory_limit.clone()),
-        access: execute::Access::project(&project),
+        ..EngineSettings::project(&project, true)?
     };
     // Through a symlink too: every name of the file takes the same lock, and the publish renames
     // over the file itself instead of replacing the link.
@@ -263,7 +263,7 @@ impl<'a> LockedRun<'a> {
         }
         // Type errors are definition errors (exit 2, with a location), found before the data is
         // computed; checked after the gates, since an empty file has no column types to bind.
-        let mut bind = execute::bind_check(&self.start.plan, &self.start.resolved, &execute::Access::project(project))?;
+        let mut bind = execute::bind_check(&self.start.plan, &self.start.resolved, &self.start.settings)?;
         if !bind.is_empty() {
             crate::diagnostics::attach_snippets(&mut bind, &project.root);
             return Err(Error::Definitions(bind));
@@ -361,6 +361,15 @@ impl<'a> LockedRun<'a> {
                 return Err(e);
             }
         };
+        // PostgreSQL first: if it fails, the working copy is dropped and DuckDB stays as it was.
+        if let Some(target) = publish::postgres::Target::of(&self.start.project) {
+            let backfill = matches!(self.mode, publish::mode::Publication::Backfill { .. });
+            if let Err(e) = publish::postgres::publish(&self.conn, &target, &self.start.resolved.as_of, backfill) {
+                staged_exports.iter().for_each(publish::exports::StagedExports::discard);
+                return Err(e);
+            }
+            mark("publish to PostgreSQL (copy to staging, swap in one transaction)");
+        }
         if let Err(e) = self.copy.publish(self.conn) {
             staged_exports.iter().for_each(publish::exports::StagedExports::discard);
             return Err(e);

@@ -99,6 +99,8 @@ impl Dialect for DuckDb {
             SourceFormat::Parquet => format!("read_parquet({p})"),
             SourceFormat::Json => format!("read_json_auto({p})"),
             SourceFormat::Table => self.ident(path),
+            // The relation itself, built by `postgres::relation` with this dialect's quoting.
+            SourceFormat::Postgres => path.to_string(),
         }
     }
 

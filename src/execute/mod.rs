@@ -24,6 +24,20 @@ pub struct EngineSettings {
     pub memory_limit: Option<String>,
     /// The files the session may reach; applied last, with the configuration locked after it.
     pub access: Access,
+    /// The databases it attaches (before the lock-down).
+    pub databases: crate::postgres::Databases,
+}
+
+impl EngineSettings {
+    /// A session over the project's data: its folders and its source databases, and with
+    /// `publish` the database `output.postgres` publishes to.
+    pub fn project(project: &Project, publish: bool) -> Result<EngineSettings> {
+        Ok(EngineSettings {
+            access: Access::project(project),
+            databases: crate::postgres::Databases::project(project, publish)?,
+            ..Default::default()
+        })
+    }
 }
 
 /// Open (creating if needed) a DuckDB database file, or an in-memory one for `None`.
@@ -40,6 +54,7 @@ pub fn open(path: Option<&Path>, settings: &EngineSettings) -> Result<Connection
         None => Connection::open_in_memory().map_err(db_err)?,
     };
     apply_settings(&conn, settings).map_err(|e| Error::Usage(format!("invalid engine setting: {e}")))?;
+    crate::postgres::attach(&conn, &settings.databases)?;
     sandbox::lock_down(&conn, &settings.access, |s| DuckDb.string(s)).map_err(db_err_text(&display))?;
     Ok(conn)
 }
@@ -99,15 +114,17 @@ fn apply_settings(conn: &Connection, s: &EngineSettings) -> std::result::Result<
 /// orders: the process peaked 200 MiB above DuckDB's limit (bench/RESULTS.md, sixth round).
 pub const BUFFER_SHARE: u64 = 90;
 
-/// Whether the session's database has a table named `name` (views not counted).
+/// Whether the session's database has a table named `name` (views not counted; nor the tables
+/// of attached databases).
 pub fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
-    conn.query_row("SELECT count(*) > 0 FROM duckdb_tables() WHERE table_name = ?", [name], |r| r.get(0))
+    conn.query_row("SELECT count(*) > 0 FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?", [name], |r| r.get(0))
         .map_err(|e| Error::Step { step: "read the database's catalog".into(), message: first_line(&e.to_string()) })
 }
 
 /// Whether the session's database has a table or a view named `name`.
 pub fn relation_exists(conn: &Connection, name: &str) -> Result<bool> {
-    let sql = "SELECT count(*) > 0 FROM (SELECT table_name AS name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views()) WHERE name = ?";
+    let sql = "SELECT count(*) > 0 FROM (SELECT table_name AS name, database_name FROM duckdb_tables() \
+               UNION ALL SELECT view_name, database_name FROM duckdb_views()) WHERE database_name = current_database() AND name = ?";
     conn.query_row(sql, [name], |r| r.get(0))
         .map_err(|e| Error::Step { step: format!("look for {name} in the database's catalog"), message: first_line(&e.to_string()) })
 }
@@ -129,8 +146,9 @@ pub fn peak_resident_kib() -> Option<u64> {
 }
 
 /// First line of a DuckDB message (the rest is often a long hint or stack).
+/// DSNs and passwords in it are redacted (see [`crate::postgres::redact`]).
 pub fn first_line(s: &str) -> String {
-    s.lines().next().unwrap_or_default().trim().to_string()
+    crate::postgres::redact::redact(s.lines().next().unwrap_or_default().trim())
 }
 
 /// Type names in the sources' `types:` and features' `type:` that DuckDB does not know, with its message.
@@ -153,6 +171,14 @@ pub fn unknown_types(conn: &Connection, project: &Project) -> BTreeMap<String, S
 pub fn describe_sources(conn: &Connection, project: &Project) -> BTreeMap<String, SourceSchema> {
     let mut out = BTreeMap::new();
     for (name, def) in &project.config.sources {
+        if def.read_format() == SourceFormat::Postgres {
+            let schema = match describe_relation(conn, &crate::postgres::relation(def)).0 {
+                SourceSchema::Unreadable(why) => SourceSchema::Unreadable(format!("{}: {why}", crate::postgres::describe(def))),
+                schema => schema,
+            };
+            out.insert(name.clone(), schema);
+            continue;
+        }
         let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
         let format = def.read_format();
         let (mut schema, all_text) = describe_one(conn, &path, format, def.csv.as_ref());
@@ -216,7 +242,12 @@ fn describe_one(conn: &Connection, path: &str, format: SourceFormat, csv: Option
         Ok(_) => {}
         Err(e) => return (SourceSchema::Unreadable(first_line(&e.to_string())), false),
     }
-    let sql = format!("DESCRIBE SELECT * FROM {}", d.read_source(format, path, csv));
+    describe_relation(conn, &d.read_source(format, path, csv))
+}
+
+/// The columns of a relation, and whether every column is VARCHAR.
+fn describe_relation(conn: &Connection, relation: &str) -> (SourceSchema, bool) {
+    let sql = format!("DESCRIBE SELECT * FROM {relation}");
     let result = conn.prepare(&sql).and_then(|mut stmt| {
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         rows.collect::<std::result::Result<Vec<(String, String)>, _>>()
@@ -233,10 +264,11 @@ fn describe_one(conn: &Connection, path: &str, format: SourceFormat, csv: Option
 /// Bind every statement of `plan` in an in-memory DuckDB without computing anything: each
 /// table is created empty (`LIMIT 0`) so later steps can bind against it. A failing step is
 /// traced to the features or segments that do not bind on their own.
-pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved, access: &Access) -> Result<Vec<crate::diagnostics::Diagnostic>> {
+pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved, session: &EngineSettings) -> Result<Vec<crate::diagnostics::Diagnostic>> {
     use crate::diagnostics::{Diagnostic, Loc};
     let d = DuckDb;
-    let conn = open(None, &EngineSettings { access: access.clone(), ..Default::default() })?;
+    let settings = EngineSettings { access: session.access.clone(), databases: session.databases.clone(), ..Default::default() };
+    let conn = open(None, &settings)?;
     let loc_of = |origin: &str| Loc::from_origin(origin);
     let mut diags = Vec::new();
     models::create_empty(&conn, model)?;
@@ -251,7 +283,7 @@ pub fn bind_check(plan: &Plan, model: &crate::validate::Resolved, access: &Acces
                 for f in &model.features {
                     let Some(default) = &f.default_sql else { continue };
                     let ty: std::result::Result<String, _> = conn.query_row(
-                        "SELECT data_type FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
+                        "SELECT data_type FROM duckdb_columns() WHERE database_name = current_database() AND table_name = ? AND column_name = ?",
                         [crate::compile::FEATURES_TABLE, f.name.as_str()],
                         |r| r.get(0),
                     );

@@ -31,7 +31,8 @@ impl Access {
     /// database's folder and the exports folder.
     pub fn project(project: &Project) -> Access {
         let root = &project.root;
-        let mut dirs: Vec<PathBuf> = project.config.sources.values().map(|s| data_dir(&resolve(root, &s.path))).collect();
+        let files = project.config.sources.values().filter(|s| s.read_format() != crate::project::model::SourceFormat::Postgres);
+        let mut dirs: Vec<PathBuf> = files.map(|s| data_dir(&resolve(root, &s.path))).collect();
         let db = resolve(root, &project.config.output.database);
         dirs.extend(db.parent().map(Path::to_path_buf));
         dirs.push(resolve(root, &project.config.output.exports_dir));

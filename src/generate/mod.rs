@@ -67,7 +67,7 @@ pub fn generate(out_dir: &Path, opts: &GenerateOptions, progress: &mut dyn FnMut
     // One thread keeps the output byte-identical (more threads: same rows, same order, but the
     // Parquet row groups may be cut differently); the memory limit makes the big ORDER BYs
     // (order lines, sessions) spill to a temporary folder instead of growing with the data.
-    let conn = open(None, &EngineSettings { threads: Some(opts.threads.max(1)), memory_limit: Some(opts.memory_limit.clone()), access: crate::execute::Access::Unrestricted })?;
+    let conn = open(None, &EngineSettings { threads: Some(opts.threads.max(1)), memory_limit: Some(opts.memory_limit.clone()), access: crate::execute::Access::Unrestricted, ..Default::default() })?;
     let d = DuckDb;
     let spill = out_dir.join(".generate-tmp");
     conn.execute_batch(&format!("SET temp_directory = {}", d.string(&spill.to_string_lossy())))

@@ -37,6 +37,9 @@ pub struct ProjectConfig {
     /// Where `run --engine spark` computes and publishes.
     #[serde(default)]
     pub spark: SparkConfig,
+    /// Databases read from (`format: postgres` sources) or published to (`output.postgres`).
+    #[serde(default)]
+    pub connections: BTreeMap<String, ConnectionDef>,
 }
 
 /// The Spark Connect server and the database a Spark run publishes into.
@@ -128,7 +131,8 @@ pub struct TargetSource {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceDef {
-    /// File path or glob, relative to the project root.
+    /// File path or glob, relative to the project root (not for `format: postgres`).
+    #[serde(default)]
     pub path: String,
     /// `csv`, `parquet` or `json`; inferred from the extension when absent.
     #[serde(default)]
@@ -151,6 +155,49 @@ pub struct SourceDef {
     /// How a CSV file is written, passed to DuckDB's `read_csv` (only for CSV sources).
     #[serde(default)]
     pub csv: Option<CsvOptions>,
+    /// `format: postgres`: the name of a connection under `connections:`.
+    #[serde(default)]
+    pub connection: Option<String>,
+    /// `format: postgres`: the table (`schema.table`, or `table` in schema `public`).
+    #[serde(default)]
+    pub table: Option<String>,
+    /// `format: postgres`: a query run by PostgreSQL instead of a table (read-only).
+    #[serde(default)]
+    pub query: Option<String>,
+}
+
+/// A database the project reads from or publishes to; its DSN comes from the environment, so
+/// that no password is written into the project.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionDef {
+    /// The kind of database: `postgres` (the only one so far).
+    #[serde(rename = "type", default)]
+    pub kind: ConnectionKind,
+    /// The environment variable that holds the libpq DSN, e.g. `SEGMENTER_PG_DSN` with
+    /// `host=db.example.com port=5432 dbname=shop user=segmenter password=...` or a
+    /// `postgresql://` URI.
+    pub dsn_env: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ConnectionKind {
+    #[default]
+    Postgres,
+}
+
+/// Publish the output tables to a PostgreSQL schema after each run (see docs/postgres.md).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresOutput {
+    /// A connection under `connections:` whose role may create schemas and tables.
+    pub connection: String,
+    /// The schema the tables are published into (created when missing).
+    pub schema: String,
+    /// Publish the project's `pii` columns of `customer_features` too (default false: left out).
+    #[serde(default)]
+    pub allow_pii: bool,
 }
 
 /// A CSV dialect as shops export it; every key is optional (DuckDB detects what is not given).
@@ -274,6 +321,8 @@ pub enum SourceFormat {
     Csv,
     Parquet,
     Json,
+    /// A table or query of a PostgreSQL database named under `connections:`.
+    Postgres,
     /// A table in the session (fixture tests load their `given` rows into one).
     #[serde(skip)]
     Table,
@@ -287,6 +336,7 @@ impl SourceFormat {
             SourceFormat::Parquet => "parquet",
             SourceFormat::Json => "json",
             SourceFormat::Table => "table",
+            SourceFormat::Postgres => "postgres",
         }
     }
 
@@ -322,6 +372,9 @@ pub struct OutputConfig {
     /// before each run's as_of (older dates are deleted by the run). Default: keep every date.
     #[serde(default, deserialize_with = "days")]
     pub history_days: Option<std::num::NonZeroU32>,
+    /// Also publish the tables to PostgreSQL, where a CRM reads them.
+    #[serde(default)]
+    pub postgres: Option<PostgresOutput>,
 }
 
 /// A whole number of days, at least 1 (a plain message instead of serde's "nonzero u32"; raised
@@ -349,7 +402,7 @@ fn days<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<std::num::NonZe
 
 impl Default for OutputConfig {
     fn default() -> Self {
-        OutputConfig { database: default_database(), exports_dir: default_exports_dir(), exports: Vec::new(), history_days: None }
+        OutputConfig { database: default_database(), exports_dir: default_exports_dir(), exports: Vec::new(), history_days: None, postgres: None }
     }
 }
 
@@ -466,6 +519,12 @@ pub struct Settings {
     /// successful run (default 50).
     #[serde(default)]
     pub max_row_drop_pct: Option<f64>,
+    /// Folder DuckDB loads its extensions from (relative to the project root), laid out as
+    /// `v1.5.5/linux_amd64/postgres_scanner.duckdb_extension`; `SEGMENTER_EXTENSION_DIR`
+    /// overrides it. Without either, DuckDB's own (`~/.duckdb/extensions`), installing the
+    /// extension from DuckDB's repository when it is missing.
+    #[serde(default)]
+    pub extension_directory: Option<String>,
 }
 
 /// A file under `segments/`: any mix of features, segments, tiers and scores.

@@ -16,14 +16,17 @@ use duckdb::Connection;
 /// A source with its renames applied (columns by the names the definitions use).
 pub fn source_relation(project: &Project, name: &str) -> Option<String> {
     let def = project.config.sources.get(name)?;
-    let path = crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/");
+    let path = match def.read_format() {
+        SourceFormat::Postgres => crate::postgres::relation(def),
+        _ => crate::project::resolve(&project.root, &def.path).to_string_lossy().replace('\\', "/"),
+    };
     let renames: Vec<(String, String)> = def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect();
     Some(crate::compile::renamed_source(def.read_format(), &path, def.csv.as_ref(), &renames, &DuckDb))
 }
 
 /// Whether a source has data to read (a glob is read as it matches).
 fn has_data(project: &Project, def: &SourceDef) -> bool {
-    def.is_glob() || crate::project::resolve(&project.root, &def.path).exists()
+    def.read_format() == SourceFormat::Postgres || def.is_glob() || crate::project::resolve(&project.root, &def.path).exists()
 }
 
 /// The first typed column (`types:`, and the `time` column as a timestamp) of a CSV source whose

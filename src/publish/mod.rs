@@ -13,6 +13,7 @@
 pub mod exports;
 pub mod keys;
 pub mod mode;
+pub mod postgres;
 mod working_copy;
 
 pub use working_copy::WorkingCopy;
@@ -271,7 +272,8 @@ pub struct InputFile {
 pub fn list_input_files(conn: &duckdb::Connection, model: &Resolved) -> Result<Vec<(String, String)>> {
     let d = DuckDb;
     let mut out = Vec::new();
-    for src in &model.sources {
+    // A database table has no file to hash; the manifest keeps its row count.
+    for src in model.sources.iter().filter(|s| s.format != crate::project::model::SourceFormat::Postgres) {
         let sql = format!("SELECT file FROM glob({}) ORDER BY file", d.string(&src.path));
         let step = format!("list the files of source '{}'", src.name);
         for file in crate::execute::column_strings(conn, &step, &sql, &[])? {
@@ -331,7 +333,10 @@ pub fn source_rows(conn: &duckdb::Connection, model: &Resolved) -> Result<Vec<(S
         let sql = format!("SELECT count(*) FROM {}", d.read_source(src.format, &src.path, src.csv.as_ref()));
         let n: i64 = conn
             .query_row(&sql, [], |r| r.get(0))
-            .map_err(|e| Error::Step { step: format!("count rows of source '{}'", src.name), message: crate::execute::first_line(&e.to_string()) })?;
+            .map_err(|e| {
+                let from = src.database.as_ref().map(|d| format!(" ({d})")).unwrap_or_default();
+                Error::Step { step: format!("count rows of source '{}'{from}", src.name), message: crate::execute::first_line(&e.to_string()) }
+            })?;
         out.push((src.name.clone(), n));
     }
     Ok(out)

@@ -33,6 +33,12 @@ fn read(spark: &Spark, src: &ResolvedSource) -> Result<DataFrame> {
     let path = server_path(&src.path);
     Ok(match src.format {
         SourceFormat::Table => spark.session().table(&src.path).map_err(|e| step_error("read", &e))?,
+        SourceFormat::Postgres => {
+            return Err(Error::Usage(format!(
+                "source '{}' is a PostgreSQL table, which DuckDB runs read: a Spark run reads files or Spark tables",
+                src.name
+            )))
+        }
         SourceFormat::Parquet => reader.parquet(&path),
         SourceFormat::Json => reader.json(&path),
         SourceFormat::Csv => {

@@ -4,6 +4,7 @@
 //! All problems are collected in one pass. Source schemas (read by the execute stage through
 //! DuckDB) are optional: without them, column references are not checked.
 
+mod connections;
 mod exclusive;
 pub mod guard;
 mod lint;
@@ -152,6 +153,7 @@ impl<'a> Validator<'a> {
                 return None;
             }
         };
+        self.check_connections();
         let mut sources = self.check_sources(opts);
         for name in OPTIONAL_LIBRARY_SOURCES {
             let users: Vec<&str> =
@@ -386,9 +388,19 @@ impl<'a> Validator<'a> {
                 self.err("E011", p.config_loc(&format!("sources.{name}")), format!("invalid source name '{name}'"),
                     Some("use lowercase letters, digits and underscores, starting with a letter".into()));
             }
+            let is_file = def.read_format() != SourceFormat::Postgres;
+            if is_file && def.path.is_empty() {
+                self.err("E003", p.config_loc(&format!("sources.{name}")), format!("missing required key 'path' in sources.{name}"),
+                    Some("give the data file (`path: data/orders.parquet`), or `format: postgres` with `connection:` and `table:`".into()));
+                out.insert(name.clone(), SourceInfo { columns: None, available: false });
+                continue;
+            }
+            let before = self.diags.len();
             if def.known_format().is_none() {
                 self.err("E026", at("path"), format!("cannot tell the format of '{}'", def.path),
-                    Some("use a .csv, .parquet or .json file, or set `format: csv|parquet|json`".into()));
+                    Some("use a .csv, .parquet or .json file, or set `format: csv|parquet|json` (or `format: postgres` with `connection:` and `table:`)".into()));
+            } else if !is_file {
+                self.check_postgres_source(name, def);
             }
             for (field, col) in [("key", Some(&def.key)), ("time", def.time.as_ref())] {
                 if let Some(c) = col {
@@ -414,16 +426,21 @@ impl<'a> Validator<'a> {
                         Some("use a type name such as DECIMAL(12,2), BIGINT, DATE, TIMESTAMP or VARCHAR".into()));
                 }
             }
+            if !is_file && self.diags.len() > before {
+                // A database source that cannot be read as declared: E028 says why.
+                out.insert(name.clone(), SourceInfo { columns: None, available: false });
+                continue;
+            }
             let full = crate::project::resolve(&p.root, &def.path);
             let is_glob = def.is_glob();
             let schema = opts.schemas.as_ref().and_then(|s| s.get(name).cloned());
             let missing = match &schema {
                 Some(SourceSchema::Missing) => true,
                 Some(_) => false,
-                None => !is_glob && !full.exists(),
+                None => is_file && !is_glob && !full.exists(),
             };
             let mut info = SourceInfo { columns: None, available: !missing };
-            if !is_glob && full.is_dir() {
+            if is_file && !is_glob && full.is_dir() {
                 self.err("E024", at("path"), format!("data file '{}' for source '{name}' is a directory, not a file", def.path),
                     Some("point `path` at a file, or at the files inside with a glob such as dir/*.parquet".into()));
                 info.available = false;
@@ -444,8 +461,13 @@ impl<'a> Validator<'a> {
             match schema {
                 Some(SourceSchema::Unreadable(_)) if csv_bad => info.available = false,
                 Some(SourceSchema::Unreadable(msg)) => {
-                    self.err("E025", at("path"), format!("cannot read source '{name}': {msg}"),
-                        Some("check the file's format and that DuckDB can open it".into()));
+                    let (field, hint) = if is_file {
+                        ("path", "check the file's format and that DuckDB can open it")
+                    } else {
+                        ("table", "check the table (or query), its schema and that the connection's role may read it")
+                    };
+                    let field = if !is_file && def.table.is_none() { "query" } else { field };
+                    self.err("E025", at(field), format!("cannot read source '{name}': {msg}"), Some(hint.into()));
                     info.available = false;
                 }
                 Some(SourceSchema::Columns(cols)) => {
@@ -1323,13 +1345,17 @@ impl Named for ScoreDef {
 fn resolved_source(p: &Project, name: &str, def: &SourceDef) -> ResolvedSource {
     ResolvedSource {
         name: name.to_string(),
-        path: crate::project::resolve(&p.root, &def.path).to_string_lossy().replace('\\', "/"),
+        path: match def.read_format() {
+            SourceFormat::Postgres => crate::postgres::relation(def),
+            _ => crate::project::resolve(&p.root, &def.path).to_string_lossy().replace('\\', "/"),
+        },
         format: def.read_format(),
         key: def.key.clone(),
         time: def.time.clone(),
         rename: def.rename.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
         types: def.types.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
         csv: def.csv.clone(),
+        database: (def.read_format() == SourceFormat::Postgres).then(|| crate::postgres::describe(def)),
     }
 }
 

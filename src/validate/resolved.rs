@@ -84,6 +84,9 @@ pub struct ResolvedSource {
     pub types: Vec<(String, String)>,
     /// The CSV dialect, for CSV sources.
     pub csv: Option<crate::project::model::CsvOptions>,
+    /// Where a database source's rows come from, for messages (`postgres table public.orders
+    /// on connection 'warehouse'`).
+    pub database: Option<String>,
 }
 
 /// A time window ending at `as_of`.

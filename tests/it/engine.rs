@@ -44,28 +44,16 @@ fn a_locked_session_reads_only_its_folders_and_cannot_be_unlocked() {
 }
 
 /// DuckDB's official postgres extension of the same version loads into the prebuilt library
-/// (as the PostgreSQL sources and publish will need). The extension comes from its PyPI wheel
-/// (`duckdb-extension-postgres-scanner`), fetched with pip into the per-user cache once.
+/// (as the PostgreSQL sources and publish need). `scripts/duckdb-extensions.sh` fetches it from
+/// its PyPI wheel (`duckdb-extension-postgres-scanner`) into the per-user cache once.
 #[cfg(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64")))]
 #[test]
 fn the_official_postgres_extension_of_the_same_version_loads() {
-    let platform = if cfg!(target_arch = "x86_64") { "manylinux2014_x86_64" } else { "manylinux2014_aarch64" };
-    let cache = std::path::PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/segmenter/extensions/1.5.5");
-    let file = cache.join("duckdb_extension_postgres_scanner/extensions/v1.5.5/postgres_scanner.duckdb_extension");
-    if !file.exists() {
-        std::fs::create_dir_all(&cache).expect("cache dir");
-        let pip = std::process::Command::new("python3")
-            .args(["-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "--platform", platform])
-            .arg("duckdb-extension-postgres-scanner==1.5.5")
-            .arg("-d")
-            .arg(&cache)
-            .status()
-            .expect("python3 runs");
-        assert!(pip.success(), "pip could not download the extension's wheel");
-        let wheel = std::fs::read_dir(&cache).expect("cache").flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "whl")).expect("a wheel");
-        let unzip = std::process::Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&wheel).arg(&cache).status().expect("python3 runs");
-        assert!(unzip.success());
-    }
+    let out = std::process::Command::new(crate::support::repo_root().join("scripts/duckdb-extensions.sh")).output().expect("the script runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = std::path::PathBuf::from(String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap_or_default());
+    let platform = if cfg!(target_arch = "x86_64") { "linux_amd64" } else { "linux_arm64" };
+    let file = dir.join("v1.5.5").join(platform).join("postgres_scanner.duckdb_extension");
     let conn = open(None, &EngineSettings { access: Access::Unrestricted, ..Default::default() }).expect("session");
     conn.execute_batch(&format!("LOAD '{}'", file.display())).expect("the extension loads");
     // DuckDB checks the extension's DuckDB version and platform when loading it; once loaded, its

@@ -12,6 +12,7 @@ mod library;
 mod library_doc;
 mod memory;
 mod models;
+mod postgres;
 mod publish;
 mod report;
 mod sample;
