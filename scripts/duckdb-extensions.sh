@@ -36,13 +36,7 @@ PYPI_PACKAGE=duckdb-extension-postgres-scanner
 log() { echo "duckdb-extensions.sh: $*" >&2; }
 die() { local code="$1"; shift; log "$*"; exit "$code"; }
 
-if [ -n "${SEGMENTER_CACHE_DIR:-}" ]; then
-    cache_root="$SEGMENTER_CACHE_DIR"
-elif [ -n "${XDG_CACHE_HOME:-}" ]; then
-    cache_root="$XDG_CACHE_HOME/segmenter"
-else
-    cache_root="${HOME:?HOME is not set}/.cache/segmenter"
-fi
+. "$(dirname "$0")/cache-root.sh"
 [ $# -le 1 ] || { echo "usage: $0 [DIR]" >&2; exit 2; }
 case "${1:-}" in -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 0 ;; esac
 dir="${1:-$cache_root/duckdb-extensions}"

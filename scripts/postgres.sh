@@ -56,13 +56,7 @@ PASSWORD="${SEGMENTER_PG_PASSWORD:-segmenter-secret-pw}"
 READER_PASSWORD="${SEGMENTER_PG_READER_PASSWORD:-reader-secret-pw}"
 DB=segmenter
 
-if [ -n "${SEGMENTER_CACHE_DIR:-}" ]; then
-    cache_root="$SEGMENTER_CACHE_DIR"
-elif [ -n "${XDG_CACHE_HOME:-}" ]; then
-    cache_root="$XDG_CACHE_HOME/segmenter"
-else
-    cache_root="${HOME:?HOME is not set}/.cache/segmenter"
-fi
+. "$(dirname "$0")/cache-root.sh"
 state="${SEGMENTER_PG_DIR:-$cache_root/pg}"
 
 log() { echo "postgres.sh: $*" >&2; }

@@ -32,13 +32,7 @@ set -euo pipefail
 PYSPARK_VERSION="${SEGMENTER_PYSPARK_VERSION:-4.2.1}"
 SERVER_CLASS="org.apache.spark.sql.connect.service.SparkConnectServer"
 
-if [ -n "${SEGMENTER_CACHE_DIR:-}" ]; then
-    cache_root="$SEGMENTER_CACHE_DIR"
-elif [ -n "${XDG_CACHE_HOME:-}" ]; then
-    cache_root="$XDG_CACHE_HOME/segmenter"
-else
-    cache_root="${HOME:?HOME is not set}/.cache/segmenter"
-fi
+. "$(dirname "$0")/cache-root.sh"
 spark_root="$cache_root/spark"
 venv="$spark_root/venv"
 state="${SEGMENTER_SPARK_STATE_DIR:-$spark_root/state}"

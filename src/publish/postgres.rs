@@ -56,13 +56,14 @@ impl<'a> Target<'a> {
 /// (`history_only`) sends only its date's history rows. Returns the tables written.
 pub fn publish(conn: &Connection, target: &Target, as_of: &str, history_only: bool) -> Result<Vec<String>> {
     let q = |s: &str| pg_ident(s);
+    let local = local_relations(conn, target)?;
     let staging = target.staging();
     target.execute(conn, "staging schema", &format!("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", q(&staging)))?;
     let mut current = Vec::new();
     let mut history = Vec::new();
     let tables = CURRENT.iter().filter(|_| !history_only).map(|t| (*t, false)).chain(HISTORY.iter().map(|t| (*t, true)));
     for (table, is_history) in tables {
-        if !crate::execute::relation_exists(conn, table)? {
+        if !local.iter().any(|t| t == table) {
             continue;
         }
         let columns = published_columns(conn, target, table)?;
@@ -81,6 +82,15 @@ pub fn publish(conn: &Connection, target: &Target, as_of: &str, history_only: bo
     target.execute(conn, "indexes", &indexes(&staging, &current))?;
     target.execute(conn, "swap", &swap(target, as_of, &current, &history))?;
     Ok(current.iter().chain(&history).map(|t| t.to_string()).collect())
+}
+
+/// The tables and views of the run's own database.
+fn local_relations(conn: &Connection, target: &Target) -> Result<Vec<String>> {
+    let sql = "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() \
+               UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database()";
+    let mut stmt = conn.prepare(sql).map_err(|e| target.error("find the tables to publish", e))?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(0)).and_then(|rows| rows.collect::<std::result::Result<Vec<_>, _>>());
+    names.map_err(|e| target.error("find the tables to publish", e))
 }
 
 /// The select list of `table`: ENUMs as text (PostgreSQL gets plain VARCHAR columns), and
@@ -116,21 +126,23 @@ fn indexes(staging: &str, tables: &[&str]) -> String {
     if sql.is_empty() { "SELECT 1".into() } else { sql.join("; ") }
 }
 
-/// One transaction: each current table replaced by its staged copy, this date's history rows
-/// replaced, the staging schema dropped.
+/// One transaction: this date's history rows replaced, each current table replaced by its
+/// staged copy, the staging schema dropped. The history goes first: its rows take the time,
+/// and readers of the current tables wait only from their replacement (which locks them) to
+/// the commit.
 fn swap(target: &Target, as_of: &str, current: &[&str], history: &[&str]) -> String {
     let (schema, staging) = (pg_ident(&target.output.schema), pg_ident(&target.staging()));
     let mut sql = vec![format!("CREATE SCHEMA IF NOT EXISTS {schema}")];
-    for t in current {
-        let t = pg_ident(t);
-        sql.push(format!("DROP TABLE IF EXISTS {schema}.{t}"));
-        sql.push(format!("ALTER TABLE {staging}.{t} SET SCHEMA {schema}"));
-    }
     for t in history {
         let t = pg_ident(t);
         sql.push(format!("CREATE TABLE IF NOT EXISTS {schema}.{t} (LIKE {staging}.{t})"));
         sql.push(format!("DELETE FROM {schema}.{t} WHERE as_of = DATE {}", DuckDb.string(as_of)));
         sql.push(format!("INSERT INTO {schema}.{t} SELECT * FROM {staging}.{t}"));
+    }
+    for t in current {
+        let t = pg_ident(t);
+        sql.push(format!("DROP TABLE IF EXISTS {schema}.{t}"));
+        sql.push(format!("ALTER TABLE {staging}.{t} SET SCHEMA {schema}"));
     }
     sql.push(format!("DROP SCHEMA {staging} CASCADE"));
     sql.join(";\n")
@@ -161,11 +173,11 @@ mod tests {
         assert_eq!(
             swap(&target, "2026-06-30", &["segment_members"], &["tier_history"]),
             "CREATE SCHEMA IF NOT EXISTS \"segments\";\n\
-             DROP TABLE IF EXISTS \"segments\".\"segment_members\";\n\
-             ALTER TABLE \"segments__segmenter_staging\".\"segment_members\" SET SCHEMA \"segments\";\n\
              CREATE TABLE IF NOT EXISTS \"segments\".\"tier_history\" (LIKE \"segments__segmenter_staging\".\"tier_history\");\n\
              DELETE FROM \"segments\".\"tier_history\" WHERE as_of = DATE '2026-06-30';\n\
              INSERT INTO \"segments\".\"tier_history\" SELECT * FROM \"segments__segmenter_staging\".\"tier_history\";\n\
+             DROP TABLE IF EXISTS \"segments\".\"segment_members\";\n\
+             ALTER TABLE \"segments__segmenter_staging\".\"segment_members\" SET SCHEMA \"segments\";\n\
              DROP SCHEMA \"segments__segmenter_staging\" CASCADE"
         );
         assert_eq!(indexes("s", &["segment_members", "segment_catalog"]), "CREATE INDEX ON \"s\".\"segment_members\" (\"customer_id\"); CREATE INDEX ON \"s\".\"segment_members\" (\"segment\")");

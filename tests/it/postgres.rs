@@ -101,6 +101,7 @@ fn postgres_sources_and_publish() {
     assert!(!file_contains(&from_pg.path().join("out/segments.duckdb"), PASSWORD), "the password is in the output database");
     bad_input_is_one_line_and_changes_nothing(&pg, from_pg.path());
     kills_and_readers_never_see_a_mix(&pg, from_pg.path());
+    a_server_gone_mid_copy_changes_nothing(&pg, from_pg.path());
 }
 
 /// The sample's customers and orders as tables `it_shop.customers` and `it_shop.orders`.
@@ -265,6 +266,44 @@ fn kills_and_readers_never_see_a_mix(pg: &LocalPostgres, project: &Path) {
     assert!(seen.len() > 10, "the reader ran {} queries", seen.len());
     let mixed: Vec<&String> = seen.iter().filter(|s| !s.ends_with("|t|t|t")).collect();
     assert!(mixed.is_empty(), "a reader saw a mix or an error: {mixed:?}");
+}
+
+/// The server drops the run's connections while it copies (as when PostgreSQL restarts): the
+/// run fails with one line, exit 3, and neither the DuckDB database nor the published tables
+/// change. (A termination can land between two statements, which then reconnect; the run is
+/// repeated until one fails, and a run that succeeds must have published whole.)
+fn a_server_gone_mid_copy_changes_nothing(pg: &LocalPostgres, project: &Path) {
+    let db = project.join("out/segments.duckdb");
+    let mut failed = 0;
+    for attempt in 0..5 {
+        let before = (std::fs::read(&db).expect("db"), state(pg, "it_crm"));
+        let as_of = format!("2026-08-{:02}", attempt + 1);
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("segmenter"))
+            .arg("--project").arg(project).args(["run", "--as-of", &as_of])
+            .env("SEGMENTER_PG_DSN", &pg.dsn).env("SEGMENTER_EXTENSION_DIR", &pg.extensions)
+            .stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn");
+        let started = Instant::now();
+        while child.try_wait().expect("wait").is_none() && started.elapsed() < Duration::from_secs(120) {
+            if pg.psql("SELECT count(*) FROM pg_namespace WHERE nspname = 'it_crm__segmenter_staging'") == "1" {
+                pg.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = 'segmenter' AND pid <> pg_backend_pid()");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!err.contains(PASSWORD), "{err}");
+        match out.status.code() {
+            Some(3) => {
+                failed += 1;
+                assert!(err.starts_with("error: step 'publish to PostgreSQL (connection 'crm', schema it_crm): ") && err.lines().count() == 1, "{err}");
+                assert_eq!((std::fs::read(&db).expect("db"), state(pg, "it_crm")), before, "a run that lost its server changed something: {err}");
+                break;
+            }
+            Some(0) => assert_eq!(state(pg, "it_crm"), format!("{as_of}|t|t|t")),
+            other => panic!("exit {other:?}: {err}"),
+        }
+    }
+    assert_eq!(failed, 1, "no run lost its server mid-copy");
 }
 
 /// See [`state`].
