@@ -11,16 +11,22 @@ pub const MODELS_TABLE: &str = "__segmenter_models";
 /// One row per customer with a purchase up to `calibration_end`: `customer_id`, `x` (purchase
 /// days after the first: several orders on one day are one purchase), `first_day` and
 /// `last_day` (days since 1970-01-01), and `m_x`, the mean value of the repeat purchase days
-/// (each day's orders summed; NULL without repeat purchases).
-pub fn summary_sql(m: &ResolvedModel, d: &dyn Dialect) -> String {
+/// (each day's orders summed; NULL without repeat purchases), of the column `value` (NULL
+/// without one). Models on the same data share it (the value is then the Gamma-Gamma model's).
+///
+/// Two aggregations and no window: the days' sums, then per customer the sum of the repeat days
+/// as the sum of all days less the first day's (`arg_min` by day; wrapped in a struct so that a
+/// first day without a value is found as NULL, not skipped).
+pub fn summary_sql(m: &ResolvedModel, value: Option<&str>, d: &dyn Dialect) -> String {
     let (key, time) = (d.ident(&m.source.key), d.ident(&m.time));
-    let value = m.value.as_ref().map_or("CAST(NULL AS DOUBLE)".to_string(), |v| format!("CAST({} AS DOUBLE)", d.ident(v)));
+    let value = value.map_or("CAST(NULL AS DOUBLE)".to_string(), |v| format!("CAST({} AS DOUBLE)", d.ident(v)));
     format!(
-        "SELECT customer_id, CAST(count(*) - 1 AS BIGINT) AS x, min(day) AS first_day, max(day) AS last_day, \
-         avg(value) FILTER (WHERE day > first_day) AS m_x\n\
-         FROM (\n  SELECT customer_id, day, sum(value) AS value, min(day) OVER (PARTITION BY customer_id) AS first_day\n  \
+        "SELECT customer_id, x, first_day, last_day, (total - coalesce(first_value, 0)) / nullif(valued - CAST(first_value IS NOT NULL AS BIGINT), 0) AS m_x\n\
+         FROM (\nSELECT customer_id, CAST(count(*) - 1 AS BIGINT) AS x, min(day) AS first_day, max(day) AS last_day, \
+         sum(value) AS total, count(value) AS valued, arg_min({{'v': value}}, day).v AS first_value\n\
+         FROM (\n  SELECT customer_id, day, sum(value) AS value\n  \
          FROM (\n    SELECT {key} AS customer_id, CAST(date_diff('day', DATE '1970-01-01', CAST({time} AS DATE)) AS BIGINT) AS day, {value} AS value\n    \
-         FROM {}\n    WHERE {key} IS NOT NULL AND {time} IS NOT NULL AND {time} < {}\n  )\n  GROUP BY customer_id, day\n)\nGROUP BY customer_id",
+         FROM {}\n    WHERE {key} IS NOT NULL AND {time} IS NOT NULL AND {time} < {}\n  )\n  GROUP BY customer_id, day\n)\nGROUP BY customer_id\n)",
         super::source_relation(&m.source, d),
         d.day_after(&m.calibration_end)
     )

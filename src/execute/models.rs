@@ -68,9 +68,19 @@ pub fn fit_models(conn: &Connection, model: &Resolved) -> Result<Vec<ModelFit>> 
     }
     let mut fits = Vec::new();
     let mut tables = Vec::new();
+    // (SQL, table) of the summaries computed so far: models on the same data share one.
+    let mut summaries: Vec<(String, String)> = Vec::new();
     for m in &model.models {
-        let summary = format!("__segmenter_summary_{}", m.name);
-        exec(conn, &m.name, &format!("CREATE OR REPLACE TEMP TABLE {} AS\n{}", DuckDb.ident(&summary), summary_sql(m, &DuckDb)))?;
+        let sql = summary_sql(m, summary_value(model, m), &DuckDb);
+        let summary = match summaries.iter().find(|(s, _)| *s == sql) {
+            Some((_, table)) => table.clone(),
+            None => {
+                let table = format!("__segmenter_summary_{}", m.name);
+                exec(conn, &m.name, &format!("CREATE OR REPLACE TEMP TABLE {} AS\n{sql}", DuckDb.ident(&table)))?;
+                summaries.push((sql, table.clone()));
+                table
+            }
+        };
         let fit = match m.kind {
             ModelKind::Bgnbd => fit_bgnbd(conn, m, &summary, model)?,
             ModelKind::GammaGamma => fit_gamma_gamma(conn, m, &summary)?,
@@ -82,6 +92,13 @@ pub fn fit_models(conn: &Connection, model: &Resolved) -> Result<Vec<ModelFit>> 
     Ok(fits)
 }
 
+/// The value column of `m`'s summary: its own, or that of a model on the same orders (same
+/// source, time and calibration end), so that both can share one summary.
+fn summary_value<'a>(model: &'a Resolved, m: &'a ResolvedModel) -> Option<&'a str> {
+    let same = |o: &ResolvedModel, v: &str| summary_sql(o, Some(v), &DuckDb) == summary_sql(m, Some(v), &DuckDb);
+    m.value.as_deref().or_else(|| model.models.iter().find_map(|o| o.value.as_deref().filter(|v| same(o, v))))
+}
+
 /// An empty `MODELS_TABLE` with the right columns, where only the plan's types matter (the
 /// bind check).
 pub fn create_empty(conn: &Connection, model: &Resolved) -> Result<()> {
@@ -91,7 +108,7 @@ pub fn create_empty(conn: &Connection, model: &Resolved) -> Result<()> {
         "CREATE OR REPLACE TEMP TABLE {} AS SELECT customer_id, {} FROM (\n{}\n) WHERE FALSE",
         DuckDb.ident(MODELS_TABLE),
         cols.join(", "),
-        summary_sql(first, &DuckDb)
+        summary_sql(first, None, &DuckDb)
     );
     exec(conn, &first.name, &sql)
 }
@@ -153,8 +170,8 @@ fn usable<P>(fit: &mut ModelFit, result: crate::models::ModelResult<crate::model
     }
 }
 
-fn fit_options(m: &ResolvedModel) -> FitOptions {
-    FitOptions { penalizer: m.penalizer, ..FitOptions::default() }
+fn fit_options(m: &ResolvedModel, threads: usize) -> FitOptions {
+    FitOptions { penalizer: m.penalizer, threads, ..FitOptions::default() }
 }
 
 fn too_thin(fit: &mut ModelFit, min: u32) -> bool {
@@ -165,8 +182,13 @@ fn too_thin(fit: &mut ModelFit, min: u32) -> bool {
     false
 }
 
-/// BG/NBD: fit on the `(x, t_x, T)` groups, then per group `p_alive`, the expected purchases
-/// per horizon and, for predicted CLV, the monthly-discounted expected purchases.
+/// BG/NBD: fit on the `(x, t_x, T)` groups, then `p_alive`, the expected purchases per horizon
+/// and, for predicted CLV, the monthly-discounted expected purchases per customer.
+///
+/// The expected purchases are `P(alive) · E[Y(t) | alive]` (FHL 2005, equation 10), and the
+/// second factor depends on `x` and `T` only, not on `t_x`: Rust computes it once per distinct
+/// `(x, T)` (its `₂F₁` are most of the cost) on every core, and DuckDB multiplies it by
+/// `p_alive`, a closed form, per customer.
 fn fit_bgnbd(conn: &Connection, m: &ResolvedModel, summary: &str, model: &Resolved) -> Result<ModelFit> {
     let d = DuckDb;
     let groups = rows(conn, &m.name, &groups_sql(m, &d.ident(summary), &d), 4)?;
@@ -174,32 +196,35 @@ fn fit_bgnbd(conn: &Connection, m: &ResolvedModel, summary: &str, model: &Resolv
     let repeat: f64 = groups.iter().filter(|g| g[0] > 0.0).map(|g| g[3]).sum();
     let mut fit = record(m, "bgnbd", customers as i64, repeat as i64);
     let unit = m.unit.days();
+    let threads = duckdb_threads(conn, &m.name)?;
     let params = if too_thin(&mut fit, m.min_repeat_buyers) {
         None
     } else {
         let cg: Vec<CustomerGroup> = groups.iter().map(|g| CustomerGroup { x: g[0], t_x: g[1] / unit, big_t: g[2] / unit, count: g[3] as u64 }).collect();
-        usable(&mut fit, bgnbd::fit(&cg, &fit_options(m)), |p: &BgNbdParams| {
+        usable(&mut fit, bgnbd::fit(&cg, &fit_options(m, threads)), |p: &BgNbdParams| {
             vec![("r".into(), p.r), ("alpha".into(), p.alpha), ("a".into(), p.a), ("b".into(), p.b)]
         })
     };
-    let discount = model.models.iter().find(|g| g.kind == ModelKind::GammaGamma).map(|g| g.discount_rate);
-    let mut cols = vec!["x BIGINT".to_string(), "t_days BIGINT".into(), "big_t_days BIGINT".into(), "p_alive DOUBLE".into()];
-    cols.extend(m.horizons.iter().flat_map(|h| [format!("expected_purchases_{h}d DOUBLE"), format!("__disc_{h}d DOUBLE")]));
-    cols.push("__holdout DOUBLE".into());
     let holdout_days = rows(conn, &m.name, &format!("SELECT CAST(date_diff('day', {}, {}) AS DOUBLE)", d.date(&m.calibration_end), d.date(&model.as_of)), 1)?;
     fit.holdout_days = holdout_days.first().map_or(0, |r| r[0] as i64);
     let pred = format!("__segmenter_pred_{}", m.name);
+    let mut cols = vec!["x BIGINT".to_string(), "big_t_days BIGINT".into()];
+    cols.extend(m.horizons.iter().flat_map(|h| [format!("alive_purchases_{h}d DOUBLE"), format!("alive_disc_{h}d DOUBLE")]));
+    cols.push("alive_holdout DOUBLE".into());
     exec(conn, &m.name, &format!("CREATE OR REPLACE TEMP TABLE {} ({})", d.ident(&pred), cols.join(", ")))?;
     if let Some(p) = params {
-        let values: Vec<String> = groups.iter().map(|g| group_row(&p, g, unit, &m.horizons, discount, fit.holdout_days)).collect();
-        for chunk in values.chunks(500) {
-            exec(conn, &m.name, &format!("INSERT INTO {} VALUES {}", d.ident(&pred), chunk.join(", ")))?;
-        }
+        let days = PredictionDays::new(&m.horizons, fit.holdout_days);
+        let discount = model.models.iter().find(|g| g.kind == ModelKind::GammaGamma).map(|g| g.discount_rate);
+        append_predictions(conn, m, &pred, &alive_pairs(&groups), threads, |x, big_t_days| days.row(&p, x, big_t_days, unit, discount))?;
     }
-    let mut select = vec!["s.customer_id".to_string(), "g.p_alive".into()];
-    select.extend(m.horizons.iter().flat_map(|h| [format!("g.expected_purchases_{h}d"), format!("g.__disc_{h}d")]));
+    let alive = params.map_or("CAST(NULL AS DOUBLE)".to_string(), |p| p_alive_sql(&p, &m.calibration_end, unit));
+    let mut select = vec!["s.customer_id".to_string(), "s.p_alive".into()];
+    select.extend(m.horizons.iter().flat_map(|h| {
+        [format!("s.p_alive * g.alive_purchases_{h}d AS expected_purchases_{h}d"), format!("s.p_alive * g.alive_disc_{h}d AS __disc_{h}d")]
+    }));
+    select.push("s.p_alive * g.alive_holdout AS __holdout".into());
     let sql = format!(
-        "CREATE OR REPLACE TEMP TABLE {} AS SELECT {} FROM {} AS s LEFT JOIN {} AS g ON g.x = s.x AND g.t_days = s.last_day - s.first_day \
+        "CREATE OR REPLACE TEMP TABLE {} AS SELECT {} FROM (SELECT *, {alive} AS p_alive FROM {}) AS s LEFT JOIN {} AS g ON g.x = s.x \
          AND g.big_t_days = CAST(date_diff('day', DATE '1970-01-01', {}) AS BIGINT) - s.first_day",
         d.ident(&format!("__segmenter_model_{}", m.name)),
         select.join(", "),
@@ -209,57 +234,130 @@ fn fit_bgnbd(conn: &Connection, m: &ResolvedModel, summary: &str, model: &Resolv
     );
     exec(conn, &m.name, &sql)?;
     if params.is_some() && fit.holdout_days > 0 {
-        fit.holdout = holdout(conn, m, summary, &pred, &model.as_of)?;
+        fit.holdout = holdout(conn, m, summary, &model.as_of)?;
     }
     Ok(fit)
 }
 
+/// DuckDB's `threads` setting, which the fit and the predictions use too.
+fn duckdb_threads(conn: &Connection, model: &str) -> Result<usize> {
+    let threads = rows(conn, model, "SELECT CAST(current_setting('threads') AS DOUBLE)", 1)?;
+    Ok(threads.first().map_or(1, |r| r[0].max(1.0) as usize))
+}
+
+/// `P(alive)` per row of the summary, as [`bgnbd::p_alive`] computes it:
+/// `1 / (1 + exp(ln(a/(b+x−1)) + (r+x) ln((α+T)/(α+t_x))))` for `x > 0`, 1 for `x = 0`. The
+/// exponent is capped at 709 (DuckDB's `exp` gives NULL where it overflows; the probability
+/// there is below 1e-307 either way).
+fn p_alive_sql(p: &BgNbdParams, calibration_end: &str, unit: f64) -> String {
+    let d = DuckDb;
+    let big_t = format!("CAST(CAST(date_diff('day', DATE '1970-01-01', {}) AS BIGINT) - first_day AS DOUBLE) / {}", d.date(calibration_end), double(unit));
+    let t_x = format!("CAST(last_day - first_day AS DOUBLE) / {}", double(unit));
+    let (r, alpha, a, b) = (double(p.r), double(p.alpha), double(p.a), double(p.b));
+    format!(
+        "CASE WHEN x = 0 THEN 1e0 ELSE 1e0 / (1e0 + exp(least(ln({a} / ({b} + x - 1)) + ({r} + x) * ln(({alpha} + {big_t}) / ({alpha} + {t_x})), 709e0))) END"
+    )
+}
+
+/// The distinct `(x, T in days)` of the groups (`x`, `t_days`, `big_t_days`, `n` rows).
+fn alive_pairs(groups: &[Vec<f64>]) -> Vec<(i64, i64)> {
+    let mut pairs: Vec<(i64, i64)> = groups.iter().map(|g| (g[0] as i64, g[2] as i64)).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs
+}
+
+/// Computes `row(x, T)` for every pair on `threads` threads and appends `x, T, row...` to
+/// the table `pred`.
+fn append_predictions<F>(conn: &Connection, m: &ResolvedModel, pred: &str, pairs: &[(i64, i64)], threads: usize, row: F) -> Result<()>
+where
+    F: Fn(i64, i64) -> Vec<Option<f64>> + Sync,
+{
+    let err = |e: duckdb::Error| Error::Step { step: format!("model '{}'", m.name), message: first_line(&e.to_string()) };
+    let chunks = crate::models::parallel::chunked_map(pairs, threads, |chunk| chunk.iter().map(|&(x, t)| row(x, t)).collect::<Vec<_>>());
+    let mut appender = conn.appender_to_catalog_and_db(pred, "temp", "main").map_err(err)?;
+    for (&(x, t), cells) in pairs.iter().zip(chunks.iter().flatten()) {
+        let mut values: Vec<&dyn duckdb::ToSql> = vec![&x, &t];
+        values.extend(cells.iter().map(|c| c as &dyn duckdb::ToSql));
+        appender.append_row(values.as_slice()).map_err(err)?;
+    }
+    appender.flush().map_err(err)
+}
+
+/// The days ahead at which a customer's expected purchases are needed: every horizon, every
+/// month boundary (30 days) before it for the CLV discounting, and the holdout period. Each
+/// distinct day is evaluated once per `(x, T)`.
+struct PredictionDays {
+    /// Distinct days, ascending.
+    days: Vec<i64>,
+    /// Per horizon: its index in `days`, and per month `i` (from 1) the indices of its start
+    /// (`None` for day 0) and end.
+    horizons: Vec<(usize, Vec<(Option<usize>, usize)>)>,
+    /// The holdout period's index in `days` (none without one).
+    holdout: Option<usize>,
+}
+
+impl PredictionDays {
+    fn new(horizons: &[u32], holdout_days: i64) -> Self {
+        let months = |h: u32| (1..=h.div_ceil(MONTH_DAYS)).map(move |i| (i64::from((i - 1) * MONTH_DAYS), i64::from((i * MONTH_DAYS).min(h))));
+        let mut days: Vec<i64> = horizons.iter().flat_map(|&h| months(h).map(|(_, to)| to).chain([i64::from(h)])).collect();
+        days.extend((holdout_days > 0).then_some(holdout_days));
+        days.sort_unstable();
+        days.dedup();
+        let at = |day: i64| days.binary_search(&day).ok();
+        let horizons = horizons
+            .iter()
+            .map(|&h| {
+                let index = at(i64::from(h)).unwrap_or_default();
+                (index, months(h).map(|(from, to)| (at(from), at(to).unwrap_or_default())).collect())
+            })
+            .collect();
+        let holdout = if holdout_days > 0 { at(holdout_days) } else { None };
+        Self { days, horizons, holdout }
+    }
+
+    /// One `(x, T)` pair's predictions for a customer alive at `T`: per horizon the expected
+    /// purchases and their sum month by month, each month discounted by `(1 + rate)^month`
+    /// (`None` without a Gamma-Gamma model), then the expected purchases in the holdout period.
+    fn row(&self, p: &BgNbdParams, x: i64, big_t_days: i64, unit: f64, discount: Option<f64>) -> Vec<Option<f64>> {
+        let (x, big_t) = (x as f64, big_t_days as f64 / unit);
+        let at: Vec<Option<f64>> = self.days.iter().map(|&d| bgnbd::expected_purchases_if_alive(p, d as f64 / unit, x, big_t).ok()).collect();
+        let mut cells = Vec::with_capacity(2 * self.horizons.len() + 1);
+        for (index, months) in &self.horizons {
+            cells.push(at[*index]);
+            let discounted = discount.and_then(|rate| {
+                months.iter().zip(1..).try_fold(0.0, |sum, (&(from, to), i)| {
+                    let before = match from { Some(f) => at[f]?, None => 0.0 };
+                    Some(sum + (at[to]? - before) / (1.0 + rate).powi(i))
+                })
+            });
+            cells.push(discounted);
+        }
+        cells.push(self.holdout.and_then(|h| at[h]));
+        cells
+    }
+}
+
 /// Actual against predicted purchase days after `calibration_end` up to `as_of`, per
 /// frequency bucket.
-fn holdout(conn: &Connection, m: &ResolvedModel, summary: &str, pred: &str, as_of: &str) -> Result<Vec<HoldoutRow>> {
+fn holdout(conn: &Connection, m: &ResolvedModel, summary: &str, as_of: &str) -> Result<Vec<HoldoutRow>> {
     let d = DuckDb;
     let (key, time) = (d.ident(&m.source.key), d.ident(&m.time));
     let sql = format!(
         "WITH h AS (SELECT {key} AS customer_id, count(DISTINCT CAST({time} AS DATE)) AS n FROM {} WHERE {time} >= {} AND {time} < {} GROUP BY 1)\n\
          SELECT CAST(least(s.x, {HOLDOUT_BUCKETS}) AS DOUBLE), CAST(count(*) AS DOUBLE), avg(coalesce(h.n, 0)), avg(g.__holdout)\n\
-         FROM {} AS s JOIN {} AS g ON g.x = s.x AND g.t_days = s.last_day - s.first_day \
-         AND g.big_t_days = CAST(date_diff('day', DATE '1970-01-01', {}) AS BIGINT) - s.first_day\n\
+         FROM {} AS s JOIN {} AS g USING (customer_id)\n\
          LEFT JOIN h USING (customer_id) GROUP BY 1 ORDER BY 1",
         crate::compile::source_relation(&m.source, &d),
         d.day_after(&m.calibration_end),
         d.day_after(as_of),
         d.ident(summary),
-        d.ident(pred),
-        d.date(&m.calibration_end)
+        d.ident(&format!("__segmenter_model_{}", m.name)),
     );
     Ok(rows(conn, &m.name, &sql, 4)?
         .into_iter()
         .map(|r| HoldoutRow { repeat_purchases: r[0] as i64, customers: r[1] as i64, actual: r[2], predicted: r[3] })
         .collect())
-}
-
-/// One group's VALUES row: `x, t_days, T_days, p_alive, (E[Y(h)], discounted E[Y(h)])...`.
-fn group_row(p: &BgNbdParams, g: &[f64], unit: f64, horizons: &[u32], discount: Option<f64>, holdout_days: i64) -> String {
-    let (x, t_x, big_t) = (g[0], g[1] / unit, g[2] / unit);
-    let expected = |days: u32| bgnbd::conditional_expected_purchases(p, f64::from(days) / unit, x, t_x, big_t).ok();
-    let mut cells = vec![format!("{}", g[0] as i64), format!("{}", g[1] as i64), format!("{}", g[2] as i64)];
-    cells.push(bgnbd::p_alive(p, x, t_x, big_t).map_or("NULL".into(), double));
-    for &h in horizons {
-        cells.push(expected(h).map_or("NULL".into(), double));
-        // Purchases month by month, each discounted by (1 + rate)^month.
-        let discounted = discount.and_then(|rate| {
-            let months = h.div_ceil(MONTH_DAYS);
-            (1..=months).try_fold(0.0, |sum, i| {
-                let (from, to) = ((i - 1) * MONTH_DAYS, (i * MONTH_DAYS).min(h));
-                let before = if from == 0 { 0.0 } else { expected(from)? };
-                Some(sum + (expected(to)? - before) / (1.0 + rate).powi(i as i32))
-            })
-        });
-        cells.push(discounted.map_or("NULL".into(), double));
-    }
-    let holdout = (holdout_days > 0).then(|| bgnbd::conditional_expected_purchases(p, holdout_days as f64 / unit, x, t_x, big_t).ok()).flatten();
-    cells.push(holdout.map_or("NULL".into(), double));
-    format!("({})", cells.join(", "))
 }
 
 /// Gamma-Gamma: fit on the repeat buyers' `(x, m_x)`; the expected value per purchase is
@@ -274,7 +372,7 @@ fn fit_gamma_gamma(conn: &Connection, m: &ResolvedModel, summary: &str) -> Resul
         None
     } else {
         let rb: Vec<RepeatBuyers> = buyers.iter().map(|b| RepeatBuyers { x: b[0], m_x: b[1], count: b[2] as u64 }).collect();
-        usable(&mut fit, gamma_gamma::fit(&rb, &fit_options(m)), |p: &GammaGammaParams| {
+        usable(&mut fit, gamma_gamma::fit(&rb, &fit_options(m, duckdb_threads(conn, &m.name)?)), |p: &GammaGammaParams| {
             vec![("p".into(), p.p), ("q".into(), p.q), ("v".into(), p.v)]
         })
     };

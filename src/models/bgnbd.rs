@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use super::special::{hyp2f1, ln_gamma};
+use super::special::{digamma, hyp2f1, ln_gamma};
 use super::{check_count, positive, ModelError, ModelResult};
 
 /// The four BG/NBD parameters, all > 0: `r`, `alpha` (shape and scale of the Gamma
@@ -115,27 +115,67 @@ pub fn customer_log_likelihood(
 
 /// [`customer_log_likelihood`] without the checks.
 fn customer_ll(p: &BgNbdParams, x: f64, t_x: f64, big_t: f64) -> f64 {
-    time_terms(p, frequency_terms(p, x), x, t_x, big_t)
+    let terms = FrequencyTerms::new(p, x);
+    terms.group(p, (p.alpha + t_x).ln(), (p.alpha + big_t).ln()).0
 }
 
-/// `A₁ + A₂`, which depend on `x` only (the `ln Γ` calls, most of the work).
-fn frequency_terms(p: &BgNbdParams, x: f64) -> f64 {
-    let (r, alpha, a, b) = (p.r, p.alpha, p.a, p.b);
-    let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
-    let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
-    a1 + a2
+/// The terms of one frequency `x`: `A₁ + A₂` (the `ln Γ` calls, most of the work) and
+/// `ln a − ln(b+x−1)`, the part of `A₄` without `t_x`.
+#[derive(Clone, Copy)]
+struct FrequencyTerms {
+    x: f64,
+    a12: f64,
+    a4: f64,
 }
 
-/// The log-likelihood from `A₁ + A₂` (`a12`) and the terms in `t_x` and `T`.
-fn time_terms(p: &BgNbdParams, a12: f64, x: f64, t_x: f64, big_t: f64) -> f64 {
-    let (r, alpha, a, b) = (p.r, p.alpha, p.a, p.b);
-    let a3 = -(r + x) * (alpha + big_t).ln();
-    if x > 0.0 {
-        let a4 = a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + t_x).ln();
-        let hi = a3.max(a4);
-        a12 + hi + ((a3 - hi).exp() + (a4 - hi).exp()).ln()
-    } else {
-        a12 + a3
+impl FrequencyTerms {
+    fn new(p: &BgNbdParams, x: f64) -> Self {
+        let (r, alpha, a, b) = (p.r, p.alpha, p.a, p.b);
+        let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
+        let a2 = ln_gamma(a + b) + ln_gamma(b + x) - ln_gamma(b) - ln_gamma(a + b + x);
+        let a4 = if x > 0.0 { a.ln() - (b + x - 1.0).ln() } else { 0.0 };
+        Self { x, a12: a1 + a2, a4 }
+    }
+
+    /// The log-likelihood of a customer of this frequency from `ln(α+t_x)` and `ln(α+T)`,
+    /// with the weight `w = e^A₄ / (e^A₃ + e^A₄)` of the second term (0 when `x = 0`), which
+    /// the gradient needs.
+    fn group(&self, p: &BgNbdParams, ln_t_x: f64, ln_big_t: f64) -> (f64, f64) {
+        let a3 = -(p.r + self.x) * ln_big_t;
+        if self.x > 0.0 {
+            let a4 = self.a4 - (p.r + self.x) * ln_t_x;
+            let hi = a3.max(a4);
+            let (e3, e4) = ((a3 - hi).exp(), (a4 - hi).exp());
+            (self.a12 + hi + (e3 + e4).ln(), e4 / (e3 + e4))
+        } else {
+            (self.a12 + a3, 0.0)
+        }
+    }
+}
+
+/// Groups with `t_x` and `T` as indices into the table of their distinct values, so that a pass
+/// over hundreds of thousands of groups computes `ln(α + t)` once per distinct time (a few
+/// thousand at day resolution).
+pub(crate) struct IndexedGroups {
+    times: Vec<f64>,
+    /// `x`, the indices of `t_x` and `T` in `times`, and the count.
+    groups: Vec<(f64, u32, u32, f64)>,
+}
+
+impl IndexedGroups {
+    pub(crate) fn new(groups: &[CustomerGroup]) -> Self {
+        let mut times: Vec<f64> = groups.iter().flat_map(|g| [g.t_x, g.big_t]).collect();
+        times.sort_by(f64::total_cmp);
+        times.dedup_by(|a, b| a.total_cmp(b).is_eq());
+        // Every time is in the table, so the search always finds it.
+        let at = |v: f64| times.binary_search_by(|t| t.total_cmp(&v)).unwrap_or_default() as u32;
+        let groups = groups.iter().map(|g| (g.x, at(g.t_x), at(g.big_t), g.count as f64)).collect();
+        Self { times, groups }
+    }
+
+    /// `ln(α + t)` per distinct time.
+    fn logs(&self, alpha: f64) -> Vec<f64> {
+        self.times.iter().map(|t| (alpha + t).ln()).collect()
     }
 }
 
@@ -144,24 +184,67 @@ fn time_terms(p: &BgNbdParams, a12: f64, x: f64, t_x: f64, big_t: f64) -> f64 {
 pub fn log_likelihood(params: &BgNbdParams, groups: &[CustomerGroup]) -> ModelResult<f64> {
     params.validate()?;
     check_groups(groups)?;
-    Ok(total_ll(params, groups))
+    Ok(total_ll(params, &IndexedGroups::new(groups), 1))
 }
 
 /// The terms in `x` alone are computed once per run of groups with the same `x` (groups come
 /// sorted by `x`), so a fit costs a few `ln Γ` calls per distinct frequency, not per group.
-fn total_ll(params: &BgNbdParams, groups: &[CustomerGroup]) -> f64 {
-    let mut last: Option<(f64, f64)> = None;
-    groups
-        .iter()
-        .map(|g| {
-            let a12 = match last {
-                Some((x, a12)) if x == g.x => a12,
-                _ => frequency_terms(params, g.x),
+/// Summed on `threads` threads (0: every core) in a fixed order (see [`super::parallel`]).
+pub(crate) fn total_ll(p: &BgNbdParams, data: &IndexedGroups, threads: usize) -> f64 {
+    let logs = data.logs(p.alpha);
+    let [ll] = super::parallel::chunked_sum(&data.groups, threads, |chunk| {
+        let mut terms: Option<FrequencyTerms> = None;
+        let mut sum = 0.0;
+        for &(x, t_x, big_t, n) in chunk {
+            let f = match terms {
+                Some(f) if f.x == x => f,
+                _ => FrequencyTerms::new(p, x),
             };
-            last = Some((g.x, a12));
-            g.count as f64 * time_terms(params, a12, g.x, g.t_x, g.big_t)
-        })
-        .sum()
+            terms = Some(f);
+            sum += n * f.group(p, logs[t_x as usize], logs[big_t as usize]).0;
+        }
+        [sum]
+    });
+    ll
+}
+
+/// The derivatives of `A₁ + A₂` of frequency `x` in `(r, α, a, b)`, from the digammas `ψ(r)`,
+/// `ψ(a+b)` and `ψ(b)` that do not depend on `x` (`psi`).
+fn frequency_gradient(p: &BgNbdParams, psi: [f64; 3], x: f64) -> [f64; 4] {
+    let (r, alpha, a, b) = (p.r, p.alpha, p.a, p.b);
+    let [psi_r, psi_ab, psi_b] = psi;
+    let psi_abx = digamma(a + b + x);
+    [digamma(r + x) - psi_r + alpha.ln(), r / alpha, psi_ab - psi_abx, psi_ab + digamma(b + x) - psi_b - psi_abx]
+}
+
+/// The total log-likelihood and its gradient in `(r, α, a, b)`:
+/// `∂ ln L = ∂(A₁ + A₂) + (1 − w) ∂A₃ + w ∂A₄` per group, `w` as in [`FrequencyTerms::group`].
+pub(crate) fn total_ll_gradient(p: &BgNbdParams, data: &IndexedGroups, threads: usize) -> [f64; 5] {
+    let psi = [digamma(p.r), digamma(p.a + p.b), digamma(p.b)];
+    let logs = data.logs(p.alpha);
+    let inverses: Vec<f64> = data.times.iter().map(|t| 1.0 / (p.alpha + t)).collect();
+    super::parallel::chunked_sum(&data.groups, threads, |chunk| {
+        let mut sums = [0.0; 5];
+        let mut terms: Option<(FrequencyTerms, [f64; 4])> = None;
+        for &(x, t_x, big_t, n) in chunk {
+            let (f, d) = match terms {
+                Some((f, d)) if f.x == x => (f, d),
+                _ => (FrequencyTerms::new(p, x), frequency_gradient(p, psi, x)),
+            };
+            terms = Some((f, d));
+            let (t_x, big_t) = (t_x as usize, big_t as usize);
+            let (ll, w) = f.group(p, logs[t_x], logs[big_t]);
+            let rx = p.r + x;
+            let d_r = d[0] - (1.0 - w) * logs[big_t] - w * logs[t_x];
+            let d_alpha = d[1] - rx * ((1.0 - w) * inverses[big_t] + w * inverses[t_x]);
+            let d_a = d[2] + w / p.a;
+            let d_b = d[3] - if x > 0.0 { w / (p.b + x - 1.0) } else { 0.0 };
+            for (s, v) in sums.iter_mut().zip([ll, d_r, d_alpha, d_a, d_b]) {
+                *s += n * v;
+            }
+        }
+        sums
+    })
 }
 
 fn check_groups(groups: &[CustomerGroup]) -> ModelResult<()> {
@@ -175,9 +258,10 @@ fn check_groups(groups: &[CustomerGroup]) -> ModelResult<()> {
 /// A maximum-likelihood fit of the BG/NBD model.
 pub type BgNbdFit = super::Fit<BgNbdParams>;
 
-/// Fits the model by maximum likelihood: Nelder-Mead on `(ln r, ln α, ln a, ln b)` (so every
-/// parameter stays > 0), minimising the mean negative log-likelihood per customer, from
-/// `r = α = a = b = 1`.
+/// Fits the model by maximum likelihood on `(ln r, ln α, ln a, ln b)` (so every parameter
+/// stays > 0), minimising the mean negative log-likelihood per customer, from
+/// `r = α = a = b = 1` (see [`super::fit_on_logs`]; more than [`super::START_GROUPS`] groups
+/// start on [`coarsen`]ed ones).
 pub fn fit(groups: &[CustomerGroup], options: &super::FitOptions) -> ModelResult<BgNbdFit> {
     check_groups(groups)?;
     let customers: f64 = groups.iter().map(|g| g.count as f64).sum();
@@ -186,8 +270,61 @@ pub fn fit(groups: &[CustomerGroup], options: &super::FitOptions) -> ModelResult
     // 10, so the same penalizer gives the same fit whatever the unit.
     let oldest = groups.iter().map(|g| g.big_t).fold(0.0, f64::max);
     let alpha_scale = if oldest > 0.0 { 10.0 / oldest } else { 1.0 };
-    let scales = [1.0, alpha_scale, 1.0, 1.0];
-    super::fit_on_logs(4, customers, from_logs, |p| p.validate().ok().map(|()| total_ll(p, groups)), options, &scales)
+    let threads = options.threads;
+    let exact = IndexedGroups::new(groups);
+    let total = |p: &BgNbdParams| p.validate().ok().map(|()| total_ll(p, &exact, threads));
+    let gradient = |p: &BgNbdParams| p.validate().ok().map(|()| total_ll_gradient(p, &exact, threads).to_vec());
+    let coarse = (groups.len() > super::START_GROUPS).then(|| IndexedGroups::new(&coarsen(groups, super::START_GROUPS)));
+    let coarse_total = coarse.as_ref().map(|c| move |p: &BgNbdParams| p.validate().ok().map(|()| total_ll(p, c, threads)));
+    let model = super::LogLikelihood {
+        n: 4,
+        customers,
+        from_logs: &from_logs,
+        total: &total,
+        gradient: &gradient,
+        coarse: coarse_total.as_ref().map(|f| f as &dyn Fn(&BgNbdParams) -> Option<f64>),
+        penalty_scales: &[1.0, alpha_scale, 1.0, 1.0],
+    };
+    super::fit_on_logs(&model, options)
+}
+
+/// The same customers with `t_x` and `T` rounded to a grid, a quarter of a time unit doubled
+/// until at most `limit` groups remain (or every frequency is one group per age): a cheap copy
+/// of the data whose fit lies close to the exact one. Sorted by `x`, `t_x`, `T` as the input.
+pub fn coarsen(groups: &[CustomerGroup], limit: usize) -> Vec<CustomerGroup> {
+    // The number of groups falls about as the square of the step: start near the end.
+    let ratio = (groups.len() as f64 / limit.max(1) as f64).sqrt();
+    let mut step = 0.25 * 2f64.powi(ratio.log2().floor().max(0.0) as i32);
+    loop {
+        let merged = round_groups(groups, step);
+        let oldest = merged.iter().map(|g| g.big_t).fold(0.0, f64::max);
+        if merged.len() <= limit || step > oldest {
+            return merged;
+        }
+        step *= 2.0;
+    }
+}
+
+/// `groups` with `t_x` and `T` moved to the middle of their interval of width `step`, equal
+/// ones merged. Never to 0: a repeat buyer with `t_x = 0` would make the likelihood unbounded as
+/// `α` goes to 0. The mapping is monotonic, so `t_x <= T` still holds; `t_x` of `x = 0` is left
+/// alone (it is not used).
+fn round_groups(groups: &[CustomerGroup], step: f64) -> Vec<CustomerGroup> {
+    let cell = |v: f64| (v / step).floor() as u64;
+    let centre = |c: u64| (c as f64 + 0.5) * step;
+    // Sorted by x (for x >= 0 the bits sort like the values), then the cells.
+    let mut cells: Vec<(u64, u64, u64, usize)> =
+        groups.iter().enumerate().map(|(i, g)| ((g.x + 0.0).to_bits(), if g.x > 0.0 { cell(g.t_x) } else { u64::MAX }, cell(g.big_t), i)).collect();
+    cells.sort_unstable();
+    let mut merged: Vec<(u64, u64, CustomerGroup)> = Vec::new();
+    for (_, t, big_t, i) in cells {
+        let g = groups[i];
+        match merged.last_mut() {
+            Some((lt, lb, last)) if last.x == g.x && (*lt, *lb) == (t, big_t) => last.count += g.count,
+            _ => merged.push((t, big_t, CustomerGroup { t_x: if g.x > 0.0 { centre(t) } else { g.t_x }, big_t: centre(big_t), ..g })),
+        }
+    }
+    merged.into_iter().map(|(_, _, g)| g).collect()
 }
 
 /// The probability that a customer with summary `(x, t_x, T)` is still alive at `T`: by
@@ -227,18 +364,31 @@ pub fn conditional_expected_purchases(
 ) -> ModelResult<f64> {
     params.validate()?;
     check_observation(None, x, t_x, big_t)?;
-    check_horizon(t)?;
-    check_a_not_one(params.a)?;
-    let BgNbdParams { r, alpha, a, b } = *params;
-    let z = t / (alpha + big_t + t);
-    let damped = damped_hyp2f1(r + x, b + x, a + b + x - 1.0, z)?;
-    let numerator = (a + b + x - 1.0) / (a - 1.0) * (1.0 - damped);
+    let if_alive = expected_purchases_if_alive(params, t, x, big_t)?;
     let alive = if x > 0.0 {
         1.0 / (1.0 + log_dead_odds(params, x, t_x, big_t).exp())
     } else {
         1.0
     };
-    finite("conditional expected purchases", numerator * alive)
+    finite("conditional expected purchases", if_alive * alive)
+}
+
+/// The expected number of purchases in the next `t` time units of a customer with `x` repeat
+/// purchases and age `T` who is still alive: [`conditional_expected_purchases`] without the
+/// factor `P(alive)`,
+///
+/// `(a+b+x−1)/(a−1) · [1 − ((α+T)/(α+T+t))^(r+x) ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))]`,
+///
+/// which does not depend on `t_x`, so customers who differ only in recency share it.
+pub fn expected_purchases_if_alive(params: &BgNbdParams, t: f64, x: f64, big_t: f64) -> ModelResult<f64> {
+    params.validate()?;
+    check_observation(None, x, 0.0, big_t)?;
+    check_horizon(t)?;
+    check_a_not_one(params.a)?;
+    let BgNbdParams { r, alpha, a, b } = *params;
+    let z = t / (alpha + big_t + t);
+    let damped = damped_hyp2f1(r + x, b + x, a + b + x - 1.0, z)?;
+    finite("expected purchases if alive", (a + b + x - 1.0) / (a - 1.0) * (1.0 - damped))
 }
 
 /// The expected number of purchases in `(0, t]` of a customer picked at random at their first

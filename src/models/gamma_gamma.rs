@@ -7,7 +7,7 @@
 //! independent of the purchase process, so customers with `x = 0` carry no information and are
 //! rejected: filter them out first.
 
-use super::special::ln_gamma;
+use super::special::{digamma, ln_gamma};
 use super::{check_count, positive, ModelError, ModelResult};
 
 /// The three Gamma-Gamma parameters, all > 0.
@@ -96,23 +96,59 @@ fn value_terms(params: &GammaGammaParams, by_x: f64, x: f64, m_x: f64) -> f64 {
 pub fn log_likelihood(params: &GammaGammaParams, buyers: &[RepeatBuyers]) -> ModelResult<f64> {
     params.validate()?;
     check_buyers(buyers)?;
-    Ok(total_ll(params, buyers))
+    Ok(total_ll(params, buyers, 1))
 }
 
-/// As for BG/NBD, the `ln Γ` terms once per run of buyers with the same `x`.
-fn total_ll(params: &GammaGammaParams, buyers: &[RepeatBuyers]) -> f64 {
-    let mut last: Option<(f64, f64)> = None;
-    buyers
-        .iter()
-        .map(|g| {
-            let by_x = match last {
-                Some((x, by_x)) if x == g.x => by_x,
-                _ => frequency_terms(params, g.x),
+/// As for BG/NBD, the `ln Γ` terms once per run of buyers with the same `x`, summed on
+/// `threads` threads (0: every core) in a fixed order (see [`super::parallel`]).
+fn total_ll(params: &GammaGammaParams, buyers: &[RepeatBuyers], threads: usize) -> f64 {
+    let [ll] = super::parallel::chunked_sum(buyers, threads, |chunk| {
+        let mut last: Option<(f64, f64)> = None;
+        let sum = chunk
+            .iter()
+            .map(|g| {
+                let by_x = match last {
+                    Some((x, by_x)) if x == g.x => by_x,
+                    _ => frequency_terms(params, g.x),
+                };
+                last = Some((g.x, by_x));
+                g.count as f64 * value_terms(params, by_x, g.x, g.m_x)
+            })
+            .sum();
+        [sum]
+    });
+    ll
+}
+
+/// The total log-likelihood and its gradient in `(p, q, v)`: per buyer, with `s = v + x m_x`,
+/// `∂p = x (ψ(px+q) − ψ(px) + ln m_x + ln x − ln s)`, `∂q = ψ(px+q) − ψ(q) + ln v − ln s`,
+/// `∂v = q/v − (px+q)/s`.
+pub(crate) fn total_ll_gradient(params: &GammaGammaParams, buyers: &[RepeatBuyers], threads: usize) -> [f64; 4] {
+    let GammaGammaParams { p, q, v } = *params;
+    let (psi_q, ln_v) = (digamma(q), v.ln());
+    super::parallel::chunked_sum(buyers, threads, |chunk| {
+        let mut sums = [0.0; 4];
+        // Per frequency: the ln Γ terms, ψ(px+q), ψ(px) and ln x.
+        let mut last: Option<(f64, [f64; 4])> = None;
+        for g in chunk {
+            let [by_x, psi_pxq, psi_px, ln_x] = match last {
+                Some((x, terms)) if x == g.x => terms,
+                _ => [frequency_terms(params, g.x), digamma(p * g.x + q), digamma(p * g.x), g.x.ln()],
             };
-            last = Some((g.x, by_x));
-            g.count as f64 * value_terms(params, by_x, g.x, g.m_x)
-        })
-        .sum()
+            last = Some((g.x, [by_x, psi_pxq, psi_px, ln_x]));
+            let ll = value_terms(params, by_x, g.x, g.m_x);
+            let s = v + g.x * g.m_x;
+            let ln_s = s.ln();
+            let d_p = g.x * (psi_pxq - psi_px + g.m_x.ln() + ln_x - ln_s);
+            let d_q = psi_pxq - psi_q + ln_v - ln_s;
+            let d_v = q / v - (p * g.x + q) / s;
+            let n = g.count as f64;
+            for (sum, d) in sums.iter_mut().zip([ll, d_p, d_q, d_v]) {
+                *sum += n * d;
+            }
+        }
+        sums
+    })
 }
 
 fn check_buyers(buyers: &[RepeatBuyers]) -> ModelResult<()> {
@@ -126,13 +162,51 @@ fn check_buyers(buyers: &[RepeatBuyers]) -> ModelResult<()> {
 /// A maximum-likelihood fit of the Gamma-Gamma model.
 pub type GammaGammaFit = super::Fit<GammaGammaParams>;
 
-/// Fits the model by maximum likelihood: Nelder-Mead on `(ln p, ln q, ln v)`, minimising the
-/// mean negative log-likelihood per customer, from `p = q = v = 1`.
+/// Fits the model by maximum likelihood on `(ln p, ln q, ln v)`, minimising the mean negative
+/// log-likelihood per customer, from `p = q = v = 1` (see [`super::fit_on_logs`]; more than
+/// [`super::START_GROUPS`] buyers start on [`coarsen`]ed ones).
 pub fn fit(buyers: &[RepeatBuyers], options: &super::FitOptions) -> ModelResult<GammaGammaFit> {
     check_buyers(buyers)?;
     let customers: f64 = buyers.iter().map(|g| g.count as f64).sum();
     let from_logs = |t: &[f64]| GammaGammaParams { p: t[0].exp(), q: t[1].exp(), v: t[2].exp() };
-    super::fit_on_logs(3, customers, from_logs, |p| p.validate().ok().map(|()| total_ll(p, buyers)), options, &[1.0; 3])
+    let threads = options.threads;
+    let total = |p: &GammaGammaParams| p.validate().ok().map(|()| total_ll(p, buyers, threads));
+    let gradient = |p: &GammaGammaParams| p.validate().ok().map(|()| total_ll_gradient(p, buyers, threads).to_vec());
+    let coarse = (buyers.len() > super::START_GROUPS).then(|| coarsen(buyers, super::START_GROUPS));
+    let coarse_total = coarse.as_ref().map(|c| move |p: &GammaGammaParams| p.validate().ok().map(|()| total_ll(p, c, threads)));
+    let model = super::LogLikelihood {
+        n: 3,
+        customers,
+        from_logs: &from_logs,
+        total: &total,
+        gradient: &gradient,
+        coarse: coarse_total.as_ref().map(|f| f as &dyn Fn(&GammaGammaParams) -> Option<f64>),
+        penalty_scales: &[1.0; 3],
+    };
+    super::fit_on_logs(&model, options)
+}
+
+/// The same buyers with `m_x` rounded to a grid even in `ln m_x` (steps of 1/64, doubled
+/// until at most `limit` groups remain or the step reaches 64), equal ones merged: a cheap copy
+/// of the data whose fit lies close to the exact one. Sorted by `x`, `m_x` as the input.
+pub fn coarsen(buyers: &[RepeatBuyers], limit: usize) -> Vec<RepeatBuyers> {
+    let mut step = 1.0 / 64.0;
+    loop {
+        let round = |m: f64| ((m.ln() / step).round() * step).exp();
+        let mut merged: Vec<RepeatBuyers> = Vec::new();
+        for g in buyers {
+            let m_x = round(g.m_x);
+            match merged.last_mut() {
+                // Rounding is monotonic, so equal rounded values are adjacent within one x.
+                Some(last) if last.x == g.x && last.m_x == m_x => last.count += g.count,
+                _ => merged.push(RepeatBuyers { m_x, ..*g }),
+            }
+        }
+        if merged.len() <= limit || step >= 64.0 {
+            return merged;
+        }
+        step *= 2.0;
+    }
 }
 
 /// The expected average transaction value of a customer with `x` repeat transactions of mean

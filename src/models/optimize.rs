@@ -241,3 +241,138 @@ where
         *vertex = (x, v);
     }
 }
+
+/// Settings of [`newton`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewtonOptions {
+    /// Most Newton iterations.
+    pub max_iterations: usize,
+    /// Converged when a full Newton step (positive definite Hessian, no damping) moves every
+    /// coordinate by at most this much.
+    pub x_tolerance: f64,
+    /// Step of the forward differences of the gradient that make the Hessian.
+    pub hessian_step: f64,
+}
+
+impl Default for NewtonOptions {
+    fn default() -> Self {
+        Self { max_iterations: 100, x_tolerance: 1e-10, hessian_step: 1e-6 }
+    }
+}
+
+/// Minimises `f` from `x0` by Newton's method, where `f` gives the value and the gradient
+/// (`None` outside the domain). The Hessian is the forward difference of the gradient; where it
+/// is not positive definite it is damped (Levenberg-Marquardt) until it is. Each step is
+/// halved until the value drops (Armijo), with an allowance of a few rounding errors of the
+/// value, which near the minimum changes by less than its own precision. Converged when an
+/// undamped full step is at most `x_tolerance` long: the minimum is then known to about that.
+pub fn newton<F>(mut f: F, x0: &[f64], options: &NewtonOptions) -> Result<Minimum, OptimizeError>
+where
+    F: FnMut(&[f64]) -> Option<(f64, Vec<f64>)>,
+{
+    if x0.is_empty() {
+        return Err(OptimizeError::EmptyStart);
+    }
+    let mut eval = |x: &[f64]| f(x).filter(|(v, g)| v.is_finite() && g.len() == x.len() && g.iter().all(|d| d.is_finite()));
+    let (mut fx, mut g) = eval(x0).ok_or(OptimizeError::NonFiniteStart)?;
+    let mut x = x0.to_vec();
+    let mut iterations = 0;
+    while iterations < options.max_iterations {
+        iterations += 1;
+        let Some(hessian) = difference_hessian(&mut eval, &x, &g, options.hessian_step) else { break };
+        let (step, damped) = damped_newton_step(&hessian, &g);
+        let length = step.iter().fold(0.0_f64, |m, s| m.max(s.abs()));
+        if !damped && length <= options.x_tolerance {
+            return Ok(Minimum { x, value: fx, iterations, converged: true });
+        }
+        let Some((xn, fxn, gn)) = line_search(&mut eval, &x, fx, &g, &step) else { break };
+        (x, fx, g) = (xn, fxn, gn);
+    }
+    Ok(Minimum { x, value: fx, iterations, converged: false })
+}
+
+/// `H[i][j] = (g_i(x + h e_j) − g_i(x)) / h`, made symmetric; `None` where a gradient is not
+/// available.
+fn difference_hessian<E>(eval: &mut E, x: &[f64], g: &[f64], h: f64) -> Option<Vec<Vec<f64>>>
+where
+    E: FnMut(&[f64]) -> Option<(f64, Vec<f64>)>,
+{
+    let n = x.len();
+    let mut columns = Vec::with_capacity(n);
+    for j in 0..n {
+        let mut xj = x.to_vec();
+        xj[j] += h;
+        let (_, gj) = eval(&xj)?;
+        columns.push(gj.iter().zip(g).map(|(a, b)| (a - b) / h).collect::<Vec<f64>>());
+    }
+    Some((0..n).map(|i| (0..n).map(|j| 0.5 * (columns[j][i] + columns[i][j])).collect()).collect())
+}
+
+/// The step `−(H + λI)⁻¹ g` with the smallest `λ ≥ 0` (0, then growing tenfold from 1e-8 times
+/// the largest diagonal entry) that makes `H + λI` positive definite, and whether `λ > 0`.
+fn damped_newton_step(hessian: &[Vec<f64>], g: &[f64]) -> (Vec<f64>, bool) {
+    let scale = hessian.iter().enumerate().fold(1e-300_f64, |m, (i, row)| m.max(row[i].abs()));
+    let mut lambda = 0.0;
+    loop {
+        let mut h = hessian.to_vec();
+        for (i, row) in h.iter_mut().enumerate() {
+            row[i] += lambda;
+        }
+        if let Some(step) = cholesky_solve(&h, g) {
+            return (step.iter().map(|s| -s).collect(), lambda > 0.0);
+        }
+        lambda = if lambda == 0.0 { 1e-8 * scale } else { lambda * 10.0 };
+        if !lambda.is_finite() {
+            // Only a non-finite Hessian gets here: step down the gradient instead.
+            return (g.iter().map(|d| -d / scale.max(1.0)).collect(), true);
+        }
+    }
+}
+
+/// Solves `A y = b` for a symmetric positive definite `A` by Cholesky (`None` otherwise).
+fn cholesky_solve(a: &[Vec<f64>], b: &[f64]) -> Option<Vec<f64>> {
+    let n = b.len();
+    let mut l = vec![vec![0.0; n]; n];
+    for i in 0..n {
+        for j in 0..=i {
+            let s: f64 = a[i][j] - (0..j).map(|k| l[i][k] * l[j][k]).sum::<f64>();
+            if i == j {
+                if !(s > 0.0 && s.is_finite()) {
+                    return None;
+                }
+                l[i][i] = s.sqrt();
+            } else {
+                l[i][j] = s / l[j][j];
+            }
+        }
+    }
+    let mut y = vec![0.0; n];
+    for i in 0..n {
+        y[i] = (b[i] - (0..i).map(|k| l[i][k] * y[k]).sum::<f64>()) / l[i][i];
+    }
+    for i in (0..n).rev() {
+        y[i] = (y[i] - (i + 1..n).map(|k| l[k][i] * y[k]).sum::<f64>()) / l[i][i];
+    }
+    Some(y)
+}
+
+/// `x + t · step` for the largest `t` in 1, 1/2, 1/4, ... (at most 40 halvings) where the
+/// value drops by at least 1e-4 of the linear prediction, up to rounding noise of the value.
+fn line_search<E>(eval: &mut E, x: &[f64], fx: f64, g: &[f64], step: &[f64]) -> Option<(Vec<f64>, f64, Vec<f64>)>
+where
+    E: FnMut(&[f64]) -> Option<(f64, Vec<f64>)>,
+{
+    let slope: f64 = g.iter().zip(step).map(|(a, b)| a * b).sum();
+    let noise = 1e-14 * (1.0 + fx.abs());
+    let mut t = 1.0;
+    for _ in 0..40 {
+        let xn: Vec<f64> = x.iter().zip(step).map(|(a, s)| a + t * s).collect();
+        if let Some((fxn, gn)) = eval(&xn) {
+            if fxn <= fx + 1e-4 * t * slope.min(0.0) + noise {
+                return Some((xn, fxn, gn));
+            }
+        }
+        t *= 0.5;
+    }
+    None
+}

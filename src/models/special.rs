@@ -76,3 +76,9 @@ fn hyp2f1_series(a: f64, b: f64, c: f64, z: f64) -> Option<f64> {
     }
     None
 }
+
+/// The digamma function `ψ(x) = d/dx ln Γ(x)`, for `x > 0` (statrs' asymptotic series after
+/// the recurrence up to 12, accurate to about 1e-14).
+pub fn digamma(x: f64) -> f64 {
+    statrs::function::gamma::digamma(x)
+}

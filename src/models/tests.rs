@@ -470,3 +470,91 @@ fn gamma_gamma_rejects_invalid_input() {
     assert!(gamma_gamma::conditional_expected_value(&low_q, 0.0, 0.0).is_err());
     assert!(GammaGammaParams::new(1.0, 2.0, -3.0).is_err());
 }
+
+// ---- analytic gradients, Newton, coarse starts, threads ----
+
+/// Central differences of `f` in each parameter, relative step 1e-6.
+fn numeric_gradient(x: &[f64], f: impl Fn(&[f64]) -> f64) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| {
+            let h = 1e-6 * x[i].abs().max(1e-3);
+            let (mut up, mut down) = (x.to_vec(), x.to_vec());
+            up[i] += h;
+            down[i] -= h;
+            (f(&up) - f(&down)) / (2.0 * h)
+        })
+        .collect()
+}
+
+#[test]
+fn bgnbd_gradient_matches_differences() {
+    let groups = cdnow_groups();
+    let data = bgnbd::IndexedGroups::new(&groups);
+    let p = PUBLISHED_BGNBD;
+    let analytic = bgnbd::total_ll_gradient(&p, &data, 1);
+    assert_close(analytic[0], bgnbd::log_likelihood(&p, &groups).expect("valid"), 1e-13);
+    let ll = |v: &[f64]| bgnbd::log_likelihood(&BgNbdParams { r: v[0], alpha: v[1], a: v[2], b: v[3] }, &groups).expect("valid");
+    let numeric = numeric_gradient(&[p.r, p.alpha, p.a, p.b], ll);
+    for (a, n) in analytic[1..].iter().zip(&numeric) {
+        assert!((a - n).abs() <= 1e-5 * (1.0 + n.abs()), "analytic {analytic:?}, numeric {numeric:?}");
+    }
+}
+
+#[test]
+fn gamma_gamma_gradient_matches_differences() {
+    let buyers = cdnow_repeat_buyers();
+    let p = PUBLISHED_GG;
+    let analytic = gamma_gamma::total_ll_gradient(&p, &buyers, 1);
+    let ll = |v: &[f64]| gamma_gamma::log_likelihood(&GammaGammaParams { p: v[0], q: v[1], v: v[2] }, &buyers).expect("valid");
+    let numeric = numeric_gradient(&[p.p, p.q, p.v], ll);
+    for (a, n) in analytic[1..].iter().zip(&numeric) {
+        assert!((a - n).abs() <= 1e-5 * (1.0 + n.abs()), "analytic {analytic:?}, numeric {numeric:?}");
+    }
+}
+
+#[test]
+fn newton_finds_minima_and_refuses_bad_starts() {
+    use super::optimize::{newton, NewtonOptions};
+    // A convex quadratic with its minimum at (1, -2), and Rosenbrock from the usual start.
+    let quadratic = |x: &[f64]| Some((3.0 * (x[0] - 1.0).powi(2) + (x[1] + 2.0).powi(2) + x[0] * x[1], vec![6.0 * (x[0] - 1.0) + x[1], 2.0 * (x[1] + 2.0) + x[0]]));
+    let min = newton(quadratic, &[10.0, 10.0], &NewtonOptions::default()).expect("runs");
+    assert!(min.converged, "{min:?}");
+    assert_close(min.x[0], 16.0 / 11.0, 1e-9);
+    let rosenbrock = |x: &[f64]| {
+        let (a, b) = (x[0], x[1]);
+        Some(((1.0 - a).powi(2) + 100.0 * (b - a * a).powi(2), vec![-2.0 * (1.0 - a) - 400.0 * a * (b - a * a), 200.0 * (b - a * a)]))
+    };
+    let min = newton(rosenbrock, &[-1.2, 1.0], &NewtonOptions::default()).expect("runs");
+    assert!(min.converged && (min.x[0] - 1.0).abs() < 1e-8 && (min.x[1] - 1.0).abs() < 1e-8, "{min:?}");
+    assert_eq!(newton(|_| None, &[0.0], &NewtonOptions::default()), Err(OptimizeError::NonFiniteStart));
+}
+
+/// Many groups (so the fit starts on coarsened ones and sums on several threads): the same
+/// fit, to the bit, on 1 and 3 threads, and the same optimum as Nelder-Mead alone reaches.
+#[test]
+fn large_fits_start_coarse_and_do_not_depend_on_threads() {
+    let mut customers = Vec::new();
+    for g in cdnow_groups() {
+        // Each CDNOW customer three times, at slightly different ages: over the coarse-start limit.
+        for k in 0..3 * g.count {
+            customers.push((g.x, g.t_x, g.big_t + (customers.len() + k as usize) as f64 * 1e-6));
+        }
+    }
+    let groups = bgnbd::group_customers(customers).expect("valid");
+    assert!(groups.len() > super::START_GROUPS, "{}", groups.len());
+    let coarse = bgnbd::coarsen(&groups, super::START_GROUPS);
+    assert!(coarse.len() <= super::START_GROUPS);
+    assert_eq!(coarse.iter().map(|g| g.count).sum::<u64>(), groups.iter().map(|g| g.count).sum::<u64>());
+    let one = bgnbd::fit(&groups, &FitOptions { threads: 1, ..FitOptions::default() }).expect("fits");
+    let three = bgnbd::fit(&groups, &FitOptions { threads: 3, ..FitOptions::default() }).expect("fits");
+    assert!(one.converged, "{one:?}");
+    assert_eq!(one, three);
+    let objective = |t: &[f64]| {
+        let p = BgNbdParams { r: t[0].exp(), alpha: t[1].exp(), a: t[2].exp(), b: t[3].exp() };
+        -bgnbd::log_likelihood(&p, &groups).unwrap_or(f64::NEG_INFINITY)
+    };
+    let simplex = nelder_mead(objective, &[0.0; 4], &NelderMeadOptions::default()).expect("runs");
+    assert!(one.log_likelihood >= -simplex.value - 1e-6, "{one:?} against {simplex:?}");
+    assert_close(one.params.r, simplex.x[0].exp(), 1e-5);
+    assert_close(one.params.b, simplex.x[3].exp(), 1e-5);
+}
