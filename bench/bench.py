@@ -108,7 +108,7 @@ def main():
                 pass
     for d in ["segments", "macros"]:
         # The predictive models (segments/predictive.yaml) are left out: no peer fits BG/NBD and
-        # Gamma-Gamma, and their cost is measured apart (bench/models.py).
+        # Gamma-Gamma, and their cost is measured apart (bench/models.sh).
         shutil.copytree(ROOT / d, work / d, ignore=shutil.ignore_patterns("predictive.yaml"))
     (work / "segmenter.yaml").write_text(PROJECT.format(orders=a.orders, data=data, as_of=AS_OF, memory=a.memory_limit))
     seg = lambda *args: subprocess.run([a.bin, "--quiet", "--project", str(work), *args], check=True, capture_output=True, text=True)

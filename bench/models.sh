@@ -7,7 +7,7 @@ set -euo pipefail
 orders=${1:-10000000}
 rounds=${2:-1}
 repo=$(cd "$(dirname "$0")/.." && pwd)
-bin=${SEGMENTER:-${CARGO_TARGET_DIR:-$repo/target}/release/segmenter}
+bin=${SEGMENTER:-${CARGO_TARGET_DIR:-$HOME/.cache/segmenter/target}/release/segmenter}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for way in without with; do
