@@ -116,8 +116,17 @@ fn run_fixture(project: &Project, t: &FixtureTest) -> std::result::Result<Vec<St
         let first = outcome.diagnostics.iter().find(|x| x.is_error()).map(|x| x.to_string()).unwrap_or_default();
         return Err(format!("the definitions do not resolve: {first}"));
     };
-    let settings = crate::execute::EngineSettings { access: crate::execute::Access::project(project), ..Default::default() };
-    let conn = crate::execute::open(None, &settings).map_err(|e| e.to_string())?;
+    // The sources' databases give the given rows their real column types when they can be
+    // reached; offline (no DSN, no server) the rows' own columns do.
+    let files_only = crate::execute::EngineSettings { access: crate::execute::Access::project(project), ..Default::default() };
+    let with_databases = crate::postgres::Databases::project(project, false)
+        .ok()
+        .filter(|d| !d.attach.is_empty())
+        .and_then(|databases| crate::execute::open(None, &crate::execute::EngineSettings { databases, ..files_only.clone() }).ok());
+    let conn = match with_databases {
+        Some(conn) => conn,
+        None => crate::execute::open(None, &files_only).map_err(|e| e.to_string())?,
+    };
     for src in &mut model.sources {
         let table = format!("given_{}", src.name);
         // Start from the real file's (renamed) columns so rows only name the columns they need.
