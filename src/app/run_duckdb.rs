@@ -362,7 +362,7 @@ impl<'a> LockedRun<'a> {
             }
         };
         // PostgreSQL first: if it fails, the working copy is dropped and DuckDB stays as it was.
-        if let Some(target) = publish::postgres::Target::of(&self.start.project) {
+        if let Some(target) = publish::postgres::Target::of(&self.start.project, &self.start.resolved.pii) {
             let backfill = matches!(self.mode, publish::mode::Publication::Backfill { .. });
             if let Err(e) = publish::postgres::publish(&self.conn, &target, &self.start.resolved.as_of, backfill) {
                 staged_exports.iter().for_each(publish::exports::StagedExports::discard);

@@ -114,7 +114,7 @@ pub fn attach(conn: &Connection, databases: &Databases) -> Result<()> {
 
 /// `connection 'crm' ($SEGMENTER_PG_DSN): cannot connect: <PostgreSQL's reason>`.
 fn connect_error(a: &Attachment, raw: &str) -> Error {
-    let text = redact::redact(&crate::execute::first_line(raw));
+    let text = crate::execute::first_line(raw);
     // DuckDB says `IO Error: Unable to connect to Postgres at "<dsn>": <reason>`.
     let reason = text.split_once("\": ").map_or(text.as_str(), |(_, reason)| reason).trim();
     Error::Usage(format!("connection '{}' (${}): cannot connect: {reason}", a.connection, a.dsn_env))

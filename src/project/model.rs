@@ -195,7 +195,8 @@ pub struct PostgresOutput {
     pub connection: String,
     /// The schema the tables are published into (created when missing).
     pub schema: String,
-    /// Publish the project's `pii` columns of `customer_features` too (default false: left out).
+    /// Publish the personal data of `customer_features` too: the `pii` columns, their renamed
+    /// names and the features that read them (default false: left out).
     #[serde(default)]
     pub allow_pii: bool,
 }

@@ -6,12 +6,14 @@
 //! moved into `<schema>` by one PostgreSQL transaction: the previous tables are dropped and the
 //! new ones take their place, and the history tables get this as_of's rows (replacing that
 //! date's). A reader sees the old set or the new one, never a mix within one statement.
-//! `customer_features` goes without the project's `pii` columns unless `allow_pii` is set.
+//! `customer_features` goes without personal data (the `pii` columns, their renamed names and
+//! every feature that reads them, as for exports) unless `allow_pii` is set.
 
 use crate::compile::dialect::{Dialect, DuckDb};
 use crate::error::{Error, Result};
 use crate::project::model::PostgresOutput;
 use crate::project::Project;
+use crate::validate::pii::PersonalData;
 use duckdb::Connection;
 
 /// The tables replaced as a whole, and the history tables that get this as_of's rows.
@@ -23,14 +25,14 @@ pub struct Target<'a> {
     pub output: &'a PostgresOutput,
     /// The attached database (see [`crate::postgres::Attachment::alias`]).
     pub alias: String,
-    pub pii: &'a [String],
+    pub pii: &'a PersonalData,
 }
 
 impl<'a> Target<'a> {
-    /// The project's PostgreSQL target, if it has one.
-    pub fn of(project: &'a Project) -> Option<Target<'a>> {
+    /// The project's PostgreSQL target, if it has one; `pii` as validation traced it.
+    pub fn of(project: &'a Project, pii: &'a PersonalData) -> Option<Target<'a>> {
         let output = project.config.output.postgres.as_ref()?;
-        Some(Target { output, alias: crate::postgres::output_alias(&output.connection), pii: &project.config.pii })
+        Some(Target { output, alias: crate::postgres::output_alias(&output.connection), pii })
     }
 
     fn staging(&self) -> String {
@@ -55,10 +57,9 @@ impl<'a> Target<'a> {
 /// Copy the published tables of `conn` into the staging schema, then swap them in. A backfill
 /// (`history_only`) sends only its date's history rows. Returns the tables written.
 pub fn publish(conn: &Connection, target: &Target, as_of: &str, history_only: bool) -> Result<Vec<String>> {
-    let q = |s: &str| pg_ident(s);
     let local = local_relations(conn, target)?;
     let staging = target.staging();
-    target.execute(conn, "staging schema", &format!("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", q(&staging)))?;
+    target.execute(conn, "staging schema", &format!("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", pg_ident(&staging)))?;
     let mut current = Vec::new();
     let mut history = Vec::new();
     let tables = CURRENT.iter().filter(|_| !history_only).map(|t| (*t, false)).chain(HISTORY.iter().map(|t| (*t, true)));
@@ -94,7 +95,7 @@ fn local_relations(conn: &Connection, target: &Target) -> Result<Vec<String>> {
 }
 
 /// The select list of `table`: ENUMs as text (PostgreSQL gets plain VARCHAR columns), and
-/// without the `pii` columns of `customer_features` unless allowed.
+/// without the personal data of `customer_features` unless allowed.
 fn published_columns(conn: &Connection, target: &Target, table: &str) -> Result<Vec<String>> {
     let sql = "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ? ORDER BY column_index";
     let mut stmt = conn.prepare(sql).map_err(|e| target.error("columns", e))?;
@@ -102,7 +103,7 @@ fn published_columns(conn: &Connection, target: &Target, table: &str) -> Result<
         .query_map([table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
         .and_then(|rows| rows.collect::<std::result::Result<Vec<_>, _>>())
         .map_err(|e| target.error("columns", e))?;
-    let hidden = |c: &str| table == "customer_features" && !target.output.allow_pii && target.pii.iter().any(|p| p == c);
+    let hidden = |c: &str| table == "customer_features" && !target.output.allow_pii && target.pii.why(c).is_some();
     Ok(rows
         .into_iter()
         .filter(|(c, _)| !hidden(c))
@@ -169,7 +170,8 @@ mod tests {
     #[test]
     fn the_swap_is_one_transaction_of_plain_statements() {
         let output = PostgresOutput { connection: "crm".into(), schema: "segments".into(), allow_pii: false };
-        let target = Target { output: &output, alias: "__segmenter_pgout_crm".into(), pii: &[] };
+        let pii = PersonalData::default();
+        let target = Target { output: &output, alias: "__segmenter_pgout_crm".into(), pii: &pii };
         assert_eq!(
             swap(&target, "2026-06-30", &["segment_members"], &["tier_history"]),
             "CREATE SCHEMA IF NOT EXISTS \"segments\";\n\

@@ -237,6 +237,7 @@ impl<'a> Validator<'a> {
             skipped: Vec::new(),
             skipped_exports: std::mem::take(&mut self.skipped_exports),
             models,
+            pii,
         };
         let mut skipped = Vec::new();
         let selector = refs::Selector::new(&opts.select);

@@ -7,7 +7,7 @@ use crate::project::model::ProjectConfig;
 use std::collections::BTreeMap;
 
 /// The columns and features that hold personal data, each with the column it comes from.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PersonalData {
     /// Source columns (by the names the definitions use) -> the `pii:` entry they carry.
     columns: BTreeMap<String, String>,

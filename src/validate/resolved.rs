@@ -25,6 +25,9 @@ pub struct Resolved {
     pub skipped_exports: Vec<String>,
     /// Models fitted before the plan runs; their features read [`crate::compile::MODELS_TABLE`].
     pub models: Vec<ResolvedModel>,
+    /// The personal data among source columns and features (exports and `output.postgres`
+    /// leave it out unless allowed).
+    pub pii: super::pii::PersonalData,
 }
 
 /// A model to fit in the run (see [`crate::project::model::ModelDef`]).
