@@ -97,7 +97,8 @@ pub enum Command {
     /// Sizes, shares, profiles, overlaps, tiers, tier migrations and entered/exited counts.
     ///
     /// Reads the output database of earlier runs (nothing is recomputed). Changes are measured
-    /// against the previous as_of in history, or --compare DATE.
+    /// against the previous as_of in history, or --compare DATE. `report campaigns` shows
+    /// what each campaign did per segment and tier level (response, holdout lift, revenue).
     ///
     /// Example: segmenter report --to html --out report.html
     Report(ReportArgs),
@@ -236,19 +237,46 @@ pub enum DiffFormat {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
+    #[command(subcommand)]
+    pub view: Option<ReportView>,
     /// Earlier as_of to compare with (default: the previous date in history).
     #[arg(long)]
     pub compare: Option<String>,
     /// Output: terminal text, markdown, a self-contained HTML page, or JSON
     /// (`--format json` also selects JSON).
-    #[arg(long = "to", value_enum, default_value_t = ReportFormat::Text)]
+    #[arg(long = "to", value_enum, default_value_t = ReportFormat::Text, global = true)]
     pub to: ReportFormat,
     /// Write to this file instead of stdout.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub out: Option<PathBuf>,
     /// How many overlapping pairs to list (the HTML heat map always shows all).
     #[arg(long, default_value_t = 25)]
     pub top: usize,
+}
+
+/// A part of the report on its own.
+#[derive(Debug, Subcommand)]
+pub enum ReportView {
+    /// What each campaign did, per segment and tier level the customer was in on the send date.
+    ///
+    /// Per campaign: sent, held out, open, click and conversion rates, revenue per recipient,
+    /// and where some customers were held out, the lift of the conversion rate over the
+    /// holdout's with Newcombe's 95% interval and the z-test's p-value; groups under
+    /// `campaigns.min_group_size` sends are marked too small. Reads `campaign_results`, which
+    /// each run writes when segmenter.yaml has `campaigns:` (docs/campaigns.md).
+    ///
+    /// Example: segmenter report campaigns --campaign black_friday --to markdown
+    Campaigns(CampaignArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CampaignArgs {
+    /// Only this campaign.
+    #[arg(long)]
+    pub campaign: Option<String>,
+    /// Only campaigns with a send on or after this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@
 //! See ARCHITECTURE.md for the stage table.
 
 pub mod app;
+pub mod campaigns;
 pub mod cli;
 pub mod compile;
 pub mod diagnostics;

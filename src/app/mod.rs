@@ -292,16 +292,42 @@ fn cmd_report(cli: &Cli, args: &ReportArgs) -> Result<i32> {
         return Err(Error::Usage(format!("{db_display} does not exist yet; run `segmenter run` first")));
     }
     let conn = execute::open_read_only(&db_path)?;
+    let to = document(cli, args.to, ReportFormat::Json, ReportFormat::Text)?;
+    if let Some(crate::cli::ReportView::Campaigns(c)) = &args.view {
+        return write_report(cli, args, &campaigns_report(&conn, c, to)?);
+    }
     let wants_all_pairs = args.to == ReportFormat::Html;
     let top = if wants_all_pairs { usize::MAX / 2 } else { args.top };
     let report = crate::report::analysis::build(&conn, &project.config.name, args.compare.as_deref(), top)?;
-    let to = document(cli, args.to, ReportFormat::Json, ReportFormat::Text)?;
     let text = match to {
         ReportFormat::Text => crate::report::render::text(&report),
         ReportFormat::Markdown => crate::report::render::markdown(&report),
         ReportFormat::Html => crate::report::render::html(&report),
         ReportFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
     };
+    write_report(cli, args, &text)
+}
+
+/// `report campaigns`: the campaign results in the chosen document.
+fn campaigns_report(conn: &duckdb::Connection, args: &crate::cli::CampaignArgs, to: ReportFormat) -> Result<String> {
+    if let Some(since) = &args.since {
+        if !crate::validate::is_iso_date(since) {
+            return Err(Error::Usage(format!("--since '{since}' is not a date; write YYYY-MM-DD")));
+        }
+    }
+    let filter = crate::report::campaigns::Filter { campaign: args.campaign.clone(), since: args.since.clone() };
+    let (as_of, campaigns) = crate::report::campaigns::read(conn, &filter)?;
+    use crate::report::campaigns as c;
+    Ok(match to {
+        ReportFormat::Text => c::text(&as_of, &campaigns),
+        ReportFormat::Markdown => c::markdown(&as_of, &campaigns),
+        ReportFormat::Html => c::html(&as_of, &campaigns),
+        ReportFormat::Json => serde_json::to_string_pretty(&serde_json::json!({ "as_of": as_of, "campaigns": campaigns })).unwrap_or_default() + "\n",
+    })
+}
+
+/// A report to `--out` (atomically) or stdout.
+fn write_report(cli: &Cli, args: &ReportArgs, text: &str) -> Result<i32> {
     match &args.out {
         Some(path) => {
             crate::publish::write_atomically(path, text.as_bytes())?;

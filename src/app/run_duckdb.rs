@@ -345,6 +345,11 @@ impl<'a> LockedRun<'a> {
         if !self.fits.is_empty() {
             c.execute_batch(&publish::model_fits_sql(&s.resolved.as_of, &self.fits)).map_err(db_err)?;
         }
+        // After the history steps: every send is measured against the memberships on its date.
+        if let Some(campaigns) = &s.resolved.campaigns {
+            crate::campaigns::measure::publish(c, campaigns, &s.resolved.as_of)?;
+            mark("measure campaigns");
+        }
         Ok((exported, sizes))
     }
 

@@ -163,6 +163,8 @@ pub struct SparkSource {
     pub view: String,
     pub rename: Vec<(String, String)>,
     pub types: Vec<(String, String)>,
+    /// Columns the data lacks, read as these constants.
+    pub absent: Vec<(String, bool)>,
 }
 
 /// Every source of the model as a Spark run reads it.
@@ -178,6 +180,7 @@ pub fn spark_sources(model: &Resolved) -> Vec<SparkSource> {
             view: dialect::SparkSql::source_view(&src.path),
             rename: src.rename.clone(),
             types: src.types.iter().map(|(c, ty)| (c.clone(), d.type_name(ty))).collect(),
+            absent: src.absent.clone(),
         })
         .collect()
 }
@@ -462,8 +465,14 @@ pub fn derived_sql(model: &Resolved, name: &str, relation: &str, d: &dyn Dialect
 }
 
 /// A source as a relation: read, renamed to canonical names, cast to declared types.
+/// Columns the data lacks but the library reads come last, as constants.
 pub(crate) fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> String {
-    d.select_casting(&renamed_source(src.format, &src.path, src.csv.as_ref(), &src.rename, d), &src.types)
+    let relation = d.select_casting(&renamed_source(src.format, &src.path, src.csv.as_ref(), &src.rename, d), &src.types);
+    if src.absent.is_empty() {
+        return relation;
+    }
+    let constants: Vec<String> = src.absent.iter().map(|(c, v)| format!("{} AS {}", if *v { "TRUE" } else { "FALSE" }, d.ident(c))).collect();
+    format!("(SELECT *, {} FROM {relation})", constants.join(", "))
 }
 
 /// A source file read with its renames applied (columns by the names the definitions use).

@@ -40,6 +40,10 @@ pub struct ProjectConfig {
     /// Databases read from (`format: postgres` sources) or published to (`output.postgres`).
     #[serde(default)]
     pub connections: BTreeMap<String, ConnectionDef>,
+    /// Campaign measurement: each run writes `campaign_results` (response, holdout lift and
+    /// revenue per campaign and per segment and tier level on the send date).
+    #[serde(default)]
+    pub campaigns: Option<CampaignsConfig>,
 }
 
 /// The Spark Connect server and the database a Spark run publishes into.
@@ -462,6 +466,44 @@ pub const CHANNELS: &[&str] = &["email", "sms", "push", "phone", "post", "whatsa
 /// A channel as written in YAML or in the consent data, compared trimmed and in lower case.
 pub fn normalize_channel(channel: &str) -> String {
     channel.trim().to_lowercase()
+}
+
+/// Where campaign messages are recorded and how their effect is measured.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignsConfig {
+    /// The source with one row per message (or held-out customer) and campaign: columns
+    /// `campaign`, `opened`, `clicked`, `converted`, optional `holdout` and `revenue`; its
+    /// `time` column is the send time. Default `campaign_events`.
+    #[serde(default = "default_campaigns_source")]
+    pub source: String,
+    /// Without a `revenue` column, a send's revenue is the customer's `amount` in the orders
+    /// source within this many days from the send (default 7).
+    #[serde(default = "default_attribution_days")]
+    pub attribution_days: u32,
+    /// The orders source that attribution reads (default `orders`).
+    #[serde(default = "default_orders_source")]
+    pub orders_source: String,
+    /// Fewest sends in each of the treated and holdout groups before a lift is stated
+    /// (default 100); smaller groups are marked `too small`.
+    #[serde(default = "default_min_group_size")]
+    pub min_group_size: u32,
+}
+
+fn default_campaigns_source() -> String {
+    "campaign_events".into()
+}
+
+fn default_attribution_days() -> u32 {
+    7
+}
+
+fn default_orders_source() -> String {
+    "orders".into()
+}
+
+fn default_min_group_size() -> u32 {
+    100
 }
 
 /// Where opt-outs are recorded: a source with one row per customer and channel.

@@ -1,6 +1,7 @@
 //! Stage 6, report: what a run produced, as a terminal table or JSON.
 
 pub mod analysis;
+pub mod campaigns;
 pub mod diff;
 pub mod explain;
 pub mod models;

@@ -19,12 +19,12 @@ impl Grid {
         Grid { headers: headers.iter().map(|h| h.to_string()).collect(), rows, numeric: numeric.to_vec() }
     }
 
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         let headers: Vec<&str> = self.headers.iter().map(String::as_str).collect();
         table(&headers, &self.rows, &self.numeric)
     }
 
-    fn markdown(&self) -> String {
+    pub(super) fn markdown(&self) -> String {
         let esc = |s: &str| s.replace('|', "\\|");
         let mut out = format!("| {} |\n", self.headers.iter().map(|h| esc(h)).collect::<Vec<_>>().join(" | "));
         let aligns: Vec<&str> = self.numeric.iter().map(|n| if *n { "---:" } else { "---" }).collect();
@@ -298,7 +298,7 @@ fn heat_map(r: &Report) -> String {
     svg
 }
 
-fn html_table(g: &Grid, heat: bool) -> String {
+pub(super) fn html_table(g: &Grid, heat: bool) -> String {
     let max = if heat {
         g.rows.iter().flat_map(|r| r.iter().skip(1)).filter_map(|c| c.parse::<f64>().ok()).fold(0.0, f64::max).max(1.0)
     } else {
@@ -371,5 +371,16 @@ pub fn html(r: &Report) -> String {
          table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:3px 8px}}th{{background:#f4f4f4}}td.n{{text-align:right}}\
          .bar{{fill:#1e5ac4}}.pred{{fill:#9cb9ec}}.bar-key{{fill:#1e5ac4}}.pred-key{{fill:#9cb9ec}}h3{{font-size:14px}}.l,.v{{font-size:11px}}.s{{font-size:9px}}</style></head><body>{body}</body></html>\n",
         esc(&title(r))
+    )
+}
+
+/// A self-contained page around `body`, styled as the report.
+pub(super) fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>\
+         body{{font:14px system-ui,sans-serif;margin:24px;color:#222}}h1{{font-size:20px}}h2{{font-size:16px;margin-top:28px}}\
+         table{{border-collapse:collapse}}td,th{{border:1px solid #ddd;padding:3px 8px}}th{{background:#f4f4f4}}td.n{{text-align:right}}\
+         h3{{font-size:14px}}.l,.v{{font-size:11px}}</style></head><body>{body}</body></html>\n",
+        esc(title)
     )
 }

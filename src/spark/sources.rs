@@ -23,6 +23,9 @@ pub fn register(spark: &Spark, model: &Resolved) -> Result<()> {
         for (column, ty) in &src.types {
             df = df.with_column(column, col(column).cast_str(&crate::compile::dialect::Dialect::type_name(&d, ty)));
         }
+        for (column, value) in &src.absent {
+            df = df.with_column(column, spark_connect::column::lit_boolean(*value));
+        }
         df.create_or_replace_temp_view(&plan.view).map_err(|e| step_error(&step, &e))?;
     }
     Ok(())

@@ -4,6 +4,7 @@
 //! All problems are collected in one pass. Source schemas (read by the execute stage through
 //! DuckDB) are optional: without them, column references are not checked.
 
+mod campaigns;
 mod connections;
 mod exclusive;
 pub mod guard;
@@ -32,6 +33,10 @@ pub const POPULATION_SOURCE: &str = "customers";
 /// project that does not declare one of them still runs: definitions that need it are skipped
 /// with a warning instead of failing validation.
 pub const OPTIONAL_LIBRARY_SOURCES: &[&str] = &["order_items", "sessions", "carts", "campaign_events", "consent", "survey"];
+
+/// Columns the library reads that a source's data may lack, as (source, column, value when
+/// absent): a campaign log without holdouts sent every message, so `holdout` reads as false.
+pub const LIBRARY_COLUMN_DEFAULTS: &[(&str, &str, bool)] = &[("campaign_events", "holdout", false)];
 
 /// What a source's file looked like when DuckDB described it.
 #[derive(Debug, Clone)]
@@ -128,6 +133,8 @@ struct Validator<'a> {
 struct SourceInfo {
     columns: Option<BTreeSet<String>>,
     available: bool,
+    /// Columns the data lacks that read as a constant ([`LIBRARY_COLUMN_DEFAULTS`]).
+    absent: Vec<(String, bool)>,
 }
 
 /// Per-definition dependencies found while resolving.
@@ -165,7 +172,7 @@ impl<'a> Validator<'a> {
                 Diagnostic::warning("W011", Loc::file(crate::project::PROJECT_FILE), format!("source '{name}' is not declared; definitions that need it are skipped"))
                     .with_hint(format!("declare it under `sources:` to compute {}", users.join(", "))),
             );
-            sources.insert(name.to_string(), SourceInfo { columns: None, available: false });
+            sources.insert(name.to_string(), SourceInfo { columns: None, available: false, absent: Vec::new() });
         }
         self.check_duplicates();
         let (models, model_features) = self.models(&sources, &as_of);
@@ -204,6 +211,7 @@ impl<'a> Validator<'a> {
         let problems = exclusive::resolve(&mut segments, &segment_loc);
         self.diags.extend(problems);
         let pii = pii::PersonalData::trace(&p.config, &features, &feature_deps);
+        let campaigns = self.campaigns(&sources);
         self.check_exports(&sources, &feature_names, &segment_names, &pii);
         self.check_tests(&segment_names);
         let tiers: Vec<(ResolvedTier, Deps, Vec<String>)> =
@@ -238,6 +246,7 @@ impl<'a> Validator<'a> {
             skipped_exports: std::mem::take(&mut self.skipped_exports),
             models,
             pii,
+            campaigns,
         };
         let mut skipped = Vec::new();
         let selector = refs::Selector::new(&opts.select);
@@ -325,7 +334,8 @@ impl<'a> Validator<'a> {
             .collect();
         for (name, def) in &p.config.sources {
             if name == POPULATION_SOURCE || used_sources.contains(name.as_str()) {
-                let rs = resolved_source(p, name, def);
+                let mut rs = resolved_source(p, name, def);
+                rs.absent = sources.get(name).map(|i| i.absent.clone()).unwrap_or_default();
                 if name == POPULATION_SOURCE {
                     out.sources.insert(0, rs);
                 } else {
@@ -393,7 +403,7 @@ impl<'a> Validator<'a> {
             if is_file && def.path.is_empty() {
                 self.err("E003", p.config_loc(&format!("sources.{name}")), format!("missing required key 'path' in sources.{name}"),
                     Some("give the data file (`path: data/orders.parquet`), or `format: postgres` with `connection:` and `table:`".into()));
-                out.insert(name.clone(), SourceInfo { columns: None, available: false });
+                out.insert(name.clone(), SourceInfo { columns: None, available: false, absent: Vec::new() });
                 continue;
             }
             let before = self.diags.len();
@@ -429,7 +439,7 @@ impl<'a> Validator<'a> {
             }
             if !is_file && self.diags.len() > before {
                 // A database source that cannot be read as declared: E028 says why.
-                out.insert(name.clone(), SourceInfo { columns: None, available: false });
+                out.insert(name.clone(), SourceInfo { columns: None, available: false, absent: Vec::new() });
                 continue;
             }
             let full = crate::project::resolve(&p.root, &def.path);
@@ -440,7 +450,7 @@ impl<'a> Validator<'a> {
                 Some(_) => false,
                 None => is_file && !is_glob && !full.exists(),
             };
-            let mut info = SourceInfo { columns: None, available: !missing };
+            let mut info = SourceInfo { columns: None, available: !missing, absent: Vec::new() };
             if is_file && !is_glob && full.is_dir() {
                 self.err("E024", at("path"), format!("data file '{}' for source '{name}' is a directory, not a file", def.path),
                     Some("point `path` at a file, or at the files inside with a glob such as dir/*.parquet".into()));
@@ -496,6 +506,11 @@ impl<'a> Validator<'a> {
                                 let loc = if field == "types" { p.config_loc(&format!("sources.{name}.types.{c}")) } else { at(field) };
                                 self.err("E025", loc, format!("source '{name}' has no column '{c}'"), Some(hint));
                             }
+                        }
+                    }
+                    for (_, column, value) in LIBRARY_COLUMN_DEFAULTS.iter().filter(|(s, _, _)| s == name) {
+                        if set.insert(column.to_string()) {
+                            info.absent.push((column.to_string(), *value));
                         }
                     }
                     info.columns = Some(set);
@@ -1357,6 +1372,7 @@ fn resolved_source(p: &Project, name: &str, def: &SourceDef) -> ResolvedSource {
         types: def.types.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
         csv: def.csv.clone(),
         database: (def.read_format() == SourceFormat::Postgres).then(|| crate::postgres::describe(def)),
+        absent: Vec::new(),
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Resolved {
     /// The personal data among source columns and features (exports and `output.postgres`
     /// leave it out unless allowed).
     pub pii: super::pii::PersonalData,
+    /// Campaign measurement (`campaigns:`), when the project asks for it and its data exists.
+    pub campaigns: Option<ResolvedCampaigns>,
 }
 
 /// A model to fit in the run (see [`crate::project::model::ModelDef`]).
@@ -90,6 +92,9 @@ pub struct ResolvedSource {
     /// Where a database source's rows come from, for messages (`postgres table public.orders
     /// on connection 'warehouse'`).
     pub database: Option<String>,
+    /// Columns the library reads that the data lacks, read as this constant (see
+    /// [`crate::validate::LIBRARY_COLUMN_DEFAULTS`]).
+    pub absent: Vec<(String, bool)>,
 }
 
 /// A time window ending at `as_of`.
@@ -227,4 +232,17 @@ impl ResolvedScore {
     pub fn label_segment(&self, label: &str) -> String {
         format!("{}_{}", self.name, label)
     }
+}
+
+/// `campaigns:` resolved: where the messages are, and where their revenue comes from.
+#[derive(Debug, Clone)]
+pub struct ResolvedCampaigns {
+    pub source: ResolvedSource,
+    /// Whether the messages carry a `revenue` column; otherwise `orders` attributes it.
+    pub has_revenue: bool,
+    /// Whether the messages carry a `holdout` column (read as false when absent).
+    pub has_holdout: bool,
+    pub orders: Option<ResolvedSource>,
+    pub attribution_days: u32,
+    pub min_group_size: u32,
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary (each test binary links DuckDB, so there is only one).
 
+mod campaigns;
 mod cli_errors;
 mod corpus;
 mod diff;
