@@ -40,6 +40,10 @@ pub(super) fn cmd_run_spark(cli: &Cli, args: &RunArgs) -> Result<i32> {
         let note = "exports are written by DuckDB runs only: a Spark run publishes the tables (read them from the Spark database)";
         diags.push(Diagnostic::warning("W021", Loc::file("segmenter.yaml"), note.to_string()));
     }
+    if project.config.campaigns.is_some() {
+        let note = "campaign_results is measured by DuckDB runs only: a Spark run leaves `campaigns:` out";
+        diags.push(Diagnostic::warning("W022", Loc::file("segmenter.yaml"), note.to_string()));
+    }
     print_warnings(cli, &diags);
     let plan = crate::compile::compile_with(&resolved, crate::compile::dialect::SparkSql::of(config.format));
     let definition_hash = crate::publish::definition_hash(&plan.script());

@@ -163,8 +163,6 @@ pub struct SparkSource {
     pub view: String,
     pub rename: Vec<(String, String)>,
     pub types: Vec<(String, String)>,
-    /// Columns the data lacks, read as these constants.
-    pub absent: Vec<(String, bool)>,
 }
 
 /// Every source of the model as a Spark run reads it.
@@ -180,7 +178,6 @@ pub fn spark_sources(model: &Resolved) -> Vec<SparkSource> {
             view: dialect::SparkSql::source_view(&src.path),
             rename: src.rename.clone(),
             types: src.types.iter().map(|(c, ty)| (c.clone(), d.type_name(ty))).collect(),
-            absent: src.absent.clone(),
         })
         .collect()
 }

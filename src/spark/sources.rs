@@ -23,7 +23,11 @@ pub fn register(spark: &Spark, model: &Resolved) -> Result<()> {
         for (column, ty) in &src.types {
             df = df.with_column(column, col(column).cast_str(&crate::compile::dialect::Dialect::type_name(&d, ty)));
         }
-        for (column, value) in &src.absent {
+        // A Spark run does not describe the sources beforehand: the columns the library reads
+        // that the data lacks are found here.
+        let columns = df.columns().map_err(|e| step_error(&step, &e))?;
+        let absent = crate::validate::LIBRARY_COLUMN_DEFAULTS.iter().filter(|(s, c, _)| *s == src.name && !columns.iter().any(|have| have == c));
+        for (_, column, value) in absent {
             df = df.with_column(column, spark_connect::column::lit_boolean(*value));
         }
         df.create_or_replace_temp_view(&plan.view).map_err(|e| step_error(&step, &e))?;

@@ -27,11 +27,14 @@ impl Validator<'_> {
         }
         let info = sources.get(&c.source).filter(|i| i.available)?;
         if let Some(columns) = &info.columns {
-            for column in REQUIRED_COLUMNS.iter().filter(|col| !columns.contains(**col)) {
-                let hint = did_you_mean(column, columns.iter().map(String::as_str))
-                    .map(|h| format!("{h}; rename it under sources.{}.rename", c.source))
-                    .unwrap_or_else(|| format!("columns are: {}; rename one to '{column}' under sources.{}.rename", join_names(columns), c.source));
-                self.err("E080", p.config_loc("campaigns.source"), format!("source '{}' of campaigns has no column '{column}'", c.source), Some(hint));
+            let missing: Vec<&str> = REQUIRED_COLUMNS.iter().copied().filter(|col| !columns.contains(*col)).collect();
+            if let [first, ..] = missing[..] {
+                let hint = match (missing.len(), did_you_mean(first, columns.iter().map(String::as_str))) {
+                    (1, Some(h)) => format!("{h}; rename it under sources.{}.rename", c.source),
+                    _ => format!("columns are: {}; rename yours to these names under sources.{}.rename", join_names(columns), c.source),
+                };
+                let (noun, list) = if missing.len() == 1 { ("column", format!("'{first}'")) } else { ("columns", missing.join(", ")) };
+                self.err("E080", p.config_loc("campaigns.source"), format!("source '{}' of campaigns has no {noun} {list}", c.source), Some(hint));
             }
         }
         if self.diags.len() > before {

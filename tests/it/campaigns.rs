@@ -139,6 +139,10 @@ buyers        70        80   50.0%    20.0%      80.0%          60.0%       +20.
 non_buyers    50         0    0.0%     0.0%      20.0%              -           -              -      -          4.00  no holdout\n\
 vips           5         0  100.0%   100.0%     100.0%              -           -              -      -         20.00  no holdout\n"
     );
+    // docs/campaigns.md shows this output.
+    let doc = std::fs::read_to_string(repo_root().join("docs/campaigns.md")).expect("campaigns.md");
+    let shown = doc.split("<!-- campaigns-example:start -->\n```text\n").nth(1).and_then(|rest| rest.split("```\n<!-- campaigns-example:end -->").next());
+    assert!(shown.is_some_and(|s| String::from_utf8_lossy(&out.stdout).ends_with(s)), "docs/campaigns.md shows other output");
     let out = segmenter(dir.path()).args(["--format", "json", "report", "campaigns", "--since", "2026-03-01"]).output().expect("report");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
