@@ -294,7 +294,7 @@ fn cmd_report(cli: &Cli, args: &ReportArgs) -> Result<i32> {
     let conn = execute::open_read_only(&db_path)?;
     let wants_all_pairs = args.to == ReportFormat::Html;
     let top = if wants_all_pairs { usize::MAX / 2 } else { args.top };
-    let report = crate::report::analysis::build(&conn, &project.config.name, args.compare.as_deref(), top)?;
+    let report = crate::report::analysis::build(&conn, &project.config, args.compare.as_deref(), top)?;
     let to = document(cli, args.to, ReportFormat::Json, ReportFormat::Text)?;
     let text = match to {
         ReportFormat::Text => crate::report::render::text(&report),
