@@ -13,7 +13,10 @@ use std::collections::BTreeMap;
 pub(super) const GAP_NOTE: &str =
     "Customers within 10% of every threshold of the next level. Thresholds are derived from the published gaps (value + gap); levels reached by a `when:` rule publish no gap, so their customers are not measured.";
 pub(super) const MIGRATION_NOTE: &str = "(new): not in the ladder on the earlier date; (left): no longer in it. Each column adds up to the level's size now.";
-pub(super) const RFM_NOTE: &str = "Customers per recency score (rows, 5 = most recent) and frequency score (columns, 5 = most orders); scored customers only.";
+pub(super) fn rfm_note(g: &RfmGrid) -> String {
+    let n = g.buckets;
+    format!("Customers per recency score (rows, R{n} = most recent) and frequency score (columns, F{n} = most orders) of {}: {} scored customers.", g.table, g.scored)
+}
 pub(super) const NO_RFM_NOTE: &str = "No RFM grid: the output database has no score with parts named `r` and `f` (a `<score>_scores` table).";
 pub(super) const PROFILE_NOTE: &str = "First row: the average of all customers. Segment rows: the segment's average as an index, 100 = all customers' average (150 = half as much again).";
 
@@ -39,8 +42,8 @@ fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).collect::<String>() + "…" }
 }
 
-/// One grid per theme, in the report's order.
-pub(super) fn segment_groups(r: &Report) -> Vec<(String, Grid)> {
+/// One grid per theme, in the report's order; descriptions cut at `clip_at` characters.
+pub(super) fn segment_groups(r: &Report, clip_at: usize) -> Vec<(String, Grid)> {
     let with_moves = r.compared_to.is_some();
     let mut headers = vec!["segment", "size", "share"];
     let mut numeric = vec![false, true, true];
@@ -60,7 +63,7 @@ pub(super) fn segment_groups(r: &Report) -> Vec<(String, Grid)> {
             row.extend([opt(s.entered), opt(s.exited)]);
         }
         let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
-        row.extend([text(&s.owner), text(&s.campaign), clip(&text(&s.description), 90)]);
+        row.extend([text(&s.owner), text(&s.campaign), clip(&text(&s.description), clip_at)]);
         if let Some((_, grid)) = groups.last_mut() {
             grid.rows.push(row);
         }
@@ -199,6 +202,7 @@ pub(super) fn overlap_note(r: &Report) -> String {
 pub(super) fn overlaps_grid(r: &Report, limit: usize) -> Grid {
     let rows = similar_pairs(&r.overlap_map)
         .into_iter()
+        .filter(|o| o.correlation > 0.0)
         .take(limit)
         .map(|o| vec![o.a.clone(), o.b.clone(), o.both.to_string(), percent(o.share_of_smaller), format!("{:.2}", o.correlation)])
         .collect();

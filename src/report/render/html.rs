@@ -73,7 +73,7 @@ fn summary(r: &Report) -> String {
 
 fn segments_html(r: &Report) -> String {
     let mut out = note("Grouped by theme: a segment's first tag (untagged segments under other). The share cell's bar is the share of all customers.");
-    for (theme, grid) in segment_groups(r) {
+    for (theme, grid) in segment_groups(r, usize::MAX) {
         let _ = write!(out, "<h3>{} <span class=\"dim\">({} segments)</span></h3>", esc(&theme), grid.rows.len());
         let share_bar = |_: usize, ci: usize, c: &str| -> Option<String> {
             let pct: f64 = c.strip_suffix('%')?.parse().ok().filter(|_| ci == 2)?;
@@ -116,13 +116,13 @@ fn migrations_html(r: &Report) -> String {
 
 fn rfm_html(r: &Report) -> String {
     match &r.rfm {
-        Some(g) => format!("{}<div class=\"row\">{}{}</div>", note(&format!("{RFM_NOTE} From {}: {} customers.", g.table, g.scored)), svg::rfm_chart(g), table(&rfm_grid(g), &plain)),
+        Some(g) => format!("{}<div class=\"row\">{}{}</div>", note(&rfm_note(g)), svg::rfm_chart(g), table(&rfm_grid(g), &plain)),
         None => note(NO_RFM_NOTE),
     }
 }
 
 fn overlap_html(r: &Report) -> String {
-    format!("{}{}<h3>The pairs, most alike first</h3>{}", note(&overlap_note(r)), svg::overlap_heat(r), table(&overlaps_grid(r, 40), &plain))
+    format!("{}{}<h3>The pairs, most alike first</h3>{}", note(&overlap_note(r)), svg::overlap_heat(r), table(&overlaps_grid(r, 20), &plain))
 }
 
 fn models_html(r: &Report) -> String {
@@ -171,7 +171,7 @@ const STYLE: &str = "body{font:14px system-ui,sans-serif;margin:24px auto;max-wi
 h1{font-size:22px;margin-bottom:4px}h2{font-size:17px;margin-top:36px;border-bottom:2px solid #1e5ac4;padding-bottom:4px}\
 h3{font-size:14px;margin:18px 0 6px}.meta{color:#555;margin-top:0}.note,.dim{color:#666}.note{max-width:900px}\
 nav{background:#f4f6fa;padding:8px 12px;border-radius:4px}nav a{margin-right:14px;color:#1e5ac4;text-decoration:none}\
-.row{display:flex;flex-wrap:wrap;gap:28px;align-items:flex-start}\
+#segments table{width:100%}.row{display:flex;flex-wrap:wrap;gap:28px;align-items:flex-start}\
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 8px;vertical-align:top}th{background:#f4f4f4;text-align:left}\
 td.n{text-align:right;font-variant-numeric:tabular-nums}svg{overflow:visible}\
 .bar{fill:#1e5ac4}.pred{fill:#9cb9ec}.bar-key{fill:#1e5ac4}.pred-key{fill:#9cb9ec}.l,.v{font-size:11px}.s{font-size:10px}.axis{stroke:#999}.grid{stroke:#eee}";

@@ -68,7 +68,7 @@ fn part(title: impl Into<String>, note: Option<String>, grid: Option<Grid>) -> P
 /// The report's tables in reading order, shared by [`text`] and [`markdown`]: the built-in
 /// sections, then (after the extra sections) the models and the run.
 fn parts(r: &Report) -> (Vec<Part>, Vec<Part>) {
-    let mut out: Vec<Part> = segment_groups(r).into_iter().map(|(theme, grid)| part(format!("Segments: {theme}"), None, Some(grid))).collect();
+    let mut out: Vec<Part> = segment_groups(r, 90).into_iter().map(|(theme, grid)| part(format!("Segments: {theme}"), None, Some(grid))).collect();
     match r.trends.dates.len() {
         0 => {}
         1 => out.push(part("Trends", Some(one_date_note(r)), None)),
@@ -85,7 +85,7 @@ fn parts(r: &Report) -> (Vec<Part>, Vec<Part>) {
         out.push(part(format!("Tier migration: {ladder}"), Some(note), Some(grid)));
     }
     match &r.rfm {
-        Some(g) => out.push(part(format!("RFM grid ({})", g.table), Some(RFM_NOTE.into()), Some(rfm_grid(g)))),
+        Some(g) => out.push(part("RFM grid", Some(rfm_note(g)), Some(rfm_grid(g)))),
         None => out.push(part("RFM grid", Some(NO_RFM_NOTE.into()), None)),
     }
     if !r.overlap_map.pairs.is_empty() {

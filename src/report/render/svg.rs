@@ -129,7 +129,7 @@ pub(super) fn rfm_chart(g: &RfmGrid) -> String {
     for fi in 0..g.counts.len() {
         let _ = write!(svg, "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" class=\"l\">F{}</text>", left + fi as f64 * cell + cell / 2.0, top + n * cell + 16.0, fi + 1);
     }
-    let _ = write!(svg, "<text x=\"{left}\" y=\"{:.1}\" class=\"s\">rows: recency score (R5 = most recent) · columns: frequency score (F5 = most orders)</text></svg>", top + n * cell + 36.0);
+    let _ = write!(svg, "<text x=\"{left}\" y=\"{:.1}\" class=\"s\">rows: recency score (R{b} = most recent) · columns: frequency score (F{b} = most orders)</text></svg>", top + n * cell + 36.0, b = g.buckets);
     svg
 }
 
