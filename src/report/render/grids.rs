@@ -18,7 +18,7 @@ pub(super) fn rfm_note(g: &RfmGrid) -> String {
     format!("Customers per recency score (rows, R{n} = most recent) and frequency score (columns, F{n} = most orders) of {}: {} scored customers.", g.table, g.scored)
 }
 pub(super) const NO_RFM_NOTE: &str = "No RFM grid: the output database has no score with parts named `r` and `f` (a `<score>_scores` table).";
-pub(super) const PROFILE_NOTE: &str = "First row: the average of all customers. Segment rows: the segment's average as an index, 100 = all customers' average (150 = half as much again).";
+pub(super) const PROFILE_NOTE: &str = "First row: the average of all customers. Segment rows: the segment's average as an index, 100 = all customers' average (150 = half as much again); in HTML green above the average, red below (higher is not always better: recency_days).";
 
 pub(super) fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
@@ -40,6 +40,12 @@ pub(super) fn value(r: &Report, feature: usize, v: Option<f64>) -> String {
 /// At most `n` characters, with an ellipsis when cut.
 fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).collect::<String>() + "…" }
+}
+
+/// A grid whose first column labels the row and the others are numbers.
+fn labelled_numbers(headers: &[&str], rows: Vec<Vec<String>>) -> Grid {
+    let numeric: Vec<bool> = (0..headers.len()).map(|i| i > 0).collect();
+    Grid::new(headers, rows, &numeric)
 }
 
 /// One grid per theme, in the report's order; descriptions cut at `clip_at` characters.
@@ -92,9 +98,7 @@ pub(super) fn trend_grid(r: &Report) -> Grid {
             row
         })
         .collect();
-    let mut numeric = vec![false];
-    numeric.extend(headers.iter().skip(1).map(|_| true));
-    Grid::new(&headers, rows, &numeric)
+    labelled_numbers(&headers, rows)
 }
 
 pub(super) fn tiers_grid(r: &Report) -> Grid {
@@ -156,10 +160,7 @@ pub(super) fn migration_grids(r: &Report) -> Vec<(String, Grid)> {
                 row
             })
             .collect();
-        let mut numeric = vec![false];
-        numeric.extend(tos.iter().map(|_| true));
-        numeric.push(true);
-        out.push((ladder, Grid::new(&headers, rows, &numeric)));
+        out.push((ladder, labelled_numbers(&headers, rows)));
     }
     out
 }
@@ -182,9 +183,7 @@ pub(super) fn rfm_grid(g: &RfmGrid) -> Grid {
             row
         })
         .collect();
-    let mut numeric = vec![false];
-    numeric.extend(headers.iter().skip(1).map(|_| true));
-    Grid::new(&headers, rows, &numeric)
+    labelled_numbers(&headers, rows)
 }
 
 pub(super) fn overlap_note(r: &Report) -> String {
@@ -223,9 +222,7 @@ pub(super) fn profiles_grid(r: &Report) -> Grid {
         row.extend(vals.iter().enumerate().map(|(i, v)| p.index(i, *v).map_or("-".into(), |x| format!("{x:.0}"))));
         row
     }));
-    let mut numeric = vec![false];
-    numeric.extend(p.features.iter().map(|_| true));
-    Grid::new(&headers, rows, &numeric)
+    labelled_numbers(&headers, rows)
 }
 
 /// The run's metadata as name/value rows.
