@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Render the sample project's HTML report in headless Chromium and save a screenshot, so a
-# person can look at it. Installs Debian's chromium if it is missing.
+# Render the sample project's HTML report in headless Chromium and save a screenshot of the
+# whole page (not only the window: scripts/full-page-screenshot.py asks Chromium over its
+# DevTools protocol), so a person can look at it. Installs Debian's chromium if it is missing.
 #   scripts/screenshot-report.sh [OUT.png]     (default: out/report.png in the repository;
 #                                               a relative OUT is taken from where you call it)
 set -euo pipefail
@@ -21,8 +22,7 @@ bin="$CARGO_TARGET_DIR/release/segmenter"
 "$bin" --quiet report --to html --out out/report.html
 mkdir -p "$(dirname "$out")"
 rm -f "$out"
-chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,2400 \
-    --screenshot="$out" "file://$repo/out/report.html" 2>/dev/null || true
+python3 "$repo/scripts/full-page-screenshot.py" "file://$repo/out/report.html" "$out" 1400 >/dev/null || true
 if [ ! -s "$out" ]; then
     echo "error: chromium wrote no screenshot to $out" >&2
     exit 1

@@ -44,6 +44,19 @@ pub struct ProjectConfig {
     /// revenue per campaign and per segment and tier level on the send date).
     #[serde(default)]
     pub campaigns: Option<CampaignsConfig>,
+    /// How `segmenter report` presents the results.
+    #[serde(default)]
+    pub report: ReportConfig,
+}
+
+/// Presentation settings of `segmenter report` (they change no table).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportConfig {
+    /// ISO 4217 code of the money features (`USD`, `EUR`, ...): the report shows money values as
+    /// `$1,234.56` (USD, EUR, GBP, JPY get their symbol; other codes are written after the number).
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 /// The Spark Connect server and the database a Spark run publishes into.

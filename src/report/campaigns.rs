@@ -251,7 +251,7 @@ pub fn html_section(campaigns: &[Campaign]) -> String {
     for c in campaigns {
         let _ = write!(out, "<h3>{}</h3><p>{}</p>", esc(&c.campaign), esc(&heading(c)));
         out.push_str(&lift_chart(c));
-        out.push_str(&super::render::html_table(&grid(c), false));
+        out.push_str(&super::render::plain_table(&grid(c)));
     }
     out
 }
@@ -311,4 +311,27 @@ pub fn lift_chart(c: &Campaign) -> String {
         points(Some(hi))
     );
     svg
+}
+
+/// The Campaigns section of the whole report: per campaign its `all` row and the groups with a
+/// stated lift (`report campaigns` lists every group).
+pub fn section(as_of: &str, campaigns: &[Campaign]) -> super::section::ExtraSection {
+    let stated: Vec<Campaign> = campaigns
+        .iter()
+        .map(|c| Campaign { groups: c.groups.iter().filter(|g| g.kind == "all" || g.lift.is_some()).cloned().collect(), ..c.clone() })
+        .collect();
+    let intro = format!("Campaign results of the run of {as_of}: each campaign's sends, and the segments and tier levels with a holdout large enough to state a lift (all groups: `segmenter report campaigns`).");
+    let mut text = format!("{intro}\n{NOTE}\n");
+    let mut markdown = format!("{}\n\n{}\n", esc_md(&intro), NOTE);
+    for c in &stated {
+        let _ = write!(text, "\n{}\n\n{}", heading(c), grid(c).text());
+        let _ = write!(markdown, "\n### {}\n\n{}\n\n{}", esc_md(&c.campaign), esc_md(&heading(c)), grid(c).markdown());
+    }
+    super::section::ExtraSection {
+        id: "campaigns".into(),
+        title: "Campaigns".into(),
+        html: format!("<p class=\"note\">{}</p>{}", esc(&intro), html_section(&stated)),
+        markdown,
+        text,
+    }
 }

@@ -4,8 +4,15 @@ pub mod analysis;
 pub mod campaigns;
 pub mod diff;
 pub mod explain;
+pub mod gaps;
 pub mod models;
+pub mod money;
+pub mod overlap;
 pub mod render;
+pub mod rfm;
+pub mod run_info;
+pub mod section;
+pub mod trends;
 
 use crate::diagnostics::Diagnostic;
 use crate::error::{Error, Result};
