@@ -182,7 +182,7 @@ pub fn heading(c: &Campaign) -> String {
         let _ = write!(out, "; segments as of the runs of {from} to {to}");
     }
     if c.without_history > 0 {
-        let _ = write!(out, "; {} sends before the first run are in `all` only", c.without_history);
+        let _ = write!(out, "; {} sends before the first run count in the all row only", c.without_history);
     }
     out
 }
@@ -276,7 +276,7 @@ pub fn lift_chart(c: &Campaign) -> String {
     let height = row_h * groups.len() as f64 + 34.0;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" role=\"img\" aria-label=\"conversion lift of {} with 95% intervals\">",
-        label_w + plot_w + 20.0,
+        label_w + plot_w + 200.0,
         esc(&c.campaign)
     );
     let zero = x(0.0);
@@ -302,13 +302,20 @@ pub fn lift_chart(c: &Campaign) -> String {
         );
     }
     let axis_y = height - 10.0;
+    // Ticks at the ends and at 0, leaving out an end too close to 0 to be read apart from it.
+    let mut ticks = vec![(zero, "middle", "0".to_string())];
+    for (v, anchor) in [(lo, "start"), (hi, "end")] {
+        if (x(v) - zero).abs() > 48.0 {
+            ticks.push((x(v), anchor, format!("{} pts", points(Some(v)))));
+        }
+    }
+    for (tx, anchor, label) in ticks {
+        let _ = write!(svg, "<text x=\"{tx:.1}\" y=\"{axis_y:.1}\" text-anchor=\"{anchor}\" class=\"l\">{label}</text>");
+    }
     let _ = write!(
         svg,
-        "<text x=\"{label_w}\" y=\"{axis_y:.1}\" class=\"l\">{} pts</text><text x=\"{zero:.1}\" y=\"{axis_y:.1}\" text-anchor=\"middle\" class=\"l\">0</text>\
-         <text x=\"{:.1}\" y=\"{axis_y:.1}\" text-anchor=\"end\" class=\"l\">{} pts</text></svg>",
-        points(Some(lo)),
-        label_w + plot_w,
-        points(Some(hi))
+        "<text x=\"{:.1}\" y=\"{axis_y:.1}\" class=\"l\">dark: the interval excludes 0</text></svg>",
+        label_w + plot_w + 24.0
     );
     svg
 }
@@ -320,7 +327,7 @@ pub fn section(as_of: &str, campaigns: &[Campaign]) -> super::section::ExtraSect
         .iter()
         .map(|c| Campaign { groups: c.groups.iter().filter(|g| g.kind == "all" || g.lift.is_some()).cloned().collect(), ..c.clone() })
         .collect();
-    let intro = format!("Campaign results of the run of {as_of}: each campaign's sends, and the segments and tier levels with a holdout large enough to state a lift (all groups: `segmenter report campaigns`).");
+    let intro = format!("Campaign results of the run of {as_of}: each campaign's sends, and the segments and tier levels with a holdout large enough to state a lift (every group: segmenter report campaigns).");
     let mut text = format!("{intro}\n{NOTE}\n");
     let mut markdown = format!("{}\n\n{}\n", esc_md(&intro), NOTE);
     for c in &stated {
