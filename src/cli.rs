@@ -120,7 +120,7 @@ pub enum Command {
     /// Computes the project as of the date in memory over the current sources (nothing is
     /// written), then shows FEATURE's count, NULLs, min, max, mean, quantiles and a histogram,
     /// and candidate thresholds (the quantiles p25, p50, p75, p90 and natural breaks), each with
-    /// its size and the existing segments it overlaps most. --segments N proposes N bands by
+    /// its size and the existing segments it resembles most. --segments N proposes N bands by
     /// natural breaks as YAML to paste. See docs/suggest.md.
     ///
     /// Example: segmenter suggest total_spent --segments 3

@@ -94,11 +94,11 @@ impl ClassCost {
 /// one there, the one nearest the middle. `value >= threshold` then splits the customers
 /// exactly where the classes split (nobody has a value strictly between `below` and `above`).
 pub fn round_threshold(below: f64, above: f64) -> f64 {
-    if !(below < above) || !below.is_finite() || !above.is_finite() {
+    if below >= above || !below.is_finite() || !above.is_finite() {
         return above;
     }
     let middle = below / 2.0 + above / 2.0;
-    // A power of ten above both values has no multiple between them but 0, which the loop still finds.
+    // From the power of ten just above both values (whose only multiple within reach is 0) down.
     let top = below.abs().max(above.abs()).log10().floor() as i32 + 1;
     for exponent in (MIN_EXPONENT..=top.max(MIN_EXPONENT)).rev() {
         let step = 10f64.powi(exponent);

@@ -15,9 +15,11 @@ pub const QUANTILES: [(&str, f64); 9] =
 pub const HISTOGRAM_BINS: usize = 10;
 
 /// The most bins the natural breaks work on. Up to this many distinct values each is its own
-/// bin; beyond it adjacent distinct values are merged into bins of about equal customer counts
-/// (a distinct value is never split), which bounds the O(k · bins²) programme on any data.
-pub const MAX_BINS: usize = 2000;
+/// bin; beyond it adjacent distinct values are merged: a bin ends where the next of half as
+/// many bins of equal customer counts starts and before each of the widest gaps between
+/// distinct values (one short of the other half), so no bin spans a wide gap, where breaks
+/// fall. A distinct value is never split. This bounds the O(k · bins²) programme on any data.
+pub const MAX_BINS: usize = 4000;
 
 /// The feature over the population: the customers, those with a value, and its statistics
 /// (`None` without a value).
@@ -103,21 +105,24 @@ pub fn histogram(conn: &Connection, column: &str, min: f64, max: f64) -> Result<
 pub fn bins(conn: &Connection, column: &str) -> Result<(Vec<Bin>, u64)> {
     let sql = format!(
         "WITH v AS (SELECT x, count(*) AS n FROM ({}) WHERE x IS NOT NULL GROUP BY x),
-              r AS (SELECT x, n,
-                           CAST(coalesce(sum(n) OVER (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS DOUBLE) AS before,
-                           CAST(sum(n) OVER () AS DOUBLE) AS total,
-                           count(*) OVER () AS distinct_values,
-                           row_number() OVER (ORDER BY x) - 1 AS rank
-                    FROM v)
-         SELECT CASE WHEN distinct_values <= ? THEN rank ELSE CAST(floor(before * ? / total) AS BIGINT) END AS bin,
-                min(x), max(x), CAST(sum(n) AS BIGINT), sum(x * n), any_value(distinct_values)
-         FROM r GROUP BY bin ORDER BY bin",
+              r AS (SELECT x, n, count(*) OVER () AS distinct_values, x - lag(x) OVER (ORDER BY x) AS gap,
+                           floor(CAST(coalesce(sum(n) OVER (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS DOUBLE)
+                                 * ? / CAST(sum(n) OVER () AS DOUBLE)) AS by_count
+                    FROM v),
+              s AS (SELECT x, n, distinct_values,
+                           distinct_values <= ?
+                           OR by_count IS DISTINCT FROM lag(by_count) OVER (ORDER BY x)
+                           OR row_number() OVER (ORDER BY gap DESC NULLS LAST, x) <= ? AS starts
+                    FROM r),
+              b AS (SELECT x, n, distinct_values, sum(CAST(starts AS BIGINT)) OVER (ORDER BY x ROWS UNBOUNDED PRECEDING) AS bin FROM s)
+         SELECT bin, min(x), max(x), CAST(sum(n) AS BIGINT), sum(x * n), any_value(distinct_values)
+         FROM b GROUP BY bin ORDER BY bin",
         values(column)
     );
-    let limit = MAX_BINS as i64;
+    let (by_count, widest_gaps) = ((MAX_BINS / 2) as i64, (MAX_BINS / 2 - 1) as i64);
     let mut stmt = conn.prepare(&sql).map_err(sql_error)?;
     let rows = stmt
-        .query_map(duckdb::params![limit, limit], |r| {
+        .query_map(duckdb::params![by_count, MAX_BINS as i64, widest_gaps], |r| {
             let count: i64 = r.get(3)?;
             Ok((Bin { min: r.get(1)?, max: r.get(2)?, count: count.max(0).unsigned_abs(), sum: r.get(4)? }, r.get::<_, i64>(5)?))
         })

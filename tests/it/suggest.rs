@@ -9,6 +9,14 @@ fn suggest_json(project: &std::path::Path, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("JSON")
 }
 
+/// `suggest ARGS` exits with `code`, printing nothing but the error `message` (on stderr).
+fn assert_fails(project: &std::path::Path, args: &[&str], code: i32, message: &str) {
+    let out = segmenter(project).arg("suggest").args(args).output().expect("suggest");
+    assert_eq!(out.status.code(), Some(code), "{args:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), message);
+    assert!(out.stdout.is_empty());
+}
+
 fn thresholds(v: &serde_json::Value, method: &str) -> Vec<f64> {
     let list = v["candidates"].as_array().expect("candidates");
     list.iter().filter(|c| c["method"] == method).map(|c| c["threshold"].as_f64().expect("threshold")).collect()
@@ -36,6 +44,22 @@ fn suggest_finds_the_natural_breaks_between_three_clusters() {
     assert_eq!(high["overlaps"][0], serde_json::json!({ "segment": "big", "common": 10, "share_of_candidate": 1.0, "jaccard": 1.0 }));
     let bars: Vec<i64> = v["histogram"].as_array().expect("histogram").iter().map(|b| b["count"].as_i64().expect("count")).collect();
     assert_eq!(bars, [20, 0, 0, 0, 0, 0, 0, 0, 0, 10]);
+}
+
+#[test]
+fn suggest_bins_many_distinct_values_and_still_breaks_between_clusters() {
+    let dir = fixture("suggest");
+    // 6000 distinct values (more than suggest::MAX_BINS): 3000 in 10-13, 2000 in 100-120, 1000 in 1000-1100.
+    let mut csv = String::from("customer_id,spend,country\n");
+    for (i, (base, n)) in [(10.0, 3000), (100.0, 2000), (1000.0, 1000)].into_iter().flat_map(|(b, n)| (0..n).map(move |j| (b, j))).enumerate() {
+        csv.push_str(&format!("{},{},DE\n", i + 1, base + base * 0.3 * n as f64 / 3000.0));
+    }
+    std::fs::write(dir.path().join("data/customers.csv"), csv).expect("write");
+    let v = suggest_json(dir.path(), &["spend", "--candidates", "2"]);
+    assert_eq!(v["distinct_values"].as_i64(), Some(6000));
+    assert!(v["bins"].as_i64().is_some_and(|b| b <= 4000), "{}", v["bins"]);
+    let breaks = thresholds(&v, "natural_breaks");
+    assert!(breaks.len() == 2 && breaks[0] > 13.0 && breaks[0] <= 100.0 && breaks[1] > 130.0 && breaks[1] <= 1000.0, "{breaks:?}");
 }
 
 #[test]
@@ -158,10 +182,7 @@ fn suggest_refuses_unknown_and_non_numeric_features() {
         ("country", "error: feature 'country' is VARCHAR, not a number: suggest proposes thresholds for numeric features only"),
     ];
     for (feature, message) in cases {
-        let out = segmenter(dir.path()).args(["suggest", feature]).output().expect("suggest");
-        assert_eq!(out.status.code(), Some(2), "{feature}");
-        assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), message);
-        assert!(out.stdout.is_empty());
+        assert_fails(dir.path(), &[feature], 2, message);
     }
 }
 
@@ -173,18 +194,12 @@ fn suggest_says_when_there_is_no_value_to_cut() {
     let config = dir.path().join("segmenter.yaml");
     let text = std::fs::read_to_string(&config).expect("read").replace("key: customer_id }", "key: customer_id, types: { spend: DOUBLE } }");
     std::fs::write(&config, text).expect("write");
-    let out = segmenter(dir.path()).args(["suggest", "spend"]).output().expect("suggest");
-    assert_eq!(out.status.code(), Some(3));
-    assert_eq!(String::from_utf8_lossy(&out.stderr).trim_end(), "error: feature 'spend' is NULL for all 1 customers on 2026-06-30: nothing to suggest");
+    assert_fails(dir.path(), &["spend"], 3, "error: feature 'spend' is NULL for all 1 customers on 2026-06-30: nothing to suggest");
     // Before anyone signed up, nobody is a customer.
     let text = std::fs::read_to_string(&config).expect("read").replace("key: customer_id,", "key: customer_id, time: signed_up,");
     std::fs::write(&config, text).expect("write");
-    let out = segmenter(dir.path()).args(["suggest", "spend", "--as-of", "2025-12-31"]).output().expect("suggest");
-    assert_eq!(out.status.code(), Some(3));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim_end(),
-        "error: the population is empty on 2025-12-31 (no customer in customer_features): nothing to suggest"
-    );
+    let empty = "error: the population is empty on 2025-12-31 (no customer in customer_features): nothing to suggest";
+    assert_fails(dir.path(), &["spend", "--as-of", "2025-12-31"], 3, empty);
 }
 
 /// docs/suggest.md shows `suggest total_spent --segments 3` on the sample project; it must be
