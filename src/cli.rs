@@ -116,6 +116,16 @@ pub enum Command {
     ///
     /// Example: segmenter diff --base origin/main --to markdown
     Diff(DiffArgs),
+    /// Propose thresholds for a numeric feature: its distribution and candidate cut-offs.
+    ///
+    /// Computes the project as of the date in memory over the current sources (nothing is
+    /// written), then shows FEATURE's count, NULLs, min, max, mean, quantiles and a histogram,
+    /// and candidate thresholds (the quantiles p25, p50, p75, p90 and natural breaks), each with
+    /// its size and the existing segments it resembles most. --segments N proposes N bands by
+    /// natural breaks as YAML to paste. See docs/suggest.md.
+    ///
+    /// Example: segmenter suggest total_spent --segments 3
+    Suggest(SuggestArgs),
     /// Print the JSON Schema of the project file or of definition files (editor autocomplete).
     ///
     /// The repo keeps both in schema/; see docs/ci.md for editor setup.
@@ -292,6 +302,24 @@ pub struct DiffArgs {
     pub samples: usize,
     #[command(flatten)]
     pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// The numeric feature to find thresholds for (a column of customer_features).
+    pub feature: String,
+    /// Run date (YYYY-MM-DD); every time window ends on it. Default: vars.as_of.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Also propose N bands by natural breaks (2 to 10) as segment definitions to paste.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..=10))]
+    pub segments: Option<u32>,
+    /// How many natural-breaks thresholds to propose among the candidates (1 to 9).
+    #[arg(long, value_name = "K", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub candidates: u32,
+    /// Override a project var: --var name=value (value parsed as YAML).
+    #[arg(long = "var", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args)]

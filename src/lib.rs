@@ -2,7 +2,8 @@
 //!
 //! The pipeline runs one way, one module per stage:
 //! [`project`] (load) → [`validate`] → [`compile`] (pure) → [`execute`] → [`publish`] → [`report`].
-//! See ARCHITECTURE.md for the stage table.
+//! See ARCHITECTURE.md for the stage table. [`suggest`] helps choose thresholds from a project
+//! computed in memory.
 
 pub mod app;
 pub mod campaigns;
@@ -20,6 +21,7 @@ pub mod publish;
 pub mod report;
 pub mod signals;
 pub mod spark;
+pub mod suggest;
 pub mod testing;
 pub mod validate;
 

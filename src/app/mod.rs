@@ -15,6 +15,7 @@ use std::io::IsTerminal;
 
 mod run_duckdb;
 mod run_spark;
+mod suggest;
 
 /// Run the parsed command line; returns the process exit code. Output goes to stdout/stderr.
 pub fn main_with(cli: Cli) -> i32 {
@@ -26,6 +27,7 @@ pub fn main_with(cli: Cli) -> i32 {
         Command::Report(args) => cmd_report(&cli, args),
         Command::Explain(args) => cmd_explain(&cli, args),
         Command::Diff(args) => cmd_diff(&cli, args),
+        Command::Suggest(args) => suggest::cmd_suggest(&cli, args),
         Command::Test { junit } => cmd_test(&cli, junit.as_deref()),
         Command::Schema { kind } => {
             print!("{}", match kind {
@@ -401,11 +403,7 @@ fn cmd_diff(cli: &Cli, args: &DiffArgs) -> Result<i32> {
         )),
         other => other,
     })?;
-    let settings = EngineSettings {
-        threads: head.config.settings.threads,
-        memory_limit: head.config.settings.memory_limit.clone(),
-        ..EngineSettings::project(&head, false)?
-    };
+    let settings = in_memory_settings(&head)?;
     let d = crate::report::diff::diff(
         &args.base,
         (&base_resolved, &compile(&base_resolved)),
@@ -419,6 +417,16 @@ fn cmd_diff(cli: &Cli, args: &DiffArgs) -> Result<i32> {
         crate::cli::DiffFormat::Text => print!("{}", d.to_text()),
     }
     Ok(exit::OK)
+}
+
+/// The session of a command that computes the project in memory (`diff`, `suggest`): the
+/// project's folders, threads and memory limit.
+fn in_memory_settings(project: &Project) -> Result<EngineSettings> {
+    Ok(EngineSettings {
+        threads: project.config.settings.threads,
+        memory_limit: project.config.settings.memory_limit.clone(),
+        ..EngineSettings::project(project, false)?
+    })
 }
 
 /// Write the project file, segments/ and macros/ of git revision `rev` into `dest`.

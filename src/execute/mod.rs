@@ -400,6 +400,15 @@ pub fn run_plan(conn: &Connection, plan: &Plan, progress: &mut Progress) -> Resu
     run_plan_then(conn, plan, progress, &mut |_| Ok(()))
 }
 
+/// Compute a version of the project in `conn`, an in-memory session over the current sources
+/// that publishes nothing: its models fitted (their warnings are a run's business, not a
+/// preview's), then every step of its plan. `diff` and `suggest` read the tables it leaves
+/// (`customer_features`, `segment_members`, `tier_assignments`).
+pub fn compute_in_memory(conn: &Connection, model: &crate::validate::Resolved, plan: &Plan) -> Result<()> {
+    models::fit_models(conn, model)?;
+    run_plan(conn, plan, &mut |_, _, _| {})
+}
+
 /// Label [`run_plan_then`] reports after the last step, when the transaction commits.
 pub const COMMIT_STEP: &str = "commit";
 

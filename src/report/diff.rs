@@ -34,11 +34,9 @@ fn err(e: duckdb::Error) -> Error {
     Error::Step { step: "diff".into(), message: crate::execute::first_line(&e.to_string()) }
 }
 
-/// One version's memberships: its models fitted (their warnings are the run's business, not
-/// the diff's), then its plan.
+/// One version's memberships, computed in memory and moved aside under `members` and `tiers`.
 fn run_into(conn: &Connection, (model, plan): (&Resolved, &Plan), members: &str, tiers: &str) -> Result<()> {
-    crate::execute::models::fit_models(conn, model)?;
-    crate::execute::run_plan(conn, plan, &mut |_, _, _| {})?;
+    crate::execute::compute_in_memory(conn, model, plan)?;
     let tier_sql = if crate::execute::table_exists(conn, "tier_assignments")? {
         format!("CREATE OR REPLACE TABLE {tiers} AS SELECT CAST(customer_id AS VARCHAR) AS customer_id, ladder || '/' || tier AS name FROM tier_assignments;")
     } else {

@@ -85,7 +85,8 @@ pub fn read_sizes_from(conn: &Connection, read: &dyn crate::compile::dialect::Di
     Ok((customers, segments, tiers))
 }
 
-fn percent(share: f64) -> String {
+/// A share as a percentage with one decimal (`12.5%`).
+pub fn percent(share: f64) -> String {
     format!("{:.1}%", share * 100.0)
 }
 

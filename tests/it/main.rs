@@ -20,5 +20,6 @@ mod sample;
 mod security;
 mod sources;
 mod spark;
+mod suggest;
 mod testcmd;
 mod support;
