@@ -94,11 +94,13 @@ pub enum Command {
     Compile(SelectArgs),
     /// Check definitions, data files and their columns; report every problem with file:line.
     Validate(SelectArgs),
-    /// Sizes, shares, profiles, overlaps, tiers, tier migrations and entered/exited counts.
+    /// The results for people: segments by theme, trends, tiers and gaps, migrations, RFM grid,
+    /// overlaps, profiles, campaigns, models and the run's metadata.
     ///
     /// Reads the output database of earlier runs (nothing is recomputed). Changes are measured
     /// against the previous as_of in history, or --compare DATE. `report campaigns` shows
     /// what each campaign did per segment and tier level (response, holdout lift, revenue).
+    /// The sections are described in docs/report.md.
     ///
     /// Example: segmenter report --to html --out report.html
     Report(ReportArgs),
