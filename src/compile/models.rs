@@ -20,13 +20,15 @@ pub const MODELS_TABLE: &str = "__segmenter_models";
 pub fn summary_sql(m: &ResolvedModel, value: Option<&str>, d: &dyn Dialect) -> String {
     let (key, time) = (d.ident(&m.source.key), d.ident(&m.time));
     let value = value.map_or("CAST(NULL AS DOUBLE)".to_string(), |v| format!("CAST({} AS DOUBLE)", d.ident(v)));
+    // Grouping by the DATE (4 bytes) and counting days after the aggregation is 20% faster
+    // than grouping by a computed day number (bench/RESULTS.md, twelfth round).
+    let epoch = "DATE '1970-01-01'";
     format!(
         "SELECT customer_id, x, first_day, last_day, (total - coalesce(first_value, 0)) / nullif(valued - CAST(first_value IS NOT NULL AS BIGINT), 0) AS m_x\n\
-         FROM (\nSELECT customer_id, CAST(count(*) - 1 AS BIGINT) AS x, min(day) AS first_day, max(day) AS last_day, \
-         sum(value) AS total, count(value) AS valued, arg_min({{'v': value}}, day).v AS first_value\n\
-         FROM (\n  SELECT customer_id, day, sum(value) AS value\n  \
-         FROM (\n    SELECT {key} AS customer_id, CAST(date_diff('day', DATE '1970-01-01', CAST({time} AS DATE)) AS BIGINT) AS day, {value} AS value\n    \
-         FROM {}\n    WHERE {key} IS NOT NULL AND {time} IS NOT NULL AND {time} < {}\n  )\n  GROUP BY customer_id, day\n)\nGROUP BY customer_id\n)",
+         FROM (\nSELECT customer_id, CAST(count(*) - 1 AS BIGINT) AS x, CAST(min(day) - {epoch} AS BIGINT) AS first_day, \
+         CAST(max(day) - {epoch} AS BIGINT) AS last_day, sum(value) AS total, count(value) AS valued, arg_min({{'v': value}}, day).v AS first_value\n\
+         FROM (\n  SELECT {key} AS customer_id, CAST({time} AS DATE) AS day, sum({value}) AS value\n  \
+         FROM {}\n  WHERE {key} IS NOT NULL AND {time} IS NOT NULL AND {time} < {}\n  GROUP BY 1, 2\n)\nGROUP BY customer_id\n)",
         super::source_relation(&m.source, d),
         d.day_after(&m.calibration_end)
     )

@@ -118,11 +118,30 @@ fn exec(conn: &Connection, model: &str, sql: &str) -> Result<()> {
     conn.execute_batch(sql).map_err(|e| Error::Step { step: format!("model '{model}'"), message: first_line(&e.to_string()) })
 }
 
+/// The first `width` columns of `sql` as numbers, row by row; read through Arrow (column
+/// batches cast to DOUBLE), which at 600k rows takes a third of the time of reading row by row.
 fn rows(conn: &Connection, model: &str, sql: &str, width: usize) -> Result<Vec<Vec<f64>>> {
-    let err = |e: duckdb::Error| Error::Step { step: format!("model '{model}'"), message: first_line(&e.to_string()) };
+    use duckdb::arrow::array::{Array, Float64Array};
+    let fail = |message: String| Error::Step { step: format!("model '{model}'"), message };
+    let err = |e: duckdb::Error| fail(first_line(&e.to_string()));
     let mut stmt = conn.prepare(sql).map_err(err)?;
-    let out = stmt.query_map([], |r| (0..width).map(|i| r.get::<_, f64>(i)).collect::<duckdb::Result<Vec<f64>>>()).map_err(err)?;
-    out.collect::<duckdb::Result<Vec<_>>>().map_err(err)
+    let mut out = Vec::new();
+    for batch in stmt.query_arrow([]).map_err(err)? {
+        let mut columns = Vec::with_capacity(width);
+        for i in 0..width.min(batch.num_columns()) {
+            let column = duckdb::arrow::compute::cast(batch.column(i), &duckdb::arrow::datatypes::DataType::Float64).map_err(|e| fail(e.to_string()))?;
+            if column.null_count() > 0 {
+                return Err(fail(format!("column {} of the model's data has NULLs", i + 1)));
+            }
+            columns.push(column);
+        }
+        let numbers: Vec<&Float64Array> = columns.iter().filter_map(|c| c.as_any().downcast_ref::<Float64Array>()).collect();
+        if numbers.len() != width {
+            return Err(fail(format!("the model's data has {} numeric columns, not {width}", numbers.len())));
+        }
+        out.extend((0..batch.num_rows()).map(|r| numbers.iter().map(|c| c.value(r)).collect::<Vec<f64>>()));
+    }
+    Ok(out)
 }
 
 /// A DOUBLE literal holding `v` exactly (scientific notation: DuckDB reads `1.5` as DECIMAL).
