@@ -7,7 +7,8 @@ use std::path::Path;
 
 /// 200 customers; 1..=150 bought on 2025-06-01, customer 200 first buys on 2026-02-15, so it
 /// is in `non_buyers` in the run of 2026-01-31 and in `buyers` in the run of 2026-02-28.
-/// Customers 1..=5 are `vips`.
+/// Customers 1..=5 and 71..=73 are `vips`. Customer 1 also orders 10.00 on 2026-02-12 and
+/// customer 160 30.00 on 2026-03-06, which only revenue attribution reads.
 ///
 /// Campaign `spring`, sent 2026-02-10 (grouped by the run of 2026-01-31):
 /// - buyers: 1..=70 sent, 56 converted (1..=56); 71..=150 held out, 48 converted (71..=118).
@@ -16,13 +17,19 @@ use std::path::Path;
 ///   gives z = 2.6502, p = 0.008045. Of the sent, 1..=35 opened (50%) and 1..=14 clicked (20%);
 ///   each conversion brought 20.00, so revenue per recipient is 56 * 20 / 70 = 16.00.
 /// - non_buyers: 151..=200 sent, nobody held out, 10 converted (151..=160): no lift stated.
-/// - vips: 5 sent, none held out: no holdout.
+/// - vips: 5 sent (all converted), 3 held out (all converted): under `min_group_size` 10, so
+///   too small for a lift.
 /// - all: 120 sent with 66 converted, 80 held out with 48: 55.0% against 60.0%, -5.0 points,
 ///   interval -0.1843 to +0.0893, p = 0.4841 (the holdout is all buyers, who convert more).
 ///
 /// Campaign `march`, sent 2026-03-05 (run of 2026-02-28) to 151..=200, none held out: customer
 /// 200 now counts in `buyers` (1 sent), the other 49 in `non_buyers`.
 fn project() -> tempfile::TempDir {
+    project_with(true)
+}
+
+/// The project above; without `revenue` in the events when `revenue_column` is false.
+fn project_with(revenue_column: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = dir.path();
     std::fs::create_dir_all(p.join("data")).unwrap();
@@ -49,12 +56,12 @@ fn project() -> tempfile::TempDir {
     let mut customers = String::from("customer_id,signup_date,vip\n");
     let mut orders = String::from("customer_id,ordered_at,amount\n");
     for id in 1..=200 {
-        let _ = writeln!(customers, "{id},2025-01-01,{}", id <= 5);
+        let _ = writeln!(customers, "{id},2025-01-01,{}", id <= 5 || (71..=73).contains(&id));
         if id <= 150 {
             let _ = writeln!(orders, "{id},2025-06-01 12:00:00,10.00");
         }
     }
-    orders.push_str("200,2026-02-15 12:00:00,10.00\n");
+    orders.push_str("1,2026-02-12 12:00:00,10.00\n200,2026-02-15 12:00:00,10.00\n160,2026-03-06 12:00:00,30.00\n");
     let mut events = String::from("campaign,customer_id,sent_at,holdout,opened,clicked,converted,revenue\n");
     for id in 1..=200 {
         let held = (71..=150).contains(&id);
@@ -67,6 +74,9 @@ fn project() -> tempfile::TempDir {
     }
     std::fs::write(p.join("data/customers.csv"), customers).unwrap();
     std::fs::write(p.join("data/orders.csv"), orders).unwrap();
+    if !revenue_column {
+        events = events.lines().map(|l| l.rsplit_once(',').map_or(l, |(rest, _)| rest).to_string() + "\n").collect();
+    }
     std::fs::write(p.join("data/campaign_events.csv"), events).unwrap();
     for as_of in ["2026-01-31", "2026-02-28", "2026-03-31"] {
         segmenter(p).args(["--quiet", "run", "--as-of", as_of]).assert().success();
@@ -94,7 +104,7 @@ fn hand_computed_rates_lift_and_interval() {
             "spring|all|all|120|80|66|48|-0.05|-0.1843|0.0893|0.484108|not_significant|11|0.29|0.12",
             "spring|segment|buyers|70|80|56|48|0.2|0.0524|0.3339|0.008045|significant|16|0.5|0.2",
             "spring|segment|non_buyers|50|0|10|0|NULL|NULL|NULL|NULL|no_holdout|4|0|0",
-            "spring|segment|vips|5|0|5|0|NULL|NULL|NULL|NULL|no_holdout|20|1|1",
+            "spring|segment|vips|5|3|5|3|NULL|NULL|NULL|NULL|too_small|20|1|1",
         ]
     );
 }
@@ -137,7 +147,7 @@ group       sent  held out  opened  clicked  converted  holdout conv.  lift (pts
 all          120        80   29.2%    11.7%      55.0%          60.0%        -5.0  -18.4 to +8.9  0.484         11.00  not significant\n\
 buyers        70        80   50.0%    20.0%      80.0%          60.0%       +20.0  +5.2 to +33.4  0.008         16.00  significant\n\
 non_buyers    50         0    0.0%     0.0%      20.0%              -           -              -      -          4.00  no holdout\n\
-vips           5         0  100.0%   100.0%     100.0%              -           -              -      -         20.00  no holdout\n"
+vips           5         3  100.0%   100.0%     100.0%         100.0%           -              -      -         20.00  too small\n"
     );
     // docs/campaigns.md shows this output.
     let doc = std::fs::read_to_string(repo_root().join("docs/campaigns.md")).expect("campaigns.md");
@@ -154,6 +164,31 @@ vips           5         0  100.0%   100.0%     100.0%              -           
     let out = segmenter(dir.path()).args(["report", "campaigns", "--campaign", "sprng"]).output().expect("report");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "error: no campaign 'sprng' in campaign_results; did you mean 'spring'?");
+}
+
+/// Without a `revenue` column a send's revenue is the customer's orders within 7 days from it:
+/// customer 1's 10.00 two days after `spring` (70 buyers sent: 0.14 each; 5 vips: 2.00),
+/// customer 200's 10.00 five days after it (50 non-buyers: 0.20; all 120 sent: 20.00, 0.17), and
+/// customer 160's 30.00 the day after `march` (49 non-buyers sent: 0.61 each; all 50: 0.60).
+#[test]
+fn revenue_is_attributed_from_orders_without_a_revenue_column() {
+    let dir = project_with(false);
+    let got = rows(
+        &dir.path().join("out/segments.duckdb"),
+        "SELECT campaign, name, round(revenue_per_recipient, 2), round(revenue, 2) FROM campaign_results ORDER BY campaign, kind, name",
+    );
+    assert_eq!(
+        got,
+        [
+            "march|all|0.6|30",
+            "march|buyers|0|0",
+            "march|non_buyers|0.61|30",
+            "spring|all|0.17|20",
+            "spring|buyers|0.14|10",
+            "spring|non_buyers|0.2|10",
+            "spring|vips|2|10",
+        ]
+    );
 }
 
 /// The generator plants a conversion uplift per income band (0, 4 and 8 points for
