@@ -19,6 +19,8 @@ use duckdb::Connection;
 /// The tables replaced as a whole, and the history tables that get this as_of's rows.
 const CURRENT: [&str; 5] = ["segment_members", "tier_assignments", "customer_features", "segment_catalog", "tier_catalog"];
 const HISTORY: [&str; 2] = ["segment_members_history", "tier_history"];
+/// Tables every run recomputes whole, a backfill too (`campaign_results` reads the history).
+const RECOMPUTED: [&str; 1] = [crate::campaigns::measure::TABLE];
 
 /// Where and what a run publishes.
 pub struct Target<'a> {
@@ -62,7 +64,8 @@ pub fn publish(conn: &Connection, target: &Target, as_of: &str, history_only: bo
     target.execute(conn, "staging schema", &format!("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", pg_ident(&staging)))?;
     let mut current = Vec::new();
     let mut history = Vec::new();
-    let tables = CURRENT.iter().filter(|_| !history_only).map(|t| (*t, false)).chain(HISTORY.iter().map(|t| (*t, true)));
+    let whole = CURRENT.iter().filter(|_| !history_only).chain(&RECOMPUTED);
+    let tables = whole.map(|t| (*t, false)).chain(HISTORY.iter().map(|t| (*t, true)));
     for (table, is_history) in tables {
         if !local.iter().any(|t| t == table) {
             continue;

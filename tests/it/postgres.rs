@@ -151,7 +151,7 @@ fn same_members(a: &Path, b: &Path) {
 fn published_tables_equal_duckdbs(pg: &LocalPostgres, db: &Path, schema: &str) {
     let conn = pg.duckdb();
     conn.execute_batch(&format!("ATTACH '{}' AS d (READ_ONLY)", db.display())).expect("attach");
-    let tables = ["segment_members", "tier_assignments", "customer_features", "segment_catalog", "tier_catalog", "tier_history", "segment_members_history"];
+    let tables = ["segment_members", "tier_assignments", "customer_features", "segment_catalog", "tier_catalog", "tier_history", "segment_members_history", "campaign_results"];
     for table in tables {
         let cols: Vec<String> = {
             let mut stmt = conn.prepare(&format!("SELECT column_name FROM duckdb_columns() WHERE database_name = 'pg' AND schema_name = '{schema}' AND table_name = '{table}' ORDER BY column_index")).expect("columns");
