@@ -212,11 +212,10 @@ impl<'a> LockedRun<'a> {
         let copy = publish::WorkingCopy::create(&start.db_path, &start.db_display)?;
         let conn = copy.open(&start.settings)?;
         let db_err = |e: duckdb::Error| Error::Database { path: start.db_display.clone(), message: execute::first_line(&e.to_string()) };
-        conn.execute_batch(publish::Manifest::CREATE).map_err(db_err)?;
-        conn.execute_batch(publish::Manifest::MIGRATE).map_err(db_err)?;
+        conn.execute_batch(&publish::Manifest::create_sql(&crate::compile::dialect::DuckDb)?).map_err(db_err)?;
         let selected = !args.select.select.is_empty() || !args.select.exclude.is_empty();
         let mode = publish::mode::Publication::decide(publish::mode::Published::read(&conn)?, &start.resolved.as_of, selected)?;
-        let staged = staged_plan(&start, &mode);
+        let staged = staged_plan(&start, &mode)?;
         let run_started = publish::utc_now();
         let run_id = format!("{}-{}", run_started, std::process::id());
         let hashing = RefCell::new(Some(publish::hash_input_files(publish::list_input_files(&conn, &start.resolved)?)?));
@@ -395,17 +394,17 @@ impl<'a> LockedRun<'a> {
 
 /// The statements of a run: every table written under its staging name, published as the
 /// run's date and selection allow (see publish::mode), then the history.
-fn staged_plan(start: &RunStart, mode: &publish::mode::Publication) -> Plan {
+fn staged_plan(start: &RunStart, mode: &publish::mode::Publication) -> Result<Plan> {
     let resolved = &start.resolved;
     let mut staged = crate::compile::compile_staged(resolved);
-    staged.publish = mode.statements(resolved, &staged.outputs());
-    staged.prepare = mode.prepare(resolved, &staged.outputs());
+    staged.publish = mode.statements(&staged.outputs());
+    staged.prepare = mode.prepare(resolved, &staged.outputs())?;
     let history_from: &dyn crate::compile::dialect::Dialect = match mode {
         publish::mode::Publication::Backfill { .. } => &crate::compile::dialect::Staged::of(&crate::compile::dialect::DuckDb),
         _ => &crate::compile::dialect::DuckDb,
     };
     staged.steps.extend(publish::history_steps(resolved, start.project.config.output.history_days, history_from));
-    staged
+    Ok(staged)
 }
 
 /// Row counts of the tables this run computed, for the manifest: the published ones, or a

@@ -84,7 +84,7 @@ pub fn lift(c: Counts, min_group: u64) -> Lift {
 pub fn publish(conn: &Connection, campaigns: &ResolvedCampaigns, as_of: &str) -> Result<usize> {
     let err = |e: duckdb::Error| Error::Step { step: "measure campaigns".into(), message: crate::execute::first_line(&e.to_string()) };
     let with_tiers = crate::execute::table_exists(conn, "tier_history")?;
-    conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE {GROUPS} AS {}", groups_sql(campaigns, as_of, with_tiers))).map_err(err)?;
+    conn.execute_batch(&format!("CREATE OR REPLACE TEMP TABLE {GROUPS} AS {}", groups_sql(campaigns, as_of, with_tiers)?)).map_err(err)?;
     let mut stmt = conn
         .prepare(&format!("SELECT row_id, sent, converted, held_out, held_out_converted FROM {GROUPS} ORDER BY row_id"))
         .map_err(err)?;
@@ -99,9 +99,8 @@ pub fn publish(conn: &Connection, campaigns: &ResolvedCampaigns, as_of: &str) ->
     let min_group = u64::from(campaigns.min_group_size);
     let values: Vec<String> = rows.iter().map(|(id, c)| lift_values(*id, lift(*c, min_group))).collect();
     let stats = if values.is_empty() {
-        "SELECT NULL::BIGINT AS row_id, NULL::VARCHAR AS verdict, NULL::DOUBLE AS lift, NULL::DOUBLE AS lift_low, NULL::DOUBLE AS lift_high, \
-         NULL::DOUBLE AS relative_lift, NULL::DOUBLE AS p_value WHERE FALSE"
-            .to_string()
+        let nulls: Vec<String> = STATS_COLUMNS.iter().map(|(c, ty)| format!("{} AS {c}", DuckDb.cast("NULL", ty))).collect();
+        format!("SELECT {} WHERE FALSE", nulls.join(", "))
     } else {
         format!("SELECT * FROM (VALUES {}) AS s(row_id, verdict, lift, lift_low, lift_high, relative_lift, p_value)", values.join(", "))
     };
@@ -122,8 +121,19 @@ pub fn publish(conn: &Connection, campaigns: &ResolvedCampaigns, as_of: &str) ->
     Ok(rows.len())
 }
 
+/// The columns of the statistics joined back to the groups.
+const STATS_COLUMNS: &[(&str, &str)] = &[
+    ("row_id", "BIGINT"),
+    ("verdict", "VARCHAR"),
+    ("lift", "DOUBLE"),
+    ("lift_low", "DOUBLE"),
+    ("lift_high", "DOUBLE"),
+    ("relative_lift", "DOUBLE"),
+    ("p_value", "DOUBLE"),
+];
+
 fn lift_values(id: u64, l: Lift) -> String {
-    let num = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or("NULL::DOUBLE".to_string(), |x| format!("{x:e}::DOUBLE"));
+    let num = |v: Option<f64>| DuckDb.cast(&v.filter(|x| x.is_finite()).map_or("NULL".to_string(), |x| format!("{x:e}")), "DOUBLE");
     let d = l.difference;
     format!(
         "({id}, {}, {}, {}, {}, {}, {})",
@@ -138,8 +148,10 @@ fn lift_values(id: u64, l: Lift) -> String {
 
 /// The grouped counts: per campaign all sends (`kind` 'all'), then per segment and per tier
 /// level of the customer on the send date.
-fn groups_sql(c: &ResolvedCampaigns, as_of: &str, with_tiers: bool) -> String {
+fn groups_sql(c: &ResolvedCampaigns, as_of: &str, with_tiers: bool) -> Result<String> {
     let d = DuckDb;
+    let dated = d.asof_left_join("events AS e", "runs AS r", &format!("{} >= r.as_of", d.cast("e.sent_at", "DATE")))?;
+    let no_ladder = d.cast("NULL", "VARCHAR");
     let (ids, hist) = (crate::publish::SEGMENT_IDS_TABLE, crate::publish::SEGMENT_HISTORY_TABLE);
     let aggregates = "min(sent_at) AS first_sent, max(sent_at) AS last_sent, min(member_as_of) AS membership_from, \
         max(member_as_of) AS membership_to, count(*) FILTER (WHERE NOT held_out) AS sent, count(*) FILTER (WHERE held_out) AS held_out, \
@@ -154,20 +166,21 @@ fn groups_sql(c: &ResolvedCampaigns, as_of: &str, with_tiers: bool) -> String {
     } else {
         String::new()
     };
-    format!(
+    Ok(format!(
         "WITH events AS ({}),\n\
          runs AS (SELECT DISTINCT as_of FROM {hist}),\n\
-         dated AS (SELECT e.*, r.as_of AS member_as_of FROM events AS e ASOF LEFT JOIN runs AS r ON CAST(e.sent_at AS DATE) >= r.as_of),\n\
+         dated AS (SELECT e.*, r.as_of AS member_as_of FROM {dated}),\n\
          grouped AS (\n\
-         SELECT campaign, 0 AS kind_order, 'all' AS kind, NULL::VARCHAR AS ladder, 'all' AS name, {aggregates}, \
+         SELECT campaign, 0 AS kind_order, 'all' AS kind, {no_ladder} AS ladder, 'all' AS name, {aggregates}, \
          count(*) FILTER (WHERE member_as_of IS NULL) AS without_history FROM dated GROUP BY campaign\n\
          UNION ALL\n\
-         SELECT e.campaign, 1 AS kind_order, 'segment' AS kind, NULL::VARCHAR AS ladder, i.segment AS name, {aggregates}, 0 AS without_history \
+         SELECT e.campaign, 1 AS kind_order, 'segment' AS kind, {no_ladder} AS ladder, i.segment AS name, {aggregates}, 0 AS without_history \
          FROM dated AS e JOIN {hist} AS h ON h.as_of = e.member_as_of AND h.customer_id = e.customer_id JOIN {ids} AS i USING (segment_id) GROUP BY ALL\n\
          {tiers})\n\
-         SELECT row_number() OVER (ORDER BY campaign, kind_order, ladder NULLS FIRST, name) AS row_id, * EXCLUDE (kind_order) FROM grouped",
-        events_sql(c, as_of, &d)
-    )
+         SELECT row_number() OVER (ORDER BY campaign, kind_order, ladder NULLS FIRST, name) AS row_id, {} FROM grouped",
+        events_sql(c, as_of, &d),
+        d.star_excluding(&["kind_order"])?
+    ))
 }
 
 /// One row per send up to `as_of`: campaign, customer, time, holdout flag, responses, revenue.
@@ -175,7 +188,7 @@ fn events_sql(c: &ResolvedCampaigns, as_of: &str, d: &DuckDb) -> String {
     let src = &c.source;
     let time = d.ident(src.time.as_deref().unwrap_or("sent_at"));
     let key = d.ident(&src.key);
-    let end = format!("{} + INTERVAL 1 DAY", d.date(as_of));
+    let end = format!("{} + {}", d.date(as_of), d.interval_days(1));
     let flag = |column: &str| format!("coalesce(CAST(e.{} AS BOOLEAN), FALSE)", d.ident(column));
     let revenue = match (&c.has_revenue, &c.orders) {
         (true, _) => "coalesce(CAST(e.revenue AS DOUBLE), 0)".to_string(),
@@ -183,13 +196,13 @@ fn events_sql(c: &ResolvedCampaigns, as_of: &str, d: &DuckDb) -> String {
             let otime = d.ident(orders.time.as_deref().unwrap_or("ordered_at"));
             format!(
                 "coalesce((SELECT sum(CAST(o.amount AS DOUBLE)) FROM {} AS o WHERE o.{} = e.{key} AND o.{otime} >= e.{time} \
-                 AND o.{otime} < e.{time} + INTERVAL {} DAY AND o.{otime} < {end}), 0)",
+                 AND o.{otime} < e.{time} + {} AND o.{otime} < {end}), 0)",
                 crate::compile::source_relation(orders, d),
                 d.ident(&orders.key),
-                c.attribution_days
+                d.interval_days(i64::from(c.attribution_days))
             )
         }
-        (false, None) => "NULL::DOUBLE".to_string(),
+        (false, None) => d.cast("NULL", "DOUBLE"),
     };
     let held_out = if c.has_holdout { flag("holdout") } else { "FALSE".into() };
     format!(

@@ -1,12 +1,55 @@
-//! All engine-specific SQL text. The compiler asks the dialect for every construct whose
-//! spelling differs between engines: [`DuckDb`] and [`SparkSql`] are the two spellings, and
-//! [`Staged`] names the output tables of either under their staging names.
+//! All engine-specific SQL text. The compiler, the publisher, the report readers, campaign
+//! measurement and the sample-data generator ask the dialect for every construct whose spelling
+//! differs between engines: [`DuckDb`] and [`SparkSql`] are the two spellings, and [`Staged`]
+//! names the output tables of either under their staging names. A construct only DuckDB runs
+//! use, and that Spark SQL cannot say, answers [`NoSpelling`] there.
 
 use crate::project::model::{CsvOptions, CsvValue, SourceFormat};
 use crate::validate::{Window, WindowUnit};
 
+mod spark_sql;
+mod staged;
+#[cfg(test)]
+mod tests;
+
+pub use spark_sql::SparkSql;
+pub use staged::{Staged, STAGE_PREFIX};
+
+/// A construct an engine has no spelling for (a DuckDB-only step asked of another dialect).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{engine} has no spelling for {construct}; only DuckDB runs use it")]
+pub struct NoSpelling {
+    /// The dialect's name ([`Dialect::name`]).
+    pub engine: &'static str,
+    /// What was asked for, e.g. "an ASOF join".
+    pub construct: &'static str,
+}
+
+impl From<NoSpelling> for crate::error::Error {
+    fn from(e: NoSpelling) -> Self {
+        crate::error::Error::Usage(e.to_string())
+    }
+}
+
+/// The file format of [`Dialect::copy_to`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyFormat {
+    /// CSV with a header row.
+    Csv,
+    /// Parquet with the engine's default compression.
+    Parquet,
+    /// Parquet compressed with zstd, in row groups of `row_group_size` rows.
+    ParquetZstd { row_group_size: u32 },
+}
+
 /// SQL spelling of constructs that differ between engines.
 pub trait Dialect {
+    /// The engine's name, for messages.
+    fn name(&self) -> &'static str;
+    /// [`NoSpelling`] for `construct` on this engine.
+    fn no_spelling(&self, construct: &'static str) -> NoSpelling {
+        NoSpelling { engine: self.name(), construct }
+    }
     /// Double-quoted identifier.
     fn ident(&self, name: &str) -> String {
         format!("\"{}\"", name.replace('"', "\"\""))
@@ -75,12 +118,88 @@ pub trait Dialect {
     fn most_frequent_value(&self, v: &str, n: &str) -> String {
         format!("arg_min({v}, (-{n}, {v}))")
     }
+    /// `expr` cast to `ty` (a type written in DuckDB's spelling).
+    fn cast(&self, expr: &str, ty: &str) -> String {
+        format!("CAST({expr} AS {})", self.type_name(ty))
+    }
+    /// An interval of `n` days, to add to or subtract from a date or timestamp.
+    fn interval_days(&self, n: i64) -> String {
+        format!("INTERVAL {n} DAY")
+    }
+    /// Days from the date `start` to the date `end` (negative when `end` is earlier).
+    fn days_between(&self, start: &str, end: &str) -> String;
+    /// Statement creating `table` with `columns` (name, type in DuckDB's spelling) unless it exists.
+    fn create_table_if_missing(&self, table: &str, columns: &[(&str, &str)]) -> String {
+        let cols: Vec<String> = columns.iter().map(|(c, t)| format!("{c} {}", self.type_name(t))).collect();
+        format!("CREATE TABLE IF NOT EXISTS {table} ({}){}", cols.join(", "), self.table_options())
+    }
+    /// Statement appending the rows of `query` to `table`, matching columns by name.
+    fn insert_by_name(&self, table: &str, query: &str) -> String {
+        format!("INSERT INTO {table} BY NAME {query}")
+    }
+    /// `relation` turned long: one row per input row and column of `columns`, the column's name
+    /// in `name` and its value in `value` (rows whose value is NULL left out).
+    fn unpivot(&self, relation: &str, value: &str, name: &str, columns: &[String]) -> String {
+        format!("{relation} UNPIVOT ({value} FOR {name} IN ({}))", columns.join(", "))
+    }
+    /// Whether the list `list` holds `item`.
+    fn list_contains(&self, list: &str, item: &str) -> String;
+    /// Whether the lists `a` and `b` share an element.
+    fn lists_overlap(&self, a: &str, b: &str) -> String;
+    /// Aggregate: `value` on the row with the smallest `by`, even when that value is NULL.
+    fn value_at_min(&self, value: &str, by: &str) -> String;
+    /// The rows of queries `a` and `b`, columns matched by name (missing ones NULL).
+    fn union_all_by_name(&self, a: &str, b: &str) -> Result<String, NoSpelling> {
+        let _ = (a, b);
+        Err(self.no_spelling("UNION ALL BY NAME"))
+    }
+    /// `SELECT` list of every column, those named in `replaced` (expression, column) replaced.
+    fn star_replacing(&self, replaced: &[(String, String)]) -> Result<String, NoSpelling> {
+        let _ = replaced;
+        Err(self.no_spelling("a star replacing columns"))
+    }
+    /// `SELECT` list of every column but `excluded`.
+    fn star_excluding(&self, excluded: &[&str]) -> Result<String, NoSpelling> {
+        let _ = excluded;
+        Err(self.no_spelling("a star excluding columns"))
+    }
+    /// Clause ending a `SELECT ... FROM ... WHERE` that keeps, per `partition`, the rows with
+    /// the latest `time` (NULL times last; ties all kept).
+    fn keep_latest(&self, partition: &str, time: &str) -> Result<String, NoSpelling> {
+        let _ = (partition, time);
+        Err(self.no_spelling("QUALIFY"))
+    }
+    /// `left` joined to each row's nearest `right` row by the inequality `on` (NULLs without one).
+    fn asof_left_join(&self, left: &str, right: &str, on: &str) -> Result<String, NoSpelling> {
+        let _ = (left, right, on);
+        Err(self.no_spelling("an ASOF join"))
+    }
+    /// Statement writing the rows of `query` to the one file `path`.
+    fn copy_to(&self, query: &str, path: &str, format: CopyFormat) -> Result<String, NoSpelling> {
+        let _ = (query, path, format);
+        Err(self.no_spelling("COPY to a file"))
+    }
+    /// Query of the session database's tables (and views, `with_views`): `(name, schema_name)`,
+    /// not those of attached databases.
+    fn tables_query(&self, with_views: bool) -> Result<String, NoSpelling> {
+        let _ = with_views;
+        Err(self.no_spelling("a query of the catalog"))
+    }
+    /// Statement adding `column` of type `ty` to `table` unless it has it.
+    fn add_column_if_missing(&self, table: &str, column: &str, ty: &str) -> Result<String, NoSpelling> {
+        let _ = (table, column, ty);
+        Err(self.no_spelling("ADD COLUMN IF NOT EXISTS"))
+    }
 }
 
 /// DuckDB 1.5.
 pub struct DuckDb;
 
 impl Dialect for DuckDb {
+    fn name(&self) -> &'static str {
+        "DuckDB"
+    }
+
     fn read_source(&self, format: SourceFormat, path: &str, csv: Option<&CsvOptions>) -> String {
         let p = self.string(path);
         match format {
@@ -152,165 +271,63 @@ impl Dialect for DuckDb {
         let v: Vec<String> = values.iter().map(|s| self.string(s)).collect();
         format!("ENUM({})", v.join(", "))
     }
-}
 
-/// Prefix of the name under which a run writes each output table before publishing it.
-pub const STAGE_PREFIX: &str = "__segmenter_stage__";
-
-/// Another dialect whose output tables are named `prefix + name`. A DuckDB `run` computes every
-/// table under its staging name ([`Staged::of`], prefix [`STAGE_PREFIX`]), one committed
-/// statement at a time, then publishes them all by renaming in one short transaction; a Spark
-/// run writes them as one generation of tables (see `spark::generation`).
-pub struct Staged<'a>(pub &'a dyn Dialect, pub &'a str);
-
-impl<'a> Staged<'a> {
-    /// `dialect` with its output tables under their staging names.
-    pub fn of(dialect: &'a dyn Dialect) -> Self {
-        Staged(dialect, STAGE_PREFIX)
-    }
-}
-
-impl Dialect for Staged<'_> {
-    fn table(&self, name: &str) -> String {
-        self.0.ident(&format!("{}{name}", self.1))
-    }
-    fn read_source(&self, format: SourceFormat, path: &str, csv: Option<&CsvOptions>) -> String {
-        self.0.read_source(format, path, csv)
-    }
-    fn star_renaming(&self, renames: &[(String, String)]) -> String {
-        self.0.star_renaming(renames)
-    }
-    fn select_casting(&self, relation: &str, types: &[(String, String)]) -> String {
-        self.0.select_casting(relation, types)
-    }
-    fn materialized(&self) -> &'static str {
-        self.0.materialized()
-    }
-    fn window_start(&self, as_of: &str, w: Window) -> String {
-        self.0.window_start(as_of, w)
-    }
-    fn day_after(&self, as_of: &str) -> String {
-        self.0.day_after(as_of)
-    }
-    fn quantile(&self, expr: &str, q: f64) -> String {
-        self.0.quantile(expr, q)
-    }
-    fn string_list(&self, items: &[String]) -> String {
-        self.0.string_list(items)
-    }
-    fn label_type(&self, values: &[String]) -> String {
-        self.0.label_type(values)
-    }
-    fn ident(&self, name: &str) -> String {
-        self.0.ident(name)
-    }
-    fn string(&self, s: &str) -> String {
-        self.0.string(s)
-    }
-    fn table_options(&self) -> &'static str {
-        self.0.table_options()
-    }
-    fn replaces_in_one_statement(&self) -> bool {
-        self.0.replaces_in_one_statement()
-    }
-    fn rule(&self, sql: &str) -> String {
-        self.0.rule(sql)
-    }
-    fn type_name(&self, ty: &str) -> String {
-        self.0.type_name(ty)
-    }
-    fn text_list_type(&self) -> String {
-        self.0.text_list_type()
-    }
-    fn most_frequent_value(&self, v: &str, n: &str) -> String {
-        self.0.most_frequent_value(v, n)
-    }
-}
-
-/// Apache Spark SQL (4.x), as run through Spark Connect. Sources are temporary views the Spark
-/// runner registers (renamed and cast as declared) before the plan runs: Spark SQL has no
-/// `* RENAME`/`* REPLACE` and no CSV reader with options inside a query.
-pub struct SparkSql {
-    /// Storage format of the tables it creates.
-    pub format: crate::project::model::SparkTableFormat,
-}
-
-impl SparkSql {
-    pub const PARQUET: SparkSql = SparkSql { format: crate::project::model::SparkTableFormat::Parquet };
-    pub const ORC: SparkSql = SparkSql { format: crate::project::model::SparkTableFormat::Orc };
-
-    /// The dialect creating tables in `format`.
-    pub fn of(format: crate::project::model::SparkTableFormat) -> &'static SparkSql {
-        match format {
-            crate::project::model::SparkTableFormat::Parquet => &Self::PARQUET,
-            crate::project::model::SparkTableFormat::Orc => &Self::ORC,
-        }
+    fn days_between(&self, start: &str, end: &str) -> String {
+        format!("date_diff('day', {start}, {end})")
     }
 
-    /// The temporary view a source is read from.
-    pub fn source_view(path: &str) -> String {
-        format!("__segmenter_source_{}", crate::validate::short_hash(path))
+    fn list_contains(&self, list: &str, item: &str) -> String {
+        format!("list_contains({list}, {item})")
     }
-}
 
-impl Dialect for SparkSql {
-    fn ident(&self, name: &str) -> String {
-        format!("`{}`", name.replace('`', "``"))
+    fn lists_overlap(&self, a: &str, b: &str) -> String {
+        format!("list_has_any({a}, {b})")
     }
-    /// Spark reads backslash escapes in literals: a quote and a backslash are escaped with one.
-    fn string(&self, s: &str) -> String {
-        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+
+    /// Wrapped in a struct: `arg_min` skips rows whose value is NULL, a struct of NULL is not NULL.
+    fn value_at_min(&self, value: &str, by: &str) -> String {
+        format!("arg_min({{'v': {value}}}, {by}).v")
     }
-    fn read_source(&self, _format: SourceFormat, path: &str, _csv: Option<&CsvOptions>) -> String {
-        self.ident(&SparkSql::source_view(path))
+
+    fn union_all_by_name(&self, a: &str, b: &str) -> Result<String, NoSpelling> {
+        Ok(format!("{a}\nUNION ALL BY NAME\n{b}"))
     }
-    fn star_renaming(&self, _renames: &[(String, String)]) -> String {
-        "*".into()
+
+    fn star_replacing(&self, replaced: &[(String, String)]) -> Result<String, NoSpelling> {
+        let parts: Vec<String> = replaced.iter().map(|(e, c)| format!("{e} AS {c}")).collect();
+        Ok(format!("* REPLACE ({})", parts.join(", ")))
     }
-    fn select_casting(&self, relation: &str, _types: &[(String, String)]) -> String {
-        relation.to_string()
+
+    fn star_excluding(&self, excluded: &[&str]) -> Result<String, NoSpelling> {
+        Ok(format!("* EXCLUDE ({})", excluded.join(", ")))
     }
-    fn table_options(&self) -> &'static str {
-        match self.format {
-            crate::project::model::SparkTableFormat::Parquet => " USING parquet",
-            crate::project::model::SparkTableFormat::Orc => " USING orc",
-        }
+
+    fn keep_latest(&self, partition: &str, time: &str) -> Result<String, NoSpelling> {
+        Ok(format!("QUALIFY rank() OVER (PARTITION BY {partition} ORDER BY {time} DESC NULLS LAST) = 1"))
     }
-    /// Spark's session catalog cannot `CREATE OR REPLACE` a table stored as files.
-    fn replaces_in_one_statement(&self) -> bool {
-        false
+
+    fn asof_left_join(&self, left: &str, right: &str, on: &str) -> Result<String, NoSpelling> {
+        Ok(format!("{left} ASOF LEFT JOIN {right} ON {on}"))
     }
-    fn materialized(&self) -> &'static str {
-        "AS"
+
+    fn copy_to(&self, query: &str, path: &str, format: CopyFormat) -> Result<String, NoSpelling> {
+        let options = match format {
+            CopyFormat::Csv => "FORMAT csv, HEADER true".to_string(),
+            CopyFormat::Parquet => "FORMAT parquet".to_string(),
+            CopyFormat::ParquetZstd { row_group_size } => format!("FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {row_group_size}"),
+        };
+        Ok(format!("COPY ({query}) TO {} ({options})", self.string(path)))
     }
-    fn window_start(&self, as_of: &str, w: Window) -> String {
-        DuckDb.window_start(as_of, w)
+
+    fn tables_query(&self, with_views: bool) -> Result<String, NoSpelling> {
+        let tables = "SELECT table_name AS name, schema_name FROM duckdb_tables() WHERE database_name = current_database()";
+        Ok(match with_views {
+            true => format!("{tables} UNION ALL SELECT view_name, schema_name FROM duckdb_views() WHERE database_name = current_database()"),
+            false => tables.to_string(),
+        })
     }
-    fn day_after(&self, as_of: &str) -> String {
-        DuckDb.day_after(as_of)
-    }
-    fn quantile(&self, expr: &str, q: f64) -> String {
-        format!("percentile({expr}, {q})")
-    }
-    fn string_list(&self, items: &[String]) -> String {
-        let v: Vec<String> = items.iter().map(|s| self.string(s)).collect();
-        format!("CAST(array({}) AS ARRAY<STRING>)", v.join(", "))
-    }
-    fn rule(&self, sql: &str) -> String {
-        // Validation (E033) refused what has no Spark spelling; text that does not parse here
-        // is left as it is and Spark reports it.
-        match super::tree::parse(sql).map(|e| super::spark::to_spark(&e)) {
-            Some(Ok(e)) => e.to_string(),
-            _ => sql.to_string(),
-        }
-    }
-    fn type_name(&self, ty: &str) -> String {
-        super::spark::spark_type_name(ty).unwrap_or_else(|| ty.to_string())
-    }
-    fn text_list_type(&self) -> String {
-        "ARRAY<STRING>".into()
-    }
-    fn most_frequent_value(&self, v: &str, n: &str) -> String {
-        format!("min_by({v}, struct(-{n}, {v}))")
+
+    fn add_column_if_missing(&self, table: &str, column: &str, ty: &str) -> Result<String, NoSpelling> {
+        Ok(format!("ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {}", self.type_name(ty)))
     }
 }

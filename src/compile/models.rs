@@ -15,20 +15,27 @@ pub const MODELS_TABLE: &str = "__segmenter_models";
 /// without one). Models on the same data share it (the value is then the Gamma-Gamma model's).
 ///
 /// Two aggregations and no window: the days' sums, then per customer the sum of the repeat days
-/// as the sum of all days less the first day's (`arg_min` by day; wrapped in a struct so that a
+/// as the sum of all days less the first day's ([`Dialect::value_at_min`] by day, so that a
 /// first day without a value is found as NULL, not skipped).
 pub fn summary_sql(m: &ResolvedModel, value: Option<&str>, d: &dyn Dialect) -> String {
     let (key, time) = (d.ident(&m.source.key), d.ident(&m.time));
-    let value = value.map_or("CAST(NULL AS DOUBLE)".to_string(), |v| format!("CAST({} AS DOUBLE)", d.ident(v)));
+    let value = d.cast(&value.map_or("NULL".to_string(), |v| d.ident(v)), "DOUBLE");
+    let epoch = d.date("1970-01-01");
     // Grouping by the DATE (4 bytes) and counting days after the aggregation is 20% faster
     // than grouping by a computed day number (bench/RESULTS.md, twelfth round).
-    let epoch = "DATE '1970-01-01'";
+    let day_number = |day: &str| d.cast(&d.days_between(&epoch, day), "BIGINT");
     format!(
-        "SELECT customer_id, x, first_day, last_day, (total - coalesce(first_value, 0)) / nullif(valued - CAST(first_value IS NOT NULL AS BIGINT), 0) AS m_x\n\
-         FROM (\nSELECT customer_id, CAST(count(*) - 1 AS BIGINT) AS x, CAST(min(day) - {epoch} AS BIGINT) AS first_day, \
-         CAST(max(day) - {epoch} AS BIGINT) AS last_day, sum(value) AS total, count(value) AS valued, arg_min({{'v': value}}, day).v AS first_value\n\
-         FROM (\n  SELECT {key} AS customer_id, CAST({time} AS DATE) AS day, sum({value}) AS value\n  \
+        "SELECT customer_id, x, first_day, last_day, (total - coalesce(first_value, 0)) / nullif(valued - {}, 0) AS m_x\n\
+         FROM (\nSELECT customer_id, {} AS x, {} AS first_day, {} AS last_day, \
+         sum(value) AS total, count(value) AS valued, {} AS first_value\n\
+         FROM (\n  SELECT {key} AS customer_id, {} AS day, sum({value}) AS value\n  \
          FROM {}\n  WHERE {key} IS NOT NULL AND {time} IS NOT NULL AND {time} < {}\n  GROUP BY 1, 2\n)\nGROUP BY customer_id\n)",
+        d.cast("first_value IS NOT NULL", "BIGINT"),
+        d.cast("count(*) - 1", "BIGINT"),
+        day_number("min(day)"),
+        day_number("max(day)"),
+        d.value_at_min("value", "day"),
+        d.cast(&time, "DATE"),
         super::source_relation(&m.source, d),
         d.day_after(&m.calibration_end)
     )
@@ -38,8 +45,8 @@ pub fn summary_sql(m: &ResolvedModel, value: Option<&str>, d: &dyn Dialect) -> S
 /// `t_days` and age `big_t_days` (days from the first purchase to the end of calibration).
 pub fn groups_sql(m: &ResolvedModel, summary: &str, d: &dyn Dialect) -> String {
     format!(
-        "SELECT x, last_day - first_day AS t_days, CAST(date_diff('day', DATE '1970-01-01', {}) AS BIGINT) - first_day AS big_t_days, count(*) AS n \
+        "SELECT x, last_day - first_day AS t_days, {} - first_day AS big_t_days, count(*) AS n \
          FROM {summary} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        d.date(&m.calibration_end)
+        d.cast(&d.days_between(&d.date("1970-01-01"), &d.date(&m.calibration_end)), "BIGINT")
     )
 }

@@ -110,14 +110,9 @@ fn members_select(model: &Resolved, d: &dyn Dialect) -> String {
             })
             .collect();
         let names: Vec<String> = model.segments.iter().map(|s| d.ident(&s.name)).collect();
-        parts.push(format!(
-            "SELECT {key}, {seg}\nFROM (\n  SELECT {key},\n    {}\n  FROM {}\n) UNPIVOT ({m} FOR {seg} IN ({}))\nWHERE {m}",
-            columns(&flags, 4),
-            d.table(FEATURES_TABLE),
-            names.join(", "),
-            seg = d.ident("segment"),
-            m = d.ident("is_member"),
-        ));
+        let (seg, m) = (d.ident("segment"), d.ident("is_member"));
+        let wide = format!("(\n  SELECT {key},\n    {}\n  FROM {}\n)", columns(&flags, 4), d.table(FEATURES_TABLE));
+        parts.push(format!("SELECT {key}, {seg}\nFROM {}\nWHERE {m}", d.unpivot(&wide, &m, &seg, &names)));
     }
     for s in &model.scores {
         if !s.labels.is_empty() {

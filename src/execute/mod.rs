@@ -117,15 +117,15 @@ pub const BUFFER_SHARE: u64 = 90;
 /// Whether the session's database has a table named `name` (views not counted; nor the tables
 /// of attached databases).
 pub fn table_exists(conn: &Connection, name: &str) -> Result<bool> {
-    conn.query_row("SELECT count(*) > 0 FROM duckdb_tables() WHERE database_name = current_database() AND table_name = ?", [name], |r| r.get(0))
+    let sql = format!("SELECT count(*) > 0 FROM ({}) WHERE name = ?", DuckDb.tables_query(false)?);
+    conn.query_row(&sql, [name], |r| r.get(0))
         .map_err(|e| Error::Step { step: "read the database's catalog".into(), message: first_line(&e.to_string()) })
 }
 
 /// Whether the session's database has a table or a view named `name`.
 pub fn relation_exists(conn: &Connection, name: &str) -> Result<bool> {
-    let sql = "SELECT count(*) > 0 FROM (SELECT table_name AS name, database_name FROM duckdb_tables() \
-               UNION ALL SELECT view_name, database_name FROM duckdb_views()) WHERE database_name = current_database() AND name = ?";
-    conn.query_row(sql, [name], |r| r.get(0))
+    let sql = format!("SELECT count(*) > 0 FROM ({}) WHERE name = ?", DuckDb.tables_query(true)?);
+    conn.query_row(&sql, [name], |r| r.get(0))
         .map_err(|e| Error::Step { step: format!("look for {name} in the database's catalog"), message: first_line(&e.to_string()) })
 }
 
@@ -433,8 +433,9 @@ pub fn run_plan_then(
     let name = |s: &crate::compile::Step| if s.scratch { format!("{} ({})", crate::compile::FEATURES_TABLE, s.target) } else { s.target.clone() };
     let total = plan.steps.len();
     let staged: Vec<_> = plan.steps.iter().filter(|s| s.staged).collect();
+    let staging = staging_tables_query()?;
     if !staged.is_empty() {
-        drop_staging_tables(conn).map_err(|e| fail("staging", e))?;
+        drop_staging_tables(conn, &staging).map_err(|e| fail("staging", e))?;
     }
     let mut scratch = Vec::new();
     for (i, step) in staged.iter().enumerate() {
@@ -442,7 +443,7 @@ pub fn run_plan_then(
         tracing::debug!(step = %step.label, table = %step.target, sql = %step.sql, "running step");
         let result = stopped().map_or_else(|| conn.execute_batch(&step.sql).and_then(|()| drop_scratch(conn, step, &mut scratch)).map_err(|e| step_failed(step, &name(step), &e)), Err);
         if let Err(e) = result {
-            let _ = drop_staging_tables(conn);
+            let _ = drop_staging_tables(conn, &staging);
             return Err(stopped().unwrap_or(e));
         }
     }
@@ -450,7 +451,7 @@ pub fn run_plan_then(
         tracing::debug!(sql = %sql, "preparing the publish");
         let result = stopped().map_or_else(|| conn.execute(sql, []).map(drop).map_err(|e| fail("merge with the published tables", e)), Err);
         if let Err(e) = result {
-            let _ = drop_staging_tables(conn);
+            let _ = drop_staging_tables(conn, &staging);
             return Err(stopped().unwrap_or(e));
         }
     }
@@ -468,12 +469,12 @@ pub fn run_plan_then(
         }
         before_commit(conn)?;
         // What the publish statements did not move into place (a backfill's tables) goes.
-        drop_staging_tables(conn).map_err(|e| fail("staging", e))?;
+        drop_staging_tables(conn, &staging).map_err(|e| fail("staging", e))?;
         stopped().map_or(Ok(()), Err)
     });
     if let Err(e) = outcome {
         let _ = conn.execute_batch("ROLLBACK");
-        let _ = drop_staging_tables(conn);
+        let _ = drop_staging_tables(conn, &staging);
         return Err(stopped().unwrap_or(e));
     }
     progress(total, total, COMMIT_STEP);
@@ -546,10 +547,16 @@ fn drop_scratch(conn: &Connection, step: &crate::compile::Step, made: &mut Vec<S
     Ok(())
 }
 
+/// The names of the session database's tables that start with the parameter.
+fn staging_tables_query() -> Result<String> {
+    Ok(format!("SELECT name FROM ({}) WHERE schema_name = current_schema() AND starts_with(name, ?)", DuckDb.tables_query(false)?))
+}
+
 /// Drop every table named with the staging prefix (left by this run or a dead one).
-fn drop_staging_tables(conn: &Connection) -> duckdb::Result<()> {
+/// `staging` lists them ([`staging_tables_query`]).
+fn drop_staging_tables(conn: &Connection, staging: &str) -> duckdb::Result<()> {
     let d = DuckDb;
-    let mut stmt = conn.prepare("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = current_schema() AND starts_with(table_name, ?)")?;
+    let mut stmt = conn.prepare(staging)?;
     let names = stmt.query_map([STAGE_PREFIX], |r| r.get::<_, String>(0))?.collect::<duckdb::Result<Vec<String>>>()?;
     for name in names {
         conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", d.ident(&name)))?;

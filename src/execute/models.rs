@@ -224,7 +224,7 @@ fn fit_bgnbd(conn: &Connection, m: &ResolvedModel, summary: &str, model: &Resolv
             vec![("r".into(), p.r), ("alpha".into(), p.alpha), ("a".into(), p.a), ("b".into(), p.b)]
         })
     };
-    let holdout_days = rows(conn, &m.name, &format!("SELECT CAST(date_diff('day', {}, {}) AS DOUBLE)", d.date(&m.calibration_end), d.date(&model.as_of)), 1)?;
+    let holdout_days = rows(conn, &m.name, &format!("SELECT {}", d.cast(&d.days_between(&d.date(&m.calibration_end), &d.date(&model.as_of)), "DOUBLE")), 1)?;
     fit.holdout_days = holdout_days.first().map_or(0, |r| r[0] as i64);
     let pred = format!("__segmenter_pred_{}", m.name);
     let mut cols = vec!["x BIGINT".to_string(), "big_t_days BIGINT".into()];
@@ -244,12 +244,12 @@ fn fit_bgnbd(conn: &Connection, m: &ResolvedModel, summary: &str, model: &Resolv
     select.push("s.p_alive * g.alive_holdout AS __holdout".into());
     let sql = format!(
         "CREATE OR REPLACE TEMP TABLE {} AS SELECT {} FROM (SELECT *, {alive} AS p_alive FROM {}) AS s LEFT JOIN {} AS g ON g.x = s.x \
-         AND g.big_t_days = CAST(date_diff('day', DATE '1970-01-01', {}) AS BIGINT) - s.first_day",
+         AND g.big_t_days = {} - s.first_day",
         d.ident(&format!("__segmenter_model_{}", m.name)),
         select.join(", "),
         d.ident(summary),
         d.ident(&pred),
-        d.date(&m.calibration_end)
+        d.cast(&d.days_between(&d.date("1970-01-01"), &d.date(&m.calibration_end)), "BIGINT")
     );
     exec(conn, &m.name, &sql)?;
     if params.is_some() && fit.holdout_days > 0 {
@@ -270,7 +270,8 @@ fn duckdb_threads(conn: &Connection, model: &str) -> Result<usize> {
 /// there is below 1e-307 either way).
 fn p_alive_sql(p: &BgNbdParams, calibration_end: &str, unit: f64) -> String {
     let d = DuckDb;
-    let big_t = format!("CAST(CAST(date_diff('day', DATE '1970-01-01', {}) AS BIGINT) - first_day AS DOUBLE) / {}", d.date(calibration_end), double(unit));
+    let days = d.cast(&d.days_between(&d.date("1970-01-01"), &d.date(calibration_end)), "BIGINT");
+    let big_t = format!("{} / {}", d.cast(&format!("{days} - first_day"), "DOUBLE"), double(unit));
     let t_x = format!("CAST(last_day - first_day AS DOUBLE) / {}", double(unit));
     let (r, alpha, a, b) = (double(p.r), double(p.alpha), double(p.a), double(p.b));
     format!(

@@ -6,7 +6,7 @@
 //! thread the same seed gives byte-identical files. The selects are streamed by `COPY`, so
 //! memory stays bounded at any scale.
 
-use crate::compile::dialect::{Dialect, DuckDb};
+use crate::compile::dialect::{CopyFormat, Dialect, DuckDb};
 use crate::error::{Error, Result};
 use crate::execute::{first_line, open, EngineSettings};
 use std::collections::BTreeMap;
@@ -74,11 +74,11 @@ pub fn generate(out_dir: &Path, opts: &GenerateOptions, progress: &mut dyn FnMut
         .map_err(|e| Error::Step { step: "generate settings".into(), message: first_line(&e.to_string()) })?;
     let step = |what: &str, e: duckdb::Error| Error::Step { step: format!("generate {what}"), message: first_line(&e.to_string()) };
     conn.execute_batch(&format!(
-        "SET preserve_insertion_order = true; SET VARIABLE seed = {}; SET VARIABLE customers = {}; SET VARIABLE as_of = {}; SET VARIABLE frequency = {}::DOUBLE;",
+        "SET preserve_insertion_order = true; SET VARIABLE seed = {}; SET VARIABLE customers = {}; SET VARIABLE as_of = {}; SET VARIABLE frequency = {};",
         opts.seed,
         opts.customers,
         d.date(&opts.as_of),
-        opts.frequency
+        d.cast(&opts.frequency.to_string(), "DOUBLE")
     ))
     .map_err(|e| step("settings", e))?;
     let mut counts = BTreeMap::new();
@@ -89,15 +89,15 @@ pub fn generate(out_dir: &Path, opts: &GenerateOptions, progress: &mut dyn FnMut
         let final_path = out_dir.join(&name);
         // Write to a temporary name and rename, so a failure never leaves half a file.
         let tmp_path = out_dir.join(format!(".{name}.tmp"));
-        let options = match format {
-            FileFormat::Csv => "FORMAT csv, HEADER true",
-            FileFormat::Parquet => "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880",
+        let copy_format = match format {
+            FileFormat::Csv => CopyFormat::Csv,
+            FileFormat::Parquet => CopyFormat::ParquetZstd { row_group_size: 122_880 },
         };
         let path_sql = d.string(&tmp_path.to_string_lossy());
         let select = select.trim().trim_end_matches(';');
         // Later tables read earlier ones through these (lazy) views, e.g. orders from gen_customers.
         conn.execute_batch(&format!("CREATE TEMP VIEW gen_{table} AS {select};")).map_err(|e| step(table, e))?;
-        conn.execute_batch(&format!("COPY (FROM gen_{table}) TO {path_sql} ({options})")).map_err(|e| step(table, e))?;
+        conn.execute_batch(&d.copy_to(&format!("FROM gen_{table}"), &tmp_path.to_string_lossy(), copy_format)?).map_err(|e| step(table, e))?;
         let rows: i64 = conn
             .query_row(&format!("SELECT count(*) FROM {}", reader(*format, &path_sql)), [], |r| r.get(0))
             .map_err(|e| step(table, e))?;

@@ -2,7 +2,7 @@
 //! (temporary file, then rename), with only the configured columns, and without customers who
 //! opted out of the export's channel.
 
-use crate::compile::dialect::{Dialect, DuckDb};
+use crate::compile::dialect::{CopyFormat, Dialect, DuckDb};
 use crate::error::{Error, Result};
 use crate::project::model::{ExportDef, ExportFormat, ExportLayout};
 use crate::project::Project;
@@ -25,32 +25,33 @@ pub struct ExportedFile {
 /// without any row is not contactable unless `consent.without_row: contactable`. Channels
 /// compare trimmed and in lower case (`EMAIL`, ` email`); rows without a customer id are left
 /// out (the key gate reports them).
-fn contactable_condition(project: &Project, channel: &str, as_of: &str) -> Option<String> {
+fn contactable_condition(project: &Project, channel: &str, as_of: &str) -> Result<Option<String>> {
     let d = DuckDb;
-    let consent = project.config.consent.as_ref()?;
-    let def = project.config.sources.get(&consent.source)?;
-    let relation = super::keys::source_relation(project, &consent.source)?;
+    let Some(consent) = project.config.consent.as_ref() else { return Ok(None) };
+    let (Some(def), Some(relation)) = (project.config.sources.get(&consent.source), super::keys::source_relation(project, &consent.source)) else {
+        return Ok(None);
+    };
     let (key, ch, out) = (d.ident(&def.key), d.ident(&consent.channel_column), d.ident(&consent.opted_out_column));
     let channel = crate::project::model::normalize_channel(channel);
-    let mut filter = format!("{key} IS NOT NULL AND lower(trim(CAST({ch} AS VARCHAR))) = {}", d.string(&channel));
+    let mut filter = format!("{key} IS NOT NULL AND lower(trim({})) = {}", d.cast(&ch, "VARCHAR"), d.string(&channel));
     if let Some(t) = &def.time {
         // Consent changes after the run date do not apply to it.
         filter.push_str(&format!(" AND {} < {}", d.ident(t), d.day_after(as_of)));
     }
     let latest = match &def.time {
-        Some(t) => format!("QUALIFY rank() OVER (PARTITION BY {key} ORDER BY {} DESC NULLS LAST) = 1", d.ident(t)),
+        Some(t) => d.keep_latest(&key, &d.ident(t))?,
         None => String::new(),
     };
     let clear = format!("bool_and(TRY_CAST({out} AS BOOLEAN) IS NOT DISTINCT FROM false)");
     let verdict = format!("SELECT {key} AS k, {clear} AS ok FROM (SELECT * FROM {relation} WHERE {filter} {latest}) GROUP BY {key}");
-    Some(match consent.without_row {
+    Ok(Some(match consent.without_row {
         crate::project::model::WithoutRow::NotContactable => format!("m.customer_id IN (SELECT k FROM ({verdict}) WHERE ok)"),
         crate::project::model::WithoutRow::Contactable => format!("m.customer_id NOT IN (SELECT k FROM ({verdict}) WHERE NOT ok)"),
-    })
+    }))
 }
 
 /// The SELECT of one export's rows (of one segment when `only` is given).
-pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: Option<&str>) -> String {
+pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: Option<&str>) -> Result<String> {
     let d = DuckDb;
     let features: Vec<&str> = model.features.iter().map(|f| f.name.as_str()).collect();
     let mut cols = Vec::new();
@@ -59,7 +60,7 @@ pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: O
     for c in &e.columns {
         if c == "segment" {
             // Plain text in the files (it is an ENUM in the database).
-            cols.push(format!("CAST(m.{0} AS VARCHAR) AS {0}", d.ident(c)));
+            cols.push(format!("{} AS {}", d.cast(&format!("m.{}", d.ident(c)), "VARCHAR"), d.ident(c)));
         } else if c == "customer_id" {
             cols.push(format!("m.{}", d.ident(c)));
         } else if features.iter().any(|f| f == c) {
@@ -86,14 +87,14 @@ pub fn export_select(project: &Project, model: &Resolved, e: &ExportDef, only: O
     if let Some(chosen) = catalog_filter(e) {
         conds.push(format!("m.segment IN (SELECT name FROM segment_catalog WHERE {chosen})"));
     }
-    if let Some(condition) = e.channel.as_deref().and_then(|ch| contactable_condition(project, ch, &model.as_of)) {
-        conds.push(condition);
+    if let Some(channel) = e.channel.as_deref() {
+        conds.extend(contactable_condition(project, channel, &model.as_of)?);
     }
     if !conds.is_empty() {
         sql.push_str(&format!(" WHERE {}", conds.join(" AND ")));
     }
     sql.push_str(" ORDER BY m.segment, m.customer_id");
-    sql
+    Ok(sql)
 }
 
 /// This run's export files, written into a staging folder beside the dated folder they are
@@ -132,15 +133,16 @@ pub fn stage_exports(conn: &duckdb::Connection, project: &Project, model: &Resol
             ExportFormat::Parquet => "parquet",
             ExportFormat::Csv => "csv",
         };
-        let targets: Vec<(PathBuf, String)> = match e.layout {
-            ExportLayout::Long => vec![(PathBuf::from(format!("{}.{ext}", e.name)), export_select(project, model, e, None))],
+        let targets: Result<Vec<(PathBuf, String)>> = match e.layout {
+            ExportLayout::Long => export_select(project, model, e, None).map(|q| vec![(PathBuf::from(format!("{}.{ext}", e.name)), q)]),
             // One file per selected segment, also when it is empty (an empty audience is news).
             ExportLayout::PerSegment => segments
                 .into_iter()
                 .filter(touched)
-                .map(|seg| (Path::new(&e.name).join(format!("{seg}.{ext}")), export_select(project, model, e, Some(&seg))))
+                .map(|seg| Ok((Path::new(&e.name).join(format!("{seg}.{ext}")), export_select(project, model, e, Some(&seg))?)))
                 .collect(),
         };
+        let targets = targets.inspect_err(|_| staged.discard())?;
         for (rel, query) in targets {
             let rows = copy_to(conn, &query, &staged.staging.join(&rel), e.format).inspect_err(|_| staged.discard())?;
             let path = staged.target.join(&rel);
@@ -264,7 +266,7 @@ fn catalog_filter(e: &ExportDef) -> Option<String> {
     let d = DuckDb;
     let names: Vec<String> = e.segments.iter().filter(|s| !s.starts_with("tag:")).cloned().collect();
     let tags: Vec<String> = e.segments.iter().filter_map(|s| s.strip_prefix("tag:").map(str::to_string)).collect();
-    Some(format!("list_contains({}, name) OR list_has_any(tags, {})", d.string_list(&names), d.string_list(&tags)))
+    Some(format!("{} OR {}", d.list_contains(&d.string_list(&names), "name"), d.lists_overlap("tags", &d.string_list(&tags))))
 }
 
 fn segment_names(conn: &duckdb::Connection, e: &ExportDef) -> Result<Vec<String>> {
@@ -275,17 +277,17 @@ fn segment_names(conn: &duckdb::Connection, e: &ExportDef) -> Result<Vec<String>
     crate::execute::column_strings(conn, "export", &sql, &[])
 }
 
-/// COPY a query to `path` (inside the staging folder), creating its folder.
+/// Write a query's rows to `path` (inside the staging folder), creating its folder.
 fn copy_to(conn: &duckdb::Connection, query: &str, path: &Path, format: ExportFormat) -> Result<i64> {
     let d = DuckDb;
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::Io { context: format!("creating {}", parent.display()), source: e })?;
     }
-    let options = match format {
-        ExportFormat::Parquet => "FORMAT parquet",
-        ExportFormat::Csv => "FORMAT csv, HEADER true",
+    let format = match format {
+        ExportFormat::Parquet => CopyFormat::Parquet,
+        ExportFormat::Csv => CopyFormat::Csv,
     };
-    let sql = format!("COPY ({query}) TO {} ({options})", d.string(&path.to_string_lossy()));
+    let sql = d.copy_to(query, &path.to_string_lossy(), format)?;
     let rows = conn
         .execute(&sql, [])
         .map_err(|e| Error::Step { step: format!("export {}", path.display()), message: crate::execute::first_line(&e.to_string()) })?;

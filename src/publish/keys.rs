@@ -99,9 +99,10 @@ fn customer_keys(conn: &Connection, project: &Project) -> Result<Option<String>>
     };
     let key = d.ident(&def.key);
     let sql = format!(
-        "SELECT count(*) FILTER (WHERE n > 1 AND k IS NOT NULL), coalesce(sum(n) FILTER (WHERE k IS NULL), 0)::BIGINT, \
-         CAST(min(k) FILTER (WHERE n > 1 AND k IS NOT NULL) AS VARCHAR) \
-         FROM (SELECT {key} AS k, count(*) AS n FROM {relation} GROUP BY ALL)"
+        "SELECT count(*) FILTER (WHERE n > 1 AND k IS NOT NULL), {}, {} \
+         FROM (SELECT {key} AS k, count(*) AS n FROM {relation} GROUP BY ALL)",
+        d.cast("coalesce(sum(n) FILTER (WHERE k IS NULL), 0)", "BIGINT"),
+        d.cast("min(k) FILTER (WHERE n > 1 AND k IS NOT NULL)", "VARCHAR"),
     );
     let (dups, nulls, example): (i64, i64, Option<String>) = conn
         .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))

@@ -18,7 +18,7 @@ mod working_copy;
 
 pub use working_copy::WorkingCopy;
 
-use crate::compile::dialect::{Dialect, DuckDb};
+use crate::compile::dialect::{Dialect, DuckDb, NoSpelling};
 use crate::compile::Step;
 use crate::error::{Error, Result};
 use crate::validate::Resolved;
@@ -187,14 +187,18 @@ pub const SEGMENT_IDS_TABLE: &str = "segment_ids";
 /// from both history tables (`output.history_days`).
 ///
 /// `read` names the tables the rows come from: the published ones, or for a backfill (which
-/// publishes no table) the staged ones.
+/// publishes no table) the staged ones; it spells the statements too (DuckDB's: Spark runs
+/// keep their history with `spark::generation`).
 pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>, read: &dyn Dialect) -> Vec<Step> {
-    let d = DuckDb;
+    let d = read;
     let as_of = d.date(&model.as_of);
     let (catalog, members) = (read.table("segment_catalog"), read.table("segment_members"));
     let (tiers, tier_catalog) = (read.table("tier_assignments"), read.table("tier_catalog"));
-    let expire = |table: &str| keep_days.map_or(String::new(), |n| format!("DELETE FROM {table} WHERE as_of < {as_of} - INTERVAL {n} DAY;\n"));
+    let expire = |table: &str| {
+        keep_days.map_or(String::new(), |n| format!("DELETE FROM {table} WHERE as_of < {as_of} - {};\n", d.interval_days(i64::from(n.get()))))
+    };
     let (ids, hist) = (SEGMENT_IDS_TABLE, SEGMENT_HISTORY_TABLE);
+    let ids_table = d.create_table_if_missing(ids, &[("segment_id", "INTEGER NOT NULL"), ("segment", "VARCHAR NOT NULL")]);
     let mut steps = vec![Step {
         label: "history".into(),
         target: "segment_members_history".into(),
@@ -204,14 +208,16 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>, 
         scratch: false,
         computes: Vec::new(),
         sql: format!(
-            "CREATE TABLE IF NOT EXISTS {ids} (segment_id INTEGER NOT NULL, segment VARCHAR NOT NULL);\n\
+            "{ids_table};\n\
              INSERT INTO {ids} SELECT (SELECT coalesce(max(segment_id), 0) FROM {ids}) + row_number() OVER (ORDER BY name), name \
              FROM {catalog} WHERE name NOT IN (SELECT segment FROM {ids});\n\
-             CREATE TABLE IF NOT EXISTS {hist} AS SELECT {as_of} AS as_of, customer_id, CAST(NULL AS INTEGER) AS segment_id FROM {members} WHERE FALSE;\n\
+             CREATE TABLE IF NOT EXISTS {hist} AS SELECT {as_of} AS as_of, customer_id, {} AS segment_id FROM {members} WHERE FALSE;\n\
              {}DELETE FROM {hist} WHERE as_of = {as_of} AND segment_id IN (SELECT segment_id FROM {ids} WHERE segment IN (SELECT name FROM {catalog}));\n\
-             INSERT INTO {hist} SELECT {as_of} AS as_of, m.customer_id, i.segment_id FROM {members} AS m JOIN {ids} AS i ON i.segment = CAST(m.segment AS VARCHAR);\n\
+             INSERT INTO {hist} SELECT {as_of} AS as_of, m.customer_id, i.segment_id FROM {members} AS m JOIN {ids} AS i ON i.segment = {};\n\
              CREATE OR REPLACE VIEW segment_members_history AS SELECT h.as_of, h.customer_id, i.segment FROM {hist} AS h JOIN {ids} AS i USING (segment_id)",
-            expire(hist)
+            d.cast("NULL", "INTEGER"),
+            expire(hist),
+            d.cast("m.segment", "VARCHAR"),
         ),
     }];
     if !model.tiers.is_empty() {
@@ -224,10 +230,12 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>, 
             scratch: false,
             computes: Vec::new(),
             sql: format!(
-                "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, CAST(ladder AS VARCHAR) AS ladder, CAST(tier AS VARCHAR) AS tier, rank FROM {tiers} WHERE FALSE;\n\
-                 {}DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM {tier_catalog});\n\
-                 INSERT INTO tier_history BY NAME SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM {tiers}",
-                expire("tier_history")
+                "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, {} AS ladder, {} AS tier, rank FROM {tiers} WHERE FALSE;\n\
+                 {}DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM {tier_catalog});\n{}",
+                d.cast("ladder", "VARCHAR"),
+                d.cast("tier", "VARCHAR"),
+                expire("tier_history"),
+                d.insert_by_name("tier_history", &format!("SELECT {as_of} AS as_of, customer_id, ladder, tier, rank FROM {tiers}")),
             ),
         });
     }
@@ -381,6 +389,29 @@ pub mod gates {
     }
 }
 
+const MODEL_FITS_COLUMNS: &[(&str, &str)] = &[
+    ("as_of", "DATE"),
+    ("model", "VARCHAR"),
+    ("kind", "VARCHAR"),
+    ("status", "VARCHAR"),
+    ("parameters", "VARCHAR"),
+    ("log_likelihood", "DOUBLE"),
+    ("iterations", "BIGINT"),
+    ("customers", "BIGINT"),
+    ("repeat_buyers", "BIGINT"),
+    ("calibration_end", "DATE"),
+    ("message", "VARCHAR"),
+];
+const MODEL_HOLDOUT_COLUMNS: &[(&str, &str)] = &[
+    ("as_of", "DATE"),
+    ("model", "VARCHAR"),
+    ("holdout_days", "BIGINT"),
+    ("repeat_purchases", "BIGINT"),
+    ("customers", "BIGINT"),
+    ("actual", "DOUBLE"),
+    ("predicted", "DOUBLE"),
+];
+
 /// The `model_fits` rows of a run (replacing those of its date): per model its status,
 /// parameters (JSON), log-likelihood, iterations and sizes.
 pub fn model_fits_sql(as_of: &str, fits: &[crate::execute::models::ModelFit]) -> String {
@@ -413,13 +444,12 @@ pub fn model_fits_sql(as_of: &str, fits: &[crate::execute::models::ModelFit]) ->
         .collect();
     let holdout_rows = if holdout.is_empty() { String::new() } else { format!(";\nINSERT INTO model_holdout VALUES {}", holdout.join(", ")) };
     format!(
-        "CREATE TABLE IF NOT EXISTS model_fits (as_of DATE, model VARCHAR, kind VARCHAR, status VARCHAR, parameters VARCHAR, \
-         log_likelihood DOUBLE, iterations BIGINT, customers BIGINT, repeat_buyers BIGINT, calibration_end DATE, message VARCHAR);\n\
-         CREATE TABLE IF NOT EXISTS model_holdout (as_of DATE, model VARCHAR, holdout_days BIGINT, repeat_purchases BIGINT, \
-         customers BIGINT, actual DOUBLE, predicted DOUBLE);\n\
+        "{};\n{};\n\
          DELETE FROM model_fits WHERE as_of = {as_of};\n\
          DELETE FROM model_holdout WHERE as_of = {as_of};\n\
          INSERT INTO model_fits VALUES {}{holdout_rows}",
+        d.create_table_if_missing("model_fits", MODEL_FITS_COLUMNS),
+        d.create_table_if_missing("model_holdout", MODEL_HOLDOUT_COLUMNS),
         rows.join(", ")
     )
 }
@@ -428,14 +458,32 @@ pub fn model_fits_sql(as_of: &str, fits: &[crate::execute::models::ModelFit]) ->
 pub struct Manifest;
 
 impl Manifest {
-    pub const CREATE: &'static str = "CREATE TABLE IF NOT EXISTS runs (\
-        run_id VARCHAR, as_of DATE, started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, forced BOOLEAN, \
-        definition_hash VARCHAR, inputs VARCHAR, source_rows VARCHAR, row_counts VARCHAR, warnings VARCHAR, error VARCHAR)";
-
+    /// The columns of the first release.
+    const COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("run_id", "VARCHAR"),
+        ("as_of", "DATE"),
+        ("started_at", "TIMESTAMP"),
+        ("finished_at", "TIMESTAMP"),
+        ("status", "VARCHAR"),
+        ("forced", "BOOLEAN"),
+        ("definition_hash", "VARCHAR"),
+        ("inputs", "VARCHAR"),
+        ("source_rows", "VARCHAR"),
+        ("row_counts", "VARCHAR"),
+        ("warnings", "VARCHAR"),
+        ("error", "VARCHAR"),
+    ];
     /// Added after the first release; older databases get the columns on their next run.
-    pub const MIGRATE: &'static str = "ALTER TABLE runs ADD COLUMN IF NOT EXISTS source_columns VARCHAR;\n\
-        ALTER TABLE runs ADD COLUMN IF NOT EXISTS peak_memory_mib BIGINT;\n\
-        ALTER TABLE runs ADD COLUMN IF NOT EXISTS exports VARCHAR";
+    const ADDED_COLUMNS: &'static [(&'static str, &'static str)] = &[("source_columns", "VARCHAR"), ("peak_memory_mib", "BIGINT"), ("exports", "VARCHAR")];
+
+    /// Create the `runs` table unless it exists, then add the columns older databases lack.
+    pub fn create_sql(d: &dyn Dialect) -> Result<String, NoSpelling> {
+        let mut statements = vec![d.create_table_if_missing("runs", Self::COLUMNS)];
+        for (column, ty) in Self::ADDED_COLUMNS {
+            statements.push(d.add_column_if_missing("runs", column, ty)?);
+        }
+        Ok(statements.join(";\n"))
+    }
 
     /// Record the export files this run wrote (JSON: export, path, rows), committed with the run.
     pub fn exports_sql(run_id: &str, files: &[exports::ExportedFile]) -> String {

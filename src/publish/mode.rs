@@ -11,7 +11,7 @@
 //! A selected run for another date than the published one is refused: its tables would mix dates.
 
 use crate::compile::dialect::{Dialect, DuckDb, Staged};
-use crate::compile::outputs::{FEATURE_CATALOG, MEMBERS_TABLE, SEGMENT_CATALOG, TIERS_TABLE, TIER_CATALOG};
+use crate::compile::outputs::{MEMBERS_TABLE, SEGMENT_CATALOG, TIERS_TABLE, TIER_CATALOG};
 use crate::error::{Error, Result};
 use crate::validate::Resolved;
 use duckdb::Connection;
@@ -32,6 +32,7 @@ pub struct Published {
 impl Published {
     /// Read from the run's working copy (an empty database gives the default).
     pub fn read(conn: &Connection) -> Result<Published> {
+        let d = DuckDb;
         let mut out = Published::default();
         for t in [MEMBERS_TABLE, SEGMENT_CATALOG, TIERS_TABLE, TIER_CATALOG] {
             if crate::execute::table_exists(conn, t)? {
@@ -42,10 +43,10 @@ impl Published {
             return Ok(out);
         }
         let list = |sql: &str| crate::execute::column_strings(conn, "read the published catalog", sql, &[]);
-        out.as_of = list("SELECT max(as_of)::VARCHAR FROM segment_catalog")?.into_iter().find(|d| d != "NULL");
+        out.as_of = list(&format!("SELECT {} FROM segment_catalog", d.cast("max(as_of)", "VARCHAR")))?.into_iter().find(|d| d != "NULL");
         out.segments = list("SELECT name FROM segment_catalog ORDER BY name")?;
         if crate::execute::table_exists(conn, TIER_CATALOG)? {
-            let rows = list("SELECT CAST(ladder AS VARCHAR) || chr(0) || CAST(tier AS VARCHAR) FROM tier_catalog ORDER BY 1")?;
+            let rows = list(&format!("SELECT {} || chr(0) || {} FROM tier_catalog ORDER BY 1", d.cast("ladder", "VARCHAR"), d.cast("tier", "VARCHAR")))?;
             out.levels = rows.iter().filter_map(|r| r.split_once('\0')).map(|(l, t)| (l.to_string(), t.to_string())).collect();
         }
         Ok(out)
@@ -89,7 +90,7 @@ impl Publication {
     /// The statements of the publishing transaction, run one at a time before the history: move
     /// the staged tables into place, or merge them with the published ones (nothing for a
     /// backfill, whose history reads the staged tables and which then drops them).
-    pub fn statements(&self, model: &Resolved, outputs: &[&str]) -> Vec<String> {
+    pub fn statements(&self, outputs: &[&str]) -> Vec<String> {
         let d = DuckDb;
         let staged = |t: &str| Staged::of(&d).table(t);
         match self {
@@ -98,9 +99,9 @@ impl Publication {
             // The merged tables were built beforehand (see `prepare`): move them into place.
             Publication::Partial(published) => outputs
                 .iter()
-                .flat_map(|t| match merge_select(t, model, published) {
-                    Some(_) => replace(t, &staged(&format!("{t}__merged"))),
-                    None => replace(t, &staged(t)),
+                .flat_map(|t| match merges(t, published) {
+                    true => replace(t, &staged(&format!("{t}__merged"))),
+                    false => replace(t, &staged(t)),
                 })
                 .collect(),
         }
@@ -109,14 +110,16 @@ impl Publication {
     /// Statements that build a selected run's merged tables under staging names, each committed
     /// on its own before the publishing transaction (a merge of 190M membership rows built
     /// inside that transaction, with the history after it, ran out of memory under 4 GB).
-    pub fn prepare(&self, model: &Resolved, outputs: &[&str]) -> Vec<String> {
+    pub fn prepare(&self, model: &Resolved, outputs: &[&str]) -> Result<Vec<String>> {
         let d = DuckDb;
-        let Publication::Partial(published) = self else { return Vec::new() };
-        outputs
-            .iter()
-            .filter_map(|t| merge_select(t, model, published).map(|select| (t, select)))
-            .map(|(t, select)| format!("CREATE OR REPLACE TABLE {} AS {select}", Staged::of(&d).table(&format!("{t}__merged"))))
-            .collect()
+        let Publication::Partial(published) = self else { return Ok(Vec::new()) };
+        let mut statements = Vec::new();
+        for t in outputs {
+            if let Some(select) = merge_select(t, model, published)? {
+                statements.push(format!("CREATE OR REPLACE TABLE {} AS {select}", Staged::of(&d).table(&format!("{t}__merged"))));
+            }
+        }
+        Ok(statements)
     }
 }
 
@@ -125,12 +128,19 @@ fn replace(table: &str, with: &str) -> Vec<String> {
     vec![format!("DROP TABLE IF EXISTS {t}"), format!("ALTER TABLE {with} RENAME TO {t}")]
 }
 
+/// Whether a selected run merges its rows of `table` into the published ones: the memberships
+/// and tiers with their catalogs, when published. Every feature is computed (a selected run
+/// still publishes all of them), and a score's table is the selected score's own.
+fn merges(table: &str, published: &Published) -> bool {
+    published.tables.iter().any(|t| t == table) && matches!(table, MEMBERS_TABLE | SEGMENT_CATALOG | TIERS_TABLE | TIER_CATALOG)
+}
+
 /// For a selected run, the published rows of `table` that the run did not compute, with the
 /// rows it did, typed as a full run types them; `None` for tables the run replaces whole.
-fn merge_select(table: &str, model: &Resolved, published: &Published) -> Option<String> {
+fn merge_select(table: &str, model: &Resolved, published: &Published) -> Result<Option<String>> {
     let d = DuckDb;
-    if !published.tables.iter().any(|t| t == table) {
-        return None;
+    if !merges(table, published) {
+        return Ok(None);
     }
     let staged = Staged::of(&d).table(table);
     let t = d.ident(table);
@@ -138,22 +148,24 @@ fn merge_select(table: &str, model: &Resolved, published: &Published) -> Option<
     let computed_ladders: Vec<String> = model.tiers.iter().map(|t| t.name.clone()).collect();
     let not_in = |col: &str, names: &[String]| match names.is_empty() {
         true => "TRUE".to_string(),
-        false => format!("CAST({} AS VARCHAR) NOT IN ({})", d.ident(col), names.iter().map(|n| d.string(n)).collect::<Vec<_>>().join(", ")),
+        false => format!("{} NOT IN ({})", d.cast(&d.ident(col), "VARCHAR"), names.iter().map(|n| d.string(n)).collect::<Vec<_>>().join(", ")),
     };
-    let union = |keep: String| format!("SELECT * FROM {t} WHERE {keep}\nUNION ALL BY NAME\nSELECT * FROM {staged}");
-    match table {
+    let union = |keep: String| d.union_all_by_name(&format!("SELECT * FROM {t} WHERE {keep}"), &format!("SELECT * FROM {staged}"));
+    // Through text: the published ENUM and this run's have different members.
+    let relabel = |col: &str, ty: &str| (d.cast(&d.cast(col, "VARCHAR"), ty), col.to_string());
+    Ok(match table {
         MEMBERS_TABLE => {
             let mut names: Vec<String> = published.segments.iter().chain(&computed_segments).cloned().collect();
             names.sort();
             names.dedup();
             let seg = d.ident("segment");
             Some(format!(
-                "SELECT customer_id, CAST(CAST({seg} AS VARCHAR) AS {}) AS {seg}\nFROM (\n{}\n)",
-                d.label_type(&names),
-                union(not_in("segment", &computed_segments))
+                "SELECT customer_id, {} AS {seg}\nFROM (\n{}\n)",
+                relabel(&seg, &d.label_type(&names)).0,
+                union(not_in("segment", &computed_segments))?
             ))
         }
-        SEGMENT_CATALOG => Some(format!("{}\nORDER BY name", union(not_in("name", &computed_segments)))),
+        SEGMENT_CATALOG => Some(format!("{}\nORDER BY name", union(not_in("name", &computed_segments))?)),
         TIERS_TABLE | TIER_CATALOG => {
             let mut ladders: Vec<String> = published.levels.iter().map(|(l, _)| l.clone()).chain(computed_ladders.iter().cloned()).collect();
             ladders.sort();
@@ -163,19 +175,15 @@ fn merge_select(table: &str, model: &Resolved, published: &Published) -> Option<
             tiers.sort();
             tiers.dedup();
             let (ladder_type, tier_type) = (d.label_type(&ladders), d.label_type(&tiers));
-            let casts = if table == TIERS_TABLE {
-                format!("ladder::VARCHAR::{ladder_type} AS ladder, tier::VARCHAR::{tier_type} AS tier, next_tier::VARCHAR::{tier_type} AS next_tier")
-            } else {
-                format!("ladder::VARCHAR::{ladder_type} AS ladder, tier::VARCHAR::{tier_type} AS tier")
-            };
+            let mut casts = vec![relabel("ladder", &ladder_type), relabel("tier", &tier_type)];
+            if table == TIERS_TABLE {
+                casts.push(relabel("next_tier", &tier_type));
+            }
             let order = if table == TIERS_TABLE { "ladder, customer_id" } else { "ladder, rank" };
-            Some(format!("SELECT * REPLACE ({casts})\nFROM (\n{}\n)\nORDER BY {order}", union(not_in("ladder", &computed_ladders))))
+            Some(format!("SELECT {}\nFROM (\n{}\n)\nORDER BY {order}", d.star_replacing(&casts)?, union(not_in("ladder", &computed_ladders))?))
         }
-        // Every feature is computed (a selected run still publishes all of them), and a score's
-        // table is the selected score's own.
-        FEATURE_CATALOG => None,
         _ => None,
-    }
+    })
 }
 
 #[cfg(test)]

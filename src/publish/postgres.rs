@@ -90,9 +90,8 @@ pub fn publish(conn: &Connection, target: &Target, as_of: &str, history_only: bo
 
 /// The tables and views of the run's own database.
 fn local_relations(conn: &Connection, target: &Target) -> Result<Vec<String>> {
-    let sql = "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() \
-               UNION ALL SELECT view_name FROM duckdb_views() WHERE database_name = current_database()";
-    let mut stmt = conn.prepare(sql).map_err(|e| target.error("find the tables to publish", e))?;
+    let sql = format!("SELECT name FROM ({})", DuckDb.tables_query(true)?);
+    let mut stmt = conn.prepare(&sql).map_err(|e| target.error("find the tables to publish", e))?;
     let names = stmt.query_map([], |r| r.get::<_, String>(0)).and_then(|rows| rows.collect::<std::result::Result<Vec<_>, _>>());
     names.map_err(|e| target.error("find the tables to publish", e))
 }

@@ -163,7 +163,7 @@ pub fn build(conn: &Connection, config: &crate::project::model::ProjectConfig, c
         return Err(Error::Usage("the output database has no results yet; run `segmenter run` first".into()));
     }
     let as_of: String = conn
-        .query_row("SELECT coalesce(max(as_of)::VARCHAR, '') FROM segment_catalog", [], |r| r.get(0))
+        .query_row(&format!("SELECT coalesce({}, '') FROM segment_catalog", DuckDb.cast("max(as_of)", "VARCHAR")), [], |r| r.get(0))
         .map_err(err("as_of"))?;
     let customers: i64 = conn.query_row("SELECT count(*) FROM customer_features", [], |r| r.get(0)).map_err(err("customers"))?;
     let compared_to = compared_date(conn, &as_of, compare)?;
@@ -225,7 +225,7 @@ fn compared_date(conn: &Connection, as_of: &str, compare: Option<&str>) -> Resul
             Ok(Some(d.to_string()))
         }
         None if has_history => conn
-            .query_row("SELECT max(as_of)::VARCHAR FROM segment_members_history WHERE as_of < CAST(? AS DATE)", [as_of], |r| r.get::<_, Option<String>>(0))
+            .query_row(&format!("SELECT {} FROM segment_members_history WHERE as_of < CAST(? AS DATE)", DuckDb.cast("max(as_of)", "VARCHAR")), [as_of], |r| r.get::<_, Option<String>>(0))
             .map_err(err("previous as_of")),
         None => Ok(None),
     }
@@ -278,9 +278,10 @@ fn read_overlaps(conn: &Connection) -> Result<Vec<Overlap>> {
     query(
         conn,
         "overlaps",
-        "WITH sizes AS (SELECT segment, CAST(count(*) AS DOUBLE) AS n FROM segment_members GROUP BY segment),
+        &format!(
+            "WITH sizes AS (SELECT segment, CAST(count(*) AS DOUBLE) AS n FROM segment_members GROUP BY segment),
               pop AS (SELECT CAST(count(*) AS DOUBLE) AS n FROM customer_features)
-         SELECT a.segment::VARCHAR, b.segment::VARCHAR, count(*) AS n_both,
+         SELECT {}, {}, count(*) AS n_both,
                 count(*) / least(any_value(sa.n), any_value(sb.n)),
                 coalesce((any_value(pop.n) * count(*) - any_value(sa.n) * any_value(sb.n))
                   / nullif(sqrt(any_value(sa.n) * any_value(sb.n) * (any_value(pop.n) - any_value(sa.n)) * (any_value(pop.n) - any_value(sb.n))), 0), 0)
@@ -288,6 +289,9 @@ fn read_overlaps(conn: &Connection) -> Result<Vec<Overlap>> {
          JOIN sizes sa ON sa.segment = a.segment JOIN sizes sb ON sb.segment = b.segment CROSS JOIN pop
          GROUP BY a.segment, b.segment
          ORDER BY n_both DESC, a.segment, b.segment",
+            DuckDb.cast("a.segment", "VARCHAR"),
+            DuckDb.cast("b.segment", "VARCHAR")
+        ),
         [],
         |r| Ok(Overlap { a: r.get(0)?, b: r.get(1)?, both: r.get(2)?, share_of_smaller: r.get(3)?, correlation: r.get(4)? }),
     )
@@ -298,12 +302,16 @@ fn migrations(conn: &Connection, prev: &str) -> Result<Vec<Migration>> {
     query(
         conn,
         "migrations",
-        "WITH p AS (SELECT customer_id, ladder::VARCHAR AS ladder, tier::VARCHAR AS tier, rank FROM tier_history WHERE as_of = CAST(? AS DATE)),
-              n AS (SELECT customer_id, ladder::VARCHAR AS ladder, tier::VARCHAR AS tier, rank FROM tier_assignments)
+        &format!(
+            "WITH p AS (SELECT customer_id, {ladder} AS ladder, {tier} AS tier, rank FROM tier_history WHERE as_of = CAST(? AS DATE)),
+              n AS (SELECT customer_id, {ladder} AS ladder, {tier} AS tier, rank FROM tier_assignments)
          SELECT coalesce(p.ladder, n.ladder) AS ladder, coalesce(p.tier, ?) AS from_tier, coalesce(n.tier, ?) AS to_tier, count(*)
          FROM p FULL JOIN n ON n.customer_id = p.customer_id AND n.ladder = p.ladder
          GROUP BY ALL
          ORDER BY ladder, coalesce(any_value(p.rank), 2147483647), coalesce(any_value(n.rank), 2147483647), from_tier, to_tier",
+            ladder = DuckDb.cast("ladder", "VARCHAR"),
+            tier = DuckDb.cast("tier", "VARCHAR")
+        ),
         duckdb::params![prev, NEW, LEFT],
         |r| Ok(Migration { ladder: r.get(0)?, from: r.get(1)?, to: r.get(2)?, customers: r.get(3)? }),
     )
@@ -335,7 +343,7 @@ fn profiles(conn: &Connection) -> Result<Profiles> {
     let money = chosen.iter().map(|(n, t)| is_money(n, t)).collect();
     let features: Vec<String> = chosen.into_iter().map(|(n, _)| n.clone()).collect();
     // Feature names come from the database's own column list and are quoted as identifiers.
-    let avgs: Vec<String> = features.iter().map(|f| format!("round(avg({})::DOUBLE, 2)", DuckDb.ident(f))).collect();
+    let avgs: Vec<String> = features.iter().map(|f| format!("round({}, 2)", DuckDb.cast(&format!("avg({})", DuckDb.ident(f)), "DOUBLE"))).collect();
     let n = features.len();
     let read = move |r: &duckdb::Row<'_>, offset: usize| -> duckdb::Result<Vec<Option<f64>>> {
         (0..n).map(|i| r.get::<_, Option<f64>>(i + offset)).collect()
@@ -348,7 +356,8 @@ fn profiles(conn: &Connection) -> Result<Profiles> {
         conn,
         "profiles",
         &format!(
-            "SELECT m.segment::VARCHAR, {} FROM segment_members m JOIN customer_features USING (customer_id) GROUP BY m.segment ORDER BY m.segment",
+            "SELECT {}, {} FROM segment_members m JOIN customer_features USING (customer_id) GROUP BY m.segment ORDER BY m.segment",
+            DuckDb.cast("m.segment", "VARCHAR"),
             avgs.join(", ")
         ),
         params_from_iter(Vec::<String>::new()),

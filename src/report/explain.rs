@@ -138,7 +138,7 @@ pub fn explain(conn: &Connection, model: &Resolved, segment: &str, customer: &st
         return Err(Error::Usage(format!("customer '{customer}' is not in customer_features (not a customer on the last run's as_of)")));
     }
     let as_of: String = conn
-        .query_row("SELECT coalesce(max(as_of)::VARCHAR, '') FROM segment_catalog", [], |r| r.get(0))
+        .query_row(&format!("SELECT coalesce({}, '') FROM segment_catalog", DuckDb.cast("max(as_of)", "VARCHAR")), [], |r| r.get(0))
         .unwrap_or_default();
     let member: i64 = conn
         .query_row(

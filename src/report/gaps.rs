@@ -97,12 +97,15 @@ fn gap_sql(features: &[(String, bool)]) -> String {
     }
     let measured = format!("({}) AND {}", any.join(" OR "), known.join(" AND "));
     format!(
-        "WITH a AS (SELECT ta.ladder::VARCHAR AS ladder, ta.tier::VARCHAR AS tier, ta.rank, ta.next_tier::VARCHAR AS next_tier{cols}
+        "WITH a AS (SELECT {} AS ladder, {} AS tier, ta.rank, {} AS next_tier{cols}
                     FROM tier_assignments ta LEFT JOIN customer_features cf USING (customer_id) WHERE ta.next_tier IS NOT NULL),
               t AS (SELECT ladder, next_tier{derive} FROM a GROUP BY ladder, next_tier)
          SELECT ladder, tier, any_value(rank) AS rank, next_tier, count(*), count(*) FILTER (WHERE {measured}){pick},
                 count(*) FILTER (WHERE {measured} AND {})
          FROM a JOIN t USING (ladder, next_tier) GROUP BY ladder, tier, next_tier ORDER BY ladder, rank",
+        DuckDb.cast("ta.ladder", "VARCHAR"),
+        DuckDb.cast("ta.tier", "VARCHAR"),
+        DuckDb.cast("ta.next_tier", "VARCHAR"),
         near.join(" AND ")
     )
 }

@@ -2,6 +2,7 @@
 //! date per run).
 
 use super::analysis::{query, table_exists};
+use crate::compile::dialect::{Dialect, DuckDb};
 use crate::error::Result;
 use duckdb::Connection;
 use serde::Serialize;
@@ -29,14 +30,15 @@ pub fn read(conn: &Connection, sizes: &[(String, i64)]) -> Result<Trends> {
     if !table_exists(conn, "segment_members_history") {
         return Ok(Trends::default());
     }
-    let dates: Vec<String> = query(conn, "trends", "SELECT DISTINCT as_of::VARCHAR AS d FROM segment_members_history ORDER BY d", [], |r| r.get(0))?;
+    let d = DuckDb;
+    let dates: Vec<String> = query(conn, "trends", &format!("SELECT DISTINCT {} AS d FROM segment_members_history ORDER BY d", d.cast("as_of", "VARCHAR")), [], |r| r.get(0))?;
     let mut largest: Vec<&(String, i64)> = sizes.iter().collect();
     largest.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     largest.truncate(TREND_SEGMENTS);
     let counts: BTreeMap<(String, String), i64> = query(
         conn,
         "trends",
-        "SELECT segment::VARCHAR, as_of::VARCHAR, count(*) FROM segment_members_history GROUP BY ALL",
+        &format!("SELECT {}, {}, count(*) FROM segment_members_history GROUP BY ALL", d.cast("segment", "VARCHAR"), d.cast("as_of", "VARCHAR")),
         [],
         |r| Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), r.get::<_, i64>(2)?)),
     )?

@@ -157,7 +157,7 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>, 
     // `key` of the rows replaced: the values of `catalog`'s column `listed`.
     let kept = |table: &str, key: &str, catalog: &str, listed: &str| -> Option<String> {
         previous.filter(|p| p.tables.iter().any(|t| t == table))?;
-        let expire = keep_days.map_or(String::new(), |n| format!(" AND as_of >= {as_of} - INTERVAL {n} DAY"));
+        let expire = keep_days.map_or(String::new(), |n| format!(" AND as_of >= {as_of} - {}", d.interval_days(i64::from(n.get()))));
         Some(format!(
             "SELECT * FROM {} WHERE NOT (as_of = {as_of} AND {key} IN (SELECT {listed} FROM {})){expire}\nUNION ALL\n",
             d.ident(table),

@@ -138,7 +138,7 @@ fn run_fixture(project: &Project, t: &FixtureTest) -> std::result::Result<Vec<St
         let has_schema = conn.execute_batch(&empty).is_ok();
         let rows = t.given.get(&src.name).filter(|r| !r.is_empty());
         let sql = match (has_schema, rows) {
-            (true, Some(rows)) => format!("INSERT INTO {} BY NAME {}", d.ident(&table), values_select(rows)),
+            (true, Some(rows)) => d.insert_by_name(&d.ident(&table), &values_select(rows)),
             (true, None) => String::new(),
             (false, Some(rows)) => format!("CREATE TABLE {} AS {}", d.ident(&table), values_select(rows)),
             (false, None) => return Err(format!("source '{}' has no `given` rows and its data file cannot be read for its columns", src.name)),
