@@ -304,6 +304,7 @@ fn cmd_report(cli: &Cli, args: &ReportArgs) -> Result<i32> {
     if execute::table_exists(&conn, crate::campaigns::measure::TABLE)? {
         let (as_of, campaigns) = crate::report::campaigns::read(&conn, &crate::report::campaigns::Filter::default())?;
         report.extra_sections.push(crate::report::campaigns::section(&as_of, &campaigns));
+        report.campaigns = campaigns;
     }
     let text = match to {
         ReportFormat::Text => crate::report::render::text(&report),

@@ -43,6 +43,9 @@ pub struct Report {
     /// Sections added by other modules (the hook of the Campaigns section); empty from [`build`].
     #[serde(skip)]
     pub extra_sections: Vec<super::section::ExtraSection>,
+    /// The campaign results of the run, every group (none without `campaigns:`), for JSON.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub campaigns: Vec<super::campaigns::Campaign>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -204,6 +207,7 @@ pub fn build(conn: &Connection, config: &crate::project::model::ProjectConfig, c
         rfm: super::rfm::read(conn)?,
         models: super::models::read(conn, &as_of)?,
         extra_sections: Vec::new(),
+        campaigns: Vec::new(),
         as_of,
     })
 }

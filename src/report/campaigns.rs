@@ -17,7 +17,7 @@ pub struct Filter {
 }
 
 /// One campaign: its sends, and the results of each group (all, segments, tier levels).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Campaign {
     pub campaign: String,
     pub first_sent: String,
@@ -31,7 +31,7 @@ pub struct Campaign {
 }
 
 /// The results of one group of a campaign (one row of `campaign_results`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct GroupResult {
     pub kind: String,
     pub ladder: Option<String>,

@@ -161,6 +161,12 @@ vips           5         3  100.0%   100.0%     100.0%         100.0%           
     assert_eq!(names, ["march"], "--since keeps campaigns with a send on or after the date");
     assert_eq!(v["campaigns"][0]["groups"][1]["name"], "buyers");
     assert_eq!(v["campaigns"][0]["groups"][1]["sent"], 1);
+    // The whole report's JSON carries every group too; its text has the Campaigns section.
+    let out = segmenter(dir.path()).args(["--format", "json", "report"]).output().expect("report");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["campaigns"][1]["groups"][1]["lift_low"].as_f64().map(|x| (x * 1e4).round()), Some(524.0));
+    let out = segmenter(dir.path()).args(["report"]).output().expect("report");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\ncampaigns\nCampaign results of the run of 2026-03-31"), "{}", String::from_utf8_lossy(&out.stdout));
     let out = segmenter(dir.path()).args(["report", "campaigns", "--campaign", "sprng"]).output().expect("report");
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "error: no campaign 'sprng' in campaign_results; did you mean 'spring'?");
