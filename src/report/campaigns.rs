@@ -153,7 +153,7 @@ fn row(r: &duckdb::Row<'_>) -> duckdb::Result<Row> {
 }
 
 fn rate(v: Option<f64>) -> String {
-    v.map_or("-".into(), |x| format!("{:.1}%", x * 100.0))
+    v.map_or("-".into(), super::percent)
 }
 
 /// Percentage points with a sign.
@@ -225,20 +225,22 @@ p: two-sided pooled z-test. Groups: the customer's segments and tier levels in t
 
 /// Terminal text.
 pub fn text(as_of: &str, campaigns: &[Campaign]) -> String {
-    let mut out = format!("Campaign results (run of {as_of})\n{NOTE}\n");
-    for c in campaigns {
-        let _ = write!(out, "\n{}\n\n{}", heading(c), grid(c).text());
-    }
-    out
+    format!("Campaign results (run of {as_of})\n{NOTE}\n{}", text_blocks(campaigns))
 }
 
 /// Markdown.
 pub fn markdown(as_of: &str, campaigns: &[Campaign]) -> String {
-    let mut out = format!("# Campaign results (run of {as_of})\n\n{NOTE}\n");
-    for c in campaigns {
-        let _ = write!(out, "\n## {}\n\n{}\n\n{}", esc_md(&c.campaign), esc_md(&heading(c)), grid(c).markdown());
-    }
-    out
+    format!("# Campaign results (run of {as_of})\n\n{NOTE}\n{}", markdown_blocks(campaigns, "##"))
+}
+
+/// Each campaign's heading line and table, as terminal text.
+fn text_blocks(campaigns: &[Campaign]) -> String {
+    campaigns.iter().map(|c| format!("\n{}\n\n{}", heading(c), grid(c).text())).collect()
+}
+
+/// Each campaign as a markdown section of heading `level` (`##`), its heading line and table.
+fn markdown_blocks(campaigns: &[Campaign], level: &str) -> String {
+    campaigns.iter().map(|c| format!("\n{level} {}\n\n{}\n\n{}", esc_md(&c.campaign), esc_md(&heading(c)), grid(c).markdown())).collect()
 }
 
 fn esc_md(s: &str) -> String {
@@ -328,12 +330,8 @@ pub fn section(as_of: &str, campaigns: &[Campaign]) -> super::section::ExtraSect
         .map(|c| Campaign { groups: c.groups.iter().filter(|g| g.kind == "all" || g.lift.is_some()).cloned().collect(), ..c.clone() })
         .collect();
     let intro = format!("Campaign results of the run of {as_of}: each campaign's sends, and the segments and tier levels with a holdout large enough to state a lift (every group: segmenter report campaigns).");
-    let mut text = format!("{intro}\n{NOTE}\n");
-    let mut markdown = format!("{}\n\n{}\n", esc_md(&intro), NOTE);
-    for c in &stated {
-        let _ = write!(text, "\n{}\n\n{}", heading(c), grid(c).text());
-        let _ = write!(markdown, "\n### {}\n\n{}\n\n{}", esc_md(&c.campaign), esc_md(&heading(c)), grid(c).markdown());
-    }
+    let text = format!("{intro}\n{NOTE}\n{}", text_blocks(&stated));
+    let markdown = format!("{}\n\n{NOTE}\n{}", esc_md(&intro), markdown_blocks(&stated, "###"));
     super::section::ExtraSection {
         id: "campaigns".into(),
         title: "Campaigns".into(),

@@ -5,6 +5,7 @@ use super::Grid;
 use crate::report::analysis::{Report, LEFT, NEW};
 use crate::report::gaps::NEAR_SHARE;
 use crate::report::money;
+pub(super) use crate::report::percent;
 use crate::report::overlap::{similar_pairs, NESTED_SHARE};
 use crate::report::rfm::RfmGrid;
 use crate::report::run_info::RunInfo;
@@ -19,10 +20,6 @@ pub(super) fn rfm_note(g: &RfmGrid) -> String {
 }
 pub(super) const NO_RFM_NOTE: &str = "No RFM grid: the output database has no score with parts named `r` and `f` (a `<score>_scores` table).";
 pub(super) const PROFILE_NOTE: &str = "First row: the average of all customers. Segment rows: the segment's average as an index, 100 = all customers' average (150 = half as much again); in HTML green above the average, red below (higher is not always better: recency_days).";
-
-pub(super) fn percent(share: f64) -> String {
-    format!("{:.1}%", share * 100.0)
-}
 
 fn opt(v: Option<i64>) -> String {
     v.map_or("-".to_string(), |x| x.to_string())
