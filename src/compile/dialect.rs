@@ -4,6 +4,7 @@
 //! names the output tables of either under their staging names. A construct only DuckDB runs
 //! use, and that Spark SQL cannot say, answers [`NoSpelling`] there.
 
+use sqlparser::ast::Expr;
 use crate::project::model::{CsvOptions, CsvValue, SourceFormat};
 use crate::validate::{Window, WindowUnit};
 
@@ -101,10 +102,11 @@ pub trait Dialect {
         let _ = values;
         self.type_name("VARCHAR")
     }
-    /// A rule (`expr`, `filter`, `where`, `when`, `population`) as this engine spells it; rules
-    /// are written in DuckDB's spelling and validated as portable for the other engines.
-    fn rule(&self, sql: &str) -> String {
-        sql.to_string()
+    /// A rule's tree (`expr`, `filter`, `where`, `when`, `population`) as this engine spells
+    /// it; rules are written in DuckDB's spelling and validated as portable for the other
+    /// engines. The compiler prints the tree this returns.
+    fn rule(&self, rule: &Expr) -> Expr {
+        rule.clone()
     }
     /// This engine's name for a type written in DuckDB's spelling (`VARCHAR`, `DECIMAL(18,2)`).
     fn type_name(&self, ty: &str) -> String {

@@ -15,6 +15,7 @@ pub mod tree;
 pub mod template;
 
 use crate::validate::{FeatureBody, Resolved, ResolvedFeature, StatUse, Top};
+use tree::Rule;
 use dialect::Dialect;
 use template::StatFunc;
 
@@ -61,15 +62,15 @@ pub struct Computed {
 
 impl Computed {
     fn segment(s: &crate::validate::ResolvedSegment) -> Computed {
-        Computed { kind: "segment", name: s.name.clone(), origin: s.origin.clone(), sql: s.rule.trim().to_string() }
+        Computed { kind: "segment", name: s.name.clone(), origin: s.origin.clone(), sql: s.rule.to_string() }
     }
 
     fn of(f: &ResolvedFeature) -> Computed {
         let sql = match &f.body {
-            FeatureBody::Column { sql } | FeatureBody::Derived { sql, .. } => sql.clone(),
+            FeatureBody::Column { sql } | FeatureBody::Derived { sql, .. } => sql.to_string(),
             FeatureBody::Aggregate { sql, filter, .. } => match filter {
-                Some(filter) => format!("{sql} FILTER ({filter})"),
-                None => sql.clone(),
+                Some(filter) => format!("{sql} FILTER (WHERE {filter})"),
+                None => sql.to_string(),
             },
             FeatureBody::Model { model } => format!("the predictions of model '{model}'"),
         };
@@ -227,28 +228,37 @@ pub fn compile_staged(model: &Resolved) -> Plan {
     plan
 }
 
-/// Replace the `stat()` calls of a rule with scalar subqueries over `relation`.
-pub fn substitute_stats(sql: &str, model: &Resolved, d: &dyn Dialect, relation: &dyn Fn(&str) -> String) -> String {
-    substitute_stats_by(sql, model, &|_, s| format!("(SELECT {} FROM {})", stat_aggregate(s, d), relation(&s.feature)))
+/// A rule in `d`'s spelling with each `stat()` call a scalar subquery over `relation`.
+pub fn rule_with_stats(rule: &Rule, model: &Resolved, d: &dyn Dialect, relation: &dyn Fn(&str) -> String) -> String {
+    print_rule(rule, model, d, &|_, s| format!("(SELECT {} FROM {})", stat_aggregate(s, d), relation(&s.feature)))
 }
 
-/// Replace each `stat()` call of a rule with `value(N, stat)`, N its index in `model.stats`.
-fn substitute_stats_by(sql: &str, model: &Resolved, value: &dyn Fn(usize, &StatUse) -> String) -> String {
-    let replaced: Result<String, std::convert::Infallible> = tree::replace_refs(sql, &mut |r| {
+/// A rule printed in `d`'s spelling, each `stat()` call replaced by the node of `value(N,
+/// stat)` (SQL in `d`'s spelling; N the statistic's index in `model.stats`).
+fn print_rule(rule: &Rule, model: &Resolved, d: &dyn Dialect, value: &dyn Fn(usize, &StatUse) -> String) -> String {
+    let spelled = Rule::new(d.rule(rule.expr()));
+    let replaced: Result<Rule, std::convert::Infallible> = spelled.replace_refs(&mut |r| {
         Ok(match r {
             template::TemplateRef::Stat { func, feature } => {
                 let s = StatUse { func: *func, feature: feature.clone() };
-                model.stats.iter().position(|x| *x == s).map(|i| value(i, &model.stats[i]))
+                // The compiler's own SQL always parses; were it not to, the call would stay
+                // and the engine would refuse it.
+                model.stats.iter().position(|x| *x == s).and_then(|i| tree::parse_fragment(&value(i, &model.stats[i])))
             }
             template::TemplateRef::Segment(_) => None,
         })
     });
-    replaced.unwrap_or_else(|never| match never {})
+    replaced.unwrap_or_else(|never| match never {}).to_string()
 }
 
-/// The indexes in `model.stats` of the statistics `sql` reads.
-fn stats_of(sql: &str, model: &Resolved) -> Vec<usize> {
-    tree::rule_refs(sql)
+/// A rule in `d`'s spelling (its statistics, if any, are left to the caller).
+fn spelled(rule: &Rule, d: &dyn Dialect) -> String {
+    d.rule(rule.expr()).to_string()
+}
+
+/// The indexes in `model.stats` of the statistics `rule` reads.
+fn stats_of(rule: &Rule, model: &Resolved) -> Vec<usize> {
+    rule.refs()
         .into_iter()
         .filter_map(|r| match r {
             template::TemplateRef::Stat { func, feature } => model.stats.iter().position(|s| s.func == func && s.feature == feature),
@@ -290,9 +300,8 @@ impl From<String> for SelectItem {
 
 /// `sql AS "name"` with a comment naming the definition it comes from.
 pub(crate) fn column(sql: &str, name: &str, origin: &str) -> SelectItem {
-    // A user's `-- comment` on the expression's last line would swallow `AS name`.
-    let sep = if sql.lines().last().is_some_and(|l| l.contains("--")) { "\n   " } else { "" };
-    SelectItem { sql: format!("{}{sep} AS {name}", indent(sql, 4)), note: Some(comment(origin)) }
+    // Rules are printed from their trees, so no comment of a user's can swallow `AS name`.
+    SelectItem { sql: format!("{} AS {name}", indent(sql, 4)), note: Some(comment(origin)) }
 }
 
 /// Join select items with commas, keeping each `-- origin` comment after its comma.
@@ -302,12 +311,7 @@ pub(crate) fn columns(items: &[SelectItem], pad: usize) -> String {
     for (i, item) in items.iter().enumerate() {
         let (sql, note) = (item.sql.as_str(), item.note.as_deref());
         out.push_str(sql);
-        // A user's own `--` comment on the last line would swallow the comma: break the line first.
         if i < last {
-            if sql.lines().last().is_some_and(|l| l.contains("--")) {
-                out.push('\n');
-                out.push_str(&" ".repeat(pad));
-            }
             out.push(',');
         }
         if let Some(note) = note {
@@ -337,7 +341,7 @@ fn typed(sql: &str, f: &ResolvedFeature, d: &dyn Dialect) -> String {
 
 /// The conditions a feature's rows meet besides the time cut: its window and its filter.
 fn filter_conds(
-    filter: Option<&str>,
+    filter: Option<&Rule>,
     window: Option<crate::validate::Window>,
     src: &crate::validate::ResolvedSource,
     model: &Resolved,
@@ -348,7 +352,7 @@ fn filter_conds(
         conds.push(format!("{} >= {}", d.ident(t), d.window_start(&model.as_of, w)));
     }
     if let Some(fl) = filter {
-        conds.push(format!("({})", d.rule(fl)));
+        conds.push(format!("({})", spelled(fl, d)));
     }
     conds
 }
@@ -372,10 +376,10 @@ const ORDERED_NULL_ON_EMPTY: &[&str] = &["string_agg", "group_concat", "listagg"
 /// the shared-scan result, since a customer without rows gets NULL either way.
 fn own_scan(f: &ResolvedFeature) -> bool {
     let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body else { return false };
-    let Some(name) = tree::single_call(sql) else { return false };
+    let Some(name) = sql.single_call() else { return false };
     (filter.is_some() || window.is_some())
         && ORDERED_NULL_ON_EMPTY.contains(&name.to_ascii_lowercase().as_str())
-        && tree::has_order_by(sql)
+        && sql.has_order_by()
 }
 
 /// `most_frequent` / `most_frequent_count` features of one source, grouped so that those
@@ -402,7 +406,7 @@ fn top_groups<'a>(tops: &[&'a ResolvedFeature]) -> Vec<Vec<&'a ResolvedFeature>>
 fn counts_rows_of(f: &ResolvedFeature, top: &ResolvedFeature) -> bool {
     match (&f.body, &top.body) {
         (FeatureBody::Aggregate { sql, filter, window, top: None, .. }, FeatureBody::Aggregate { filter: tf, window: tw, .. }) => {
-            one_line(sql).replace(' ', "").eq_ignore_ascii_case("count(*)") && filter == tf && window == tw
+            sql.is_count_star() && filter == tf && window == tw
         }
         _ => false,
     }
@@ -420,21 +424,22 @@ pub fn probe(model: &Resolved, name: &str, d: &dyn Dialect) -> Option<String> {
         return match &f.body {
             FeatureBody::Column { sql } => {
                 let customers = model.sources.first()?;
-                Some(format!("SELECT {} FROM {} LIMIT 0", typed(sql, f, d), source_relation(customers, d)))
+                Some(format!("SELECT {} FROM {} LIMIT 0", typed(&spelled(sql, d), f, d), source_relation(customers, d)))
             }
             FeatureBody::Aggregate { source, sql, filter, window, top } => {
                 let src = model.sources.iter().find(|s| &s.name == source)?;
-                let conds = filter_conds(filter.as_deref(), *window, src, model, d);
+                let conds = filter_conds(filter.as_ref(), *window, src, model, d);
+                let sql = spelled(sql, d);
                 Some(match top {
                     // The row expression, grouped by as the scan does (so an aggregate is
                     // an error), and the filter as a condition on the same rows.
                     Some(_) => format!(
                         "SELECT {} FROM {}{} GROUP BY {sql} LIMIT 0",
-                        typed(sql, f, d),
+                        typed(&sql, f, d),
                         source_relation(src, d),
                         if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) }
                     ),
-                    None => format!("SELECT {} FROM {} LIMIT 0", typed(&aggregate_expr(sql, conds), f, d), source_relation(src, d)),
+                    None => format!("SELECT {} FROM {} LIMIT 0", typed(&aggregate_expr(&sql, conds), f, d), source_relation(src, d)),
                 })
             }
             FeatureBody::Derived { .. } | FeatureBody::Model { .. } => None,
@@ -456,7 +461,7 @@ pub fn source_features_select(model: &Resolved, d: &dyn Dialect) -> String {
 pub fn derived_sql(model: &Resolved, name: &str, relation: &str, d: &dyn Dialect) -> Option<String> {
     let f = model.features.iter().find(|f| f.name == name)?;
     match &f.body {
-        FeatureBody::Derived { sql, .. } => Some(typed(&substitute_stats(sql, model, d, &|_| d.ident(relation)), f, d)),
+        FeatureBody::Derived { sql, .. } => Some(typed(&rule_with_stats(sql, model, d, &|_| d.ident(relation)), f, d)),
         _ => None,
     }
 }
@@ -514,7 +519,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
     let mut cols: Vec<SelectItem> = vec![format!("{} AS {key}", d.ident(&customers.key)).into()];
     for f in &model.features {
         if let FeatureBody::Column { sql } = &f.body {
-            let sql = d.rule(sql);
+            let sql = spelled(sql, d);
             let sql = match &f.default_sql {
                 Some(def) => format!("coalesce({sql}, {def})"),
                 None => sql,
@@ -570,7 +575,7 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
             let mut aggs: Vec<SelectItem> = vec![format!("{} AS {key}", d.ident(&src.key)).into()];
             for f in &shared {
                 if let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body {
-                    let expr = aggregate_expr(&d.rule(sql), filter_conds(filter.as_deref(), *window, src, model, d));
+                    let expr = aggregate_expr(&spelled(sql, d), filter_conds(filter.as_ref(), *window, src, model, d));
                     aggs.push(column(&typed(&expr, f, d), &d.ident(&f.name), &f.origin));
                 }
             }
@@ -587,13 +592,13 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
         for f in own {
             if let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body {
                 let mut conds = time_cut.clone();
-                conds.extend(filter_conds(filter.as_deref(), *window, src, model, d));
+                conds.extend(filter_conds(filter.as_ref(), *window, src, model, d));
                 let cte = format!("agg_{}__{}", src.name, f.name);
                 let select = format!(
                     "-- source '{}', feature '{}': an ordered aggregate sorts only the rows it keeps\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
                     src.name,
                     f.name,
-                    columns(&[format!("{} AS {key}", d.ident(&src.key)).into(), column(&typed(&d.rule(sql), f, d), &d.ident(&f.name), &f.origin)], 2),
+                    columns(&[format!("{} AS {key}", d.ident(&src.key)).into(), column(&typed(&spelled(sql, d), f, d), &d.ident(&f.name), &f.origin)], 2),
                     scan(&conds)
                 );
                 add_scan(&mut scans, &mut joined, cte, select, vec![f], d);
@@ -601,9 +606,9 @@ fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery {
         }
         for group in top_groups {
             let FeatureBody::Aggregate { sql, filter, window, .. } = &group[0].body else { continue };
-            let sql = &d.rule(sql);
+            let sql = &spelled(sql, d);
             let mut conds = time_cut.clone();
-            conds.extend(filter_conds(filter.as_deref(), *window, src, model, d));
+            conds.extend(filter_conds(filter.as_ref(), *window, src, model, d));
             // NULL is not a value: dropped early unless a row count needs those rows.
             let with_nulls = group.iter().any(|f| matches!(f.body, FeatureBody::Aggregate { top: None, .. }));
             let not_null = if with_nulls { " FILTER (WHERE __v IS NOT NULL)" } else { "" };
@@ -672,7 +677,7 @@ const STATS_TABLE: &str = "feature_stats";
 /// needed to compute them. `None` when one of those features uses a statistic itself: then
 /// each statistic is a subquery over the materialized layer of its feature.
 fn stats_closure(model: &Resolved) -> Option<(Vec<usize>, std::collections::BTreeSet<String>)> {
-    let derived: Vec<&String> = model.features.iter().filter_map(|f| match &f.body {
+    let derived: Vec<&Rule> = model.features.iter().filter_map(|f| match &f.body {
         FeatureBody::Derived { sql, .. } => Some(sql),
         _ => None,
     }).collect();
@@ -688,7 +693,7 @@ fn stats_closure(model: &Resolved) -> Option<(Vec<usize>, std::collections::BTre
             if !stats_of(sql, model).is_empty() {
                 return None;
             }
-            todo.extend(tree::column_refs(sql).into_iter().map(|id| id.name.to_string()));
+            todo.extend(sql.columns().into_iter().map(|id| id.name.to_string()));
         }
     }
     Some((used, needed))
@@ -755,10 +760,9 @@ fn layer_ctes(
         let mut cols = Vec::new();
         for f in model.features.iter().filter(|f| keep(f) && depth_of(f) == depth) {
             let FeatureBody::Derived { sql, .. } = &f.body else { continue };
-            let sql = &d.rule(sql);
             let sql = match stats {
-                Some(table) => substitute_stats_by(sql, model, &|i, _| format!("(SELECT {} FROM {table})", d.ident(&format!("stat_{i}")))),
-                None => substitute_stats(sql, model, d, &layer_of),
+                Some(table) => print_rule(sql, model, d, &|i, _| format!("(SELECT {} FROM {table})", d.ident(&format!("stat_{i}")))),
+                None => rule_with_stats(sql, model, d, &layer_of),
             };
             let v = match &f.default_sql {
                 Some(def) => format!("coalesce({sql}, {def})"),

@@ -2,7 +2,7 @@
 //! Each reads the materialized features table, never a source.
 
 use super::dialect::Dialect;
-use super::{columns, comment, indent, substitute_stats, SelectItem, Step, FEATURES_TABLE};
+use super::{columns, comment, indent, rule_with_stats, spelled, tree::Rule, SelectItem, Step, FEATURES_TABLE};
 use crate::project::model::Direction;
 use crate::validate::{FeatureBody, Resolved, ResolvedLevel, ResolvedScore, ResolvedThreshold, ResolvedTier};
 
@@ -34,8 +34,8 @@ pub fn steps(model: &Resolved, d: &dyn Dialect) -> Vec<Step> {
 
 /// A rule over features, in the engine's spelling, with population statistics read from the
 /// features table.
-pub fn on_features(sql: &str, model: &Resolved, d: &dyn Dialect) -> String {
-    substitute_stats(&d.rule(sql), model, d, &|_| d.table(FEATURES_TABLE))
+pub fn on_features(rule: &Rule, model: &Resolved, d: &dyn Dialect) -> String {
+    rule_with_stats(rule, model, d, &|_| d.table(FEATURES_TABLE))
 }
 
 /// A typed NULL.
@@ -72,7 +72,7 @@ fn score_select(model: &Resolved, s: &ResolvedScore, d: &dyn Dialect) -> String 
     let label = if s.labels.is_empty() {
         null_of("VARCHAR", d)
     } else {
-        let whens: Vec<String> = s.labels.iter().map(|l| format!("WHEN {} THEN {}", d.rule(&l.when), d.string(&l.name))).collect();
+        let whens: Vec<String> = s.labels.iter().map(|l| format!("WHEN {} THEN {}", spelled(&l.when, d), d.string(&l.name))).collect();
         format!("CASE\n    {}\n  END", whens.join("\n    "))
     };
     format!(
@@ -310,7 +310,7 @@ fn segment_catalog(model: &Resolved, d: &dyn Dialect) -> String {
     }
     for sc in &model.scores {
         for l in &sc.labels {
-            let hash = crate::validate::short_hash(&format!("{}\n{}", sc.label_segment(&l.name), l.when));
+            let hash = crate::validate::rule_hash(&sc.label_segment(&l.name), &l.when);
             rows.push(vec![
                 d.string(&sc.label_segment(&l.name)),
                 opt_string(d, &l.description),
@@ -345,7 +345,7 @@ fn describe_level(l: &ResolvedLevel) -> String {
         parts.push(format!("({})", alts.join(" OR ")));
     }
     if let Some(w) = &l.when {
-        parts.push(format!("({})", w.split_whitespace().collect::<Vec<_>>().join(" ")));
+        parts.push(format!("({w})"));
     }
     if l.is_else {
         "everyone else".into()

@@ -11,9 +11,10 @@
 
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
-    FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Value, ValueWithSpan,
+    FunctionArguments, Ident, ObjectName, ObjectNamePart, Value, ValueWithSpan,
 };
 use sqlparser::tokenizer::Span;
+use super::tree::{binary, call, empty_function, nested, number};
 use std::ops::ControlFlow;
 
 /// A construct of a rule that Spark cannot run, at a 1-based line and column of the rule.
@@ -201,19 +202,6 @@ fn e_take_function(f: &mut Function) -> Function {
     std::mem::replace(f, empty_function())
 }
 
-fn empty_function() -> Function {
-    Function {
-        name: ObjectName(vec![]),
-        uses_odbc_syntax: false,
-        parameters: FunctionArguments::None,
-        args: FunctionArguments::None,
-        within_group: vec![],
-        filter: None,
-        null_treatment: None,
-        over: None,
-    }
-}
-
 fn function_name(f: &Function) -> (String, Span) {
     match f.name.0.as_slice() {
         [ObjectNamePart::Identifier(id)] => (id.value.to_ascii_lowercase(), id.span),
@@ -333,29 +321,6 @@ fn plain_args(f: &Function) -> Vec<Expr> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-fn call(name: &str, args: Vec<Expr>) -> Expr {
-    let mut f = empty_function();
-    f.name = ObjectName::from(vec![Ident::new(name)]);
-    f.args = FunctionArguments::List(FunctionArgumentList {
-        duplicate_treatment: None,
-        args: args.into_iter().map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a))).collect(),
-        clauses: vec![],
-    });
-    Expr::Function(f)
-}
-
-fn binary(left: Expr, op: BinaryOperator, right: Expr) -> Expr {
-    Expr::BinaryOp { left: Box::new(left), op, right: Box::new(right) }
-}
-
-fn nested(e: Expr) -> Expr {
-    Expr::Nested(Box::new(e))
-}
-
-fn number(n: &str) -> Expr {
-    Expr::value(Value::Number(n.to_string(), false))
 }
 
 /// A string holding quotes or backslashes, as `concat` of plain pieces and `chr(39)`/`chr(92)`.

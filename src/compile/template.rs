@@ -4,7 +4,7 @@
 //! lists as `(a, b)`), so vars can never inject SQL; output marked safe (macro results, `as_of`,
 //! `| safe`) is pasted as is. Undefined names are errors (strict mode). `stat()` and `segment()`
 //! render as calls of those names (`stat('avg', 'order_count')`), which stay nodes of the
-//! rule's parsed tree: validation reads them from the tree ([`crate::compile::tree::rule_refs`])
+//! rule's parsed tree: validation reads them from the tree ([`crate::compile::tree::Rule::refs`])
 //! and the compiler replaces those nodes with real SQL.
 
 use crate::project::MacroFile;
@@ -88,8 +88,6 @@ impl StatFunc {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     pub sql: String,
-    pub tree: Option<sqlparser::ast::Expr>,
-    pub refs: Vec<TemplateRef>,
     /// Vars the project does not set that the snippet read with a default: (name, the default
     /// as SQL), so that validation can notice one var given different defaults.
     pub defaults: Vec<(String, String)>,
@@ -214,7 +212,7 @@ impl Templates {
     /// Render one snippet. `name` appears in minijinja's own messages (use `file:line`).
     pub fn render(&self, name: &str, text: &str) -> Result<Rendered, RenderError> {
         if !(text.contains("{{") || text.contains("{%") || text.contains("{#")) {
-            return Ok(Rendered { sql: text.to_string(), tree: None, refs: Vec::new(), defaults: Vec::new() });
+            return Ok(Rendered { sql: text.to_string(), defaults: Vec::new() });
         }
         // The lock is only held around clear/take: the template functions lock it while rendering.
         self.defaults.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -230,7 +228,7 @@ impl Templates {
                     hint: "a rule is a short expression; check the loops in {% for %}".into(),
                 })
             }
-            Ok(sql) => return Ok(Rendered { sql, tree: None, refs: Vec::new(), defaults }),
+            Ok(sql) => return Ok(Rendered { sql, defaults }),
             Err(e) => e,
         };
         // Strict undefined errors carry no name: take it from the source span minijinja reports.
@@ -303,7 +301,7 @@ mod tests {
         let t = templates();
         let r = t.render("x", "n > {{ stat('p90', 'order_count') }} AND {{ segment('loyal') }}").unwrap();
         assert_eq!(r.sql, "n > stat('quantile', 'order_count', 0.9) AND segment('loyal')");
-        assert_eq!(crate::compile::tree::rule_refs(&r.sql), vec![TemplateRef::Stat { func: StatFunc::Quantile(0.9), feature: "order_count".into() }, TemplateRef::Segment("loyal".into())]);
+        assert_eq!(crate::compile::tree::Rule::parse(&r.sql).map(|r| r.refs()).unwrap_or_default(), vec![TemplateRef::Stat { func: StatFunc::Quantile(0.9), feature: "order_count".into() }, TemplateRef::Segment("loyal".into())]);
     }
 
     #[test]

@@ -1,17 +1,163 @@
-//! What validation and the compiler need to know about a rule's SQL, read from its parsed tree
-//! (sqlparser, DuckDB dialect) instead of from its text: the columns or features it names,
-//! its `stat()` and `segment()` calls (and their replacement by real SQL), whether it is one
-//! function call, and whether an aggregate in it orders its input.
+//! Rules as typed trees. Validation parses each rendered snippet once (sqlparser, DuckDB
+//! dialect) into a [`Rule`]; everything later reads that tree: the columns or features it
+//! names, its `stat()` and `segment()` calls (replaced by nodes of real SQL), whether it is one
+//! function call, whether an aggregate in it orders its input. The compiler combines rules as
+//! trees (`extends`, exclusive groups) and each engine's dialect prints them, so what runs is
+//! exactly what was checked.
 
 use super::template::{StatFunc, TemplateRef};
 use sqlparser::ast::{
-    visit_expressions, visit_expressions_mut, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments,
-    ObjectNamePart, OneOrManyWithParens, Value,
+    visit_expressions, visit_expressions_mut, BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
+    FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, OneOrManyWithParens, UnaryOperator, Value,
 };
 use sqlparser::dialect::{DuckDbDialect, GenericDialect};
 use sqlparser::parser::Parser;
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
+
+/// A rule's SQL: one expression, as validation parsed and checked it. Printed (`Display`) in
+/// DuckDB's spelling; [`crate::compile::dialect::Dialect::rule`] spells it for an engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule(Expr);
+
+impl Rule {
+    pub fn new(expr: Expr) -> Rule {
+        Rule(expr)
+    }
+
+    /// `sql` parsed as one expression (DuckDB dialect); `None` when it is not one.
+    pub fn parse(sql: &str) -> Option<Rule> {
+        parse(sql).map(Rule)
+    }
+
+    pub fn expr(&self) -> &Expr {
+        &self.0
+    }
+
+    /// The `stat()` and `segment()` calls, in order of appearance.
+    pub fn refs(&self) -> Vec<TemplateRef> {
+        rule_refs_in(&self.0)
+    }
+
+    /// The plain names read as columns (see [`column_refs_in`]).
+    pub fn columns(&self) -> Vec<IdentRef> {
+        column_refs_in(&self.0)
+    }
+
+    /// When the rule is exactly one function call `name(...)`, the function's name.
+    pub fn single_call(&self) -> Option<String> {
+        match &self.0 {
+            Expr::Function(f) if f.name.0.len() == 1 => Some(f.name.to_string()),
+            _ => None,
+        }
+    }
+
+    /// True when an aggregate in the rule orders its input.
+    pub fn has_order_by(&self) -> bool {
+        has_order_by_in(&self.0)
+    }
+
+    /// True for `count(*)` (no filter, no window clause).
+    pub fn is_count_star(&self) -> bool {
+        match &self.0 {
+            Expr::Function(f) => {
+                f.name.to_string().eq_ignore_ascii_case("count")
+                    && f.filter.is_none()
+                    && f.over.is_none()
+                    && matches!(&f.args, FunctionArguments::List(l) if l.duplicate_treatment.is_none() && l.clauses.is_empty()
+                        && matches!(l.args.as_slice(), [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]))
+            }
+            _ => false,
+        }
+    }
+
+    /// The rule with each `stat()`/`segment()` node for which `replace` gives an expression
+    /// replaced by it (parenthesized unless it prints as one term).
+    pub fn replace_refs<E>(&self, replace: &mut dyn FnMut(&TemplateRef) -> Result<Option<Expr>, E>) -> Result<Rule, E> {
+        let mut expr = self.0.clone();
+        replace_refs_in(&mut expr, replace)?;
+        Ok(Rule(expr))
+    }
+
+    /// The conditions the rule ANDs together at its top level, parenthesized ANDs (`extends`,
+    /// an exclusive group) split further: `a AND (b AND c) AND d BETWEEN 1 AND 2` gives `a`,
+    /// `b`, `c` and `d BETWEEN 1 AND 2`.
+    pub fn conjuncts(&self) -> Vec<Rule> {
+        fn walk(e: &Expr, out: &mut Vec<Rule>) {
+            match e {
+                Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+                    walk(left, out);
+                    walk(right, out);
+                }
+                Expr::Nested(inner) if matches!(**inner, Expr::BinaryOp { op: BinaryOperator::And, .. } | Expr::Nested(_)) => walk(inner, out),
+                other => out.push(Rule(other.clone())),
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.0, &mut out);
+        out
+    }
+
+    /// `coalesce((rule), FALSE)`: always TRUE or FALSE, as membership is.
+    pub fn or_false(&self) -> Rule {
+        Rule(call("coalesce", vec![nested(self.0.clone()), Expr::value(Value::Boolean(false))]))
+    }
+
+    /// `(a) AND (b)`.
+    pub fn and(a: &Rule, b: &Rule) -> Rule {
+        Rule(binary(nested(a.0.clone()), BinaryOperator::And, nested(b.0.clone())))
+    }
+
+    /// `NOT (a OR b OR ...)` of the given rules.
+    pub fn none_of(rules: &[Rule]) -> Rule {
+        let any = rules.iter().map(|r| r.0.clone()).reduce(|a, b| binary(a, BinaryOperator::Or, b)).unwrap_or(Expr::value(Value::Boolean(false)));
+        Rule(Expr::UnaryOp { op: UnaryOperator::Not, expr: Box::new(nested(any)) })
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A call `name(args...)`.
+pub(crate) fn call(name: &str, args: Vec<Expr>) -> Expr {
+    let mut f = empty_function();
+    f.name = ObjectName::from(vec![Ident::new(name)]);
+    f.args = FunctionArguments::List(FunctionArgumentList {
+        duplicate_treatment: None,
+        args: args.into_iter().map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a))).collect(),
+        clauses: vec![],
+    });
+    Expr::Function(f)
+}
+
+/// A function call node with no name and no arguments, to fill in.
+pub(crate) fn empty_function() -> Function {
+    Function {
+        name: ObjectName(vec![]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::None,
+        within_group: vec![],
+        filter: None,
+        null_treatment: None,
+        over: None,
+    }
+}
+
+pub(crate) fn binary(left: Expr, op: BinaryOperator, right: Expr) -> Expr {
+    Expr::BinaryOp { left: Box::new(left), op, right: Box::new(right) }
+}
+
+pub(crate) fn nested(e: Expr) -> Expr {
+    Expr::Nested(Box::new(e))
+}
+
+pub(crate) fn number(n: &str) -> Expr {
+    Expr::value(Value::Number(n.to_string(), false))
+}
 
 /// An identifier used as a column reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,9 +171,10 @@ pub fn parse(sql: &str) -> Option<Expr> {
     parse_in(&DuckDbDialect {}, sql)
 }
 
-/// `sql` parsed as one expression in DuckDB's spelling or, failing that, in the generic one
-/// (which also reads Spark's backquoted names).
-fn parse_any(sql: &str) -> Option<Expr> {
+/// SQL the compiler made (a statistic's subquery, in an engine's spelling) parsed as one
+/// expression: in DuckDB's spelling or, failing that, in the generic one (which also reads
+/// Spark's backquoted names).
+pub(crate) fn parse_fragment(sql: &str) -> Option<Expr> {
     parse(sql).or_else(|| parse_in(&GenericDialect {}, sql))
 }
 
@@ -69,13 +216,8 @@ fn rule_ref(f: &Function) -> Option<TemplateRef> {
     }
 }
 
-/// The `stat()` and `segment()` calls of `sql`, in order of appearance.
-pub fn rule_refs(sql: &str) -> Vec<TemplateRef> {
-    parse_any(sql).map(|e| rule_refs_in(&e)).unwrap_or_default()
-}
-
 /// The `stat()` and `segment()` calls of a parsed rule, in order of appearance.
-pub fn rule_refs_in(expr: &Expr) -> Vec<TemplateRef> {
+fn rule_refs_in(expr: &Expr) -> Vec<TemplateRef> {
     let mut refs = Vec::new();
     let _ = visit_expressions(expr, |e| {
         if let Some(r) = match e {
@@ -105,13 +247,11 @@ pub fn malformed_refs(expr: &Expr) -> Vec<String> {
     names
 }
 
-/// `sql` with each `stat()`/`segment()` call for which `replace` gives SQL replaced by that SQL
-/// (parenthesized), printed from the tree; `sql` unchanged when nothing was replaced.
-pub fn replace_refs<E>(sql: &str, replace: &mut dyn FnMut(&TemplateRef) -> Result<Option<String>, E>) -> Result<String, E> {
-    let Some(mut expr) = parse_any(sql) else { return Ok(sql.to_string()) };
-    let mut replaced = false;
+/// Replace, in `expr`, each `stat()`/`segment()` node for which `replace` gives an expression
+/// (parenthesized unless it prints as one term).
+fn replace_refs_in<E>(expr: &mut Expr, replace: &mut dyn FnMut(&TemplateRef) -> Result<Option<Expr>, E>) -> Result<(), E> {
     let mut failure = None;
-    let _ = visit_expressions_mut(&mut expr, |e| {
+    let _ = visit_expressions_mut(expr, |e| {
         let Some(r) = (match e {
             Expr::Function(f) => rule_ref(f),
             _ => None,
@@ -119,15 +259,9 @@ pub fn replace_refs<E>(sql: &str, replace: &mut dyn FnMut(&TemplateRef) -> Resul
             return ControlFlow::Continue(());
         };
         match replace(&r) {
-            // The replacements are the compiler's own SQL and always parse; one that did not
-            // would leave the call in place for the engine to refuse.
-            Ok(Some(text)) => {
-                if let Some(new) = parse_any(&text) {
-                    // Parenthesized unless it prints as one term already.
-                    let atomic = matches!(new, Expr::Subquery(_) | Expr::Nested(_) | Expr::Function(_) | Expr::Identifier(_) | Expr::Value(_));
-                    *e = if atomic { new } else { Expr::Nested(Box::new(new)) };
-                    replaced = true;
-                }
+            Ok(Some(new)) => {
+                let atomic = matches!(new, Expr::Subquery(_) | Expr::Nested(_) | Expr::Function(_) | Expr::Identifier(_) | Expr::Value(_));
+                *e = if atomic { new } else { nested(new) };
             }
             Ok(None) => {}
             Err(err) => {
@@ -137,22 +271,13 @@ pub fn replace_refs<E>(sql: &str, replace: &mut dyn FnMut(&TemplateRef) -> Resul
         }
         ControlFlow::Continue(())
     });
-    match failure {
-        Some(err) => Err(err),
-        None if replaced => Ok(expr.to_string()),
-        None => Ok(sql.to_string()),
-    }
+    failure.map_or(Ok(()), Err)
 }
 
-/// The plain names `sql` reads as columns, in order of appearance (duplicates kept): not
+/// The plain names `expr` reads as columns, in order of appearance (duplicates kept): not
 /// function names, keywords, type names, qualified names (`t.col`) or names bound by a lambda
-/// (`x -> x > 1`). Empty when `sql` is not one expression.
-pub fn column_refs(sql: &str) -> Vec<IdentRef> {
-    parse(sql).map(|e| column_refs_in(&e)).unwrap_or_default()
-}
-
-/// [`column_refs`] of a parsed rule.
-pub fn column_refs_in(expr: &Expr) -> Vec<IdentRef> {
+/// (`x -> x > 1`).
+fn column_refs_in(expr: &Expr) -> Vec<IdentRef> {
     let mut lambda_params = BTreeSet::new();
     let mut names = Vec::new();
     let _ = visit_expressions(expr, |e| {
@@ -171,20 +296,10 @@ pub fn column_refs_in(expr: &Expr) -> Vec<IdentRef> {
     names.into_iter().filter(|n| !lambda_params.contains(n)).map(|name| IdentRef { name }).collect()
 }
 
-/// When `sql` is exactly one function call `name(...)`, e.g. `sum(amount)` or
-/// `count(DISTINCT order_id)`, the function's name.
-pub fn single_call(sql: &str) -> Option<String> {
-    match parse(sql)? {
-        Expr::Function(f) if f.name.0.len() == 1 => Some(f.name.to_string()),
-        _ => None,
-    }
-}
-
-/// True when an aggregate in `sql` orders its input (`string_agg(x, ',' ORDER BY y)`,
+/// True when an aggregate in `expr` orders its input (`string_agg(x, ',' ORDER BY y)`,
 /// `quantile(x) WITHIN GROUP (ORDER BY y)`).
-pub fn has_order_by(sql: &str) -> bool {
-    let Some(expr) = parse(sql) else { return false };
-    let found = visit_expressions(&expr, |e| match e {
+fn has_order_by_in(expr: &Expr) -> bool {
+    let found = visit_expressions(expr, |e| match e {
         Expr::Function(f) => {
             let in_args = match &f.args {
                 FunctionArguments::List(list) => list.clauses.iter().any(|c| matches!(c, FunctionArgumentClause::OrderBy(_))),
@@ -205,8 +320,12 @@ pub fn has_order_by(sql: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn rule(sql: &str) -> Rule {
+        Rule::parse(sql).unwrap_or_else(|| panic!("{sql} parses"))
+    }
+
     fn names(sql: &str) -> Vec<String> {
-        column_refs(sql).into_iter().map(|r| r.name).collect()
+        rule(sql).columns().into_iter().map(|r| r.name).collect()
     }
 
     #[test]
@@ -227,19 +346,19 @@ mod tests {
 
     #[test]
     fn finds_order_by_in_aggregates_only() {
-        assert!(has_order_by("string_agg(products, ';' ORDER BY created_at DESC, cart_id)"));
-        assert!(has_order_by("list(x order\n   by y)"));
-        assert!(!has_order_by("string_agg(products, ' ORDER BY ')"));
-        assert!(!has_order_by("\"order\" + by"));
-        assert!(!has_order_by("sum(border_by)"));
+        assert!(rule("string_agg(products, ';' ORDER BY created_at DESC, cart_id)").has_order_by());
+        assert!(rule("list(x order\n   by y)").has_order_by());
+        assert!(!rule("string_agg(products, ' ORDER BY ')").has_order_by());
+        assert!(!rule("\"order\" + by").has_order_by());
+        assert!(!rule("sum(border_by)").has_order_by());
     }
 
     #[test]
     fn recognises_single_calls() {
-        assert_eq!(single_call("sum(amount)").as_deref(), Some("sum"));
-        assert_eq!(single_call("count(DISTINCT order_id) ").as_deref(), Some("count"));
-        assert!(single_call("sum(a) / count(*)").is_none());
-        assert!(single_call("amount").is_none());
+        assert_eq!(rule("sum(amount)").single_call().as_deref(), Some("sum"));
+        assert_eq!(rule("count(DISTINCT order_id) ").single_call().as_deref(), Some("count"));
+        assert!(rule("sum(a) / count(*)").single_call().is_none());
+        assert!(rule("amount").single_call().is_none());
     }
 
     #[test]
@@ -247,21 +366,43 @@ mod tests {
         use crate::compile::template::{StatFunc, TemplateRef};
         let sql = "n > greatest(3, stat('avg', 'order_count')) AND NOT segment('loyal') AND note = 'segment(''x'')'";
         assert_eq!(
-            rule_refs(sql),
+            rule(sql).refs(),
             vec![TemplateRef::Stat { func: StatFunc::Avg, feature: "order_count".into() }, TemplateRef::Segment("loyal".into())]
         );
-        let out: Result<String, ()> = replace_refs(sql, &mut |r| {
-            Ok(Some(match r {
-                TemplateRef::Stat { .. } => "(SELECT avg(\"order_count\") FROM \"customer_features\")".to_string(),
-                TemplateRef::Segment(_) => "a >= 1 AND b".to_string(),
+        let out: Result<Rule, ()> = rule(sql).replace_refs(&mut |r| {
+            Ok(parse_fragment(match r {
+                TemplateRef::Stat { .. } => "(SELECT avg(\"order_count\") FROM \"customer_features\")",
+                TemplateRef::Segment(_) => "a >= 1 AND b",
             }))
         });
         assert_eq!(
-            out.as_deref(),
+            out.map(|r| r.to_string()).as_deref(),
             Ok("n > greatest(3, (SELECT avg(\"order_count\") FROM \"customer_features\")) AND NOT (a >= 1 AND b) AND note = 'segment(''x'')'")
         );
         // A name that looks like the old text placeholders is just a name now.
         assert_eq!(names("__stat_0__ > 1"), vec!["__stat_0__"]);
-        assert!(rule_refs("stat(order_count) > 1").is_empty(), "not a statistic call");
+        assert!(rule("stat(order_count) > 1").refs().is_empty(), "not a statistic call");
+    }
+
+    #[test]
+    fn rules_combine_as_trees() {
+        let (a, b) = (rule("x > 1 OR y"), rule("z"));
+        assert_eq!(Rule::and(&a, &b).to_string(), "(x > 1 OR y) AND (z)");
+        assert_eq!(a.or_false().to_string(), "coalesce((x > 1 OR y), false)");
+        assert_eq!(Rule::none_of(&[a.or_false(), b.or_false()]).to_string(), "NOT (coalesce((x > 1 OR y), false) OR coalesce((z), false))");
+        assert!(rule("count(*)").is_count_star());
+        assert!(rule("COUNT( * )").is_count_star());
+        assert!(!rule("count(x)").is_count_star());
+        assert!(!rule("count(*) FILTER (WHERE x)").is_count_star());
+        let parts = |sql: &str| rule(sql).conjuncts().iter().map(Rule::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            parts("a > 1 AND (b = 2 AND c = 3) AND d BETWEEN 1 AND 2 AND e = 'x AND y'"),
+            vec!["a > 1", "b = 2", "c = 3", "d BETWEEN 1 AND 2", "e = 'x AND y'"]
+        );
+        assert_eq!(parts("brand_new > 1 and x"), vec!["brand_new > 1", "x"]);
+        assert_eq!(parts("(a AND b)\n  AND (c OR d)"), vec!["a", "b", "(c OR d)"]);
+        assert_eq!(parts("(a) OR (b AND c)"), vec!["(a) OR (b AND c)"]);
+        // A comment in a rule is not part of its tree: it cannot swallow what follows it.
+        assert_eq!(rule("a > 1 -- note").to_string(), "a > 1");
     }
 }

@@ -2,7 +2,6 @@
 //! which top-level condition held or failed, evaluated on the published features.
 
 use crate::compile::dialect::{Dialect, DuckDb};
-use crate::compile::tree;
 use crate::error::{Error, Result};
 use crate::validate::Resolved;
 use duckdb::Connection;
@@ -28,78 +27,6 @@ pub struct Condition {
     pub sql: String,
     /// true / false, or None when the condition is NULL (which counts as not met).
     pub holds: Option<bool>,
-}
-
-/// Split a boolean SQL expression at its top-level ANDs (not inside parentheses, strings or
-/// `BETWEEN x AND y`).
-pub fn split_and(sql: &str) -> Vec<String> {
-    let bytes = sql.as_bytes();
-    let (mut depth, mut i, mut start, mut between) = (0i32, 0usize, 0usize, 0u32);
-    let mut parts = Vec::new();
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\'' | b'"' => {
-                let q = bytes[i];
-                i += 1;
-                while i < bytes.len() && bytes[i] != q {
-                    i += 1;
-                }
-            }
-            b'(' => depth += 1,
-            b')' => depth -= 1,
-            c if c.is_ascii_alphabetic() && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_')) => {
-                let end = (i..bytes.len()).find(|&j| !(bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_')).unwrap_or(bytes.len());
-                let word = sql[i..end].to_ascii_uppercase();
-                if depth == 0 && word == "BETWEEN" {
-                    between += 1;
-                } else if depth == 0 && word == "AND" {
-                    if between > 0 {
-                        between -= 1;
-                    } else {
-                        parts.push(sql[start..i].trim().to_string());
-                        start = end;
-                    }
-                }
-                i = end;
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    parts.push(sql[start..].trim().to_string());
-    // A conjunct that is itself a parenthesised AND (from `extends`) is split further.
-    parts
-        .into_iter()
-        .filter(|p| !p.is_empty())
-        .flat_map(|p| match strip_outer_parens(&p) {
-            Some(inner) if split_and(inner).len() > 1 => split_and(inner),
-            _ => vec![p],
-        })
-        .collect()
-}
-
-/// `(x)` -> `x` when the first parenthesis closes at the very end.
-fn strip_outer_parens(s: &str) -> Option<&str> {
-    let inner = s.strip_prefix('(')?.strip_suffix(')')?;
-    let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    for c in inner.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
-                depth -= 1;
-                if depth < 0 {
-                    return None;
-                }
-            }
-            _ => {}
-        }
-    }
-    (depth == 0).then_some(inner.trim())
 }
 
 fn value_text(v: &duckdb::types::Value) -> String {
@@ -130,7 +57,6 @@ pub fn explain(conn: &Connection, model: &Resolved, segment: &str, customer: &st
         return Err(Error::Usage(format!("no segment rule named '{segment}'{hint}; explain works on segments with a `where` rule")));
     };
     let err = |e: duckdb::Error| Error::Step { step: "explain".into(), message: crate::execute::first_line(&e.to_string()) };
-    let rule = crate::compile::outputs::on_features(&seg.rule, model, &d);
     let exists: i64 = conn
         .query_row("SELECT count(*) FROM customer_features WHERE CAST(customer_id AS VARCHAR) = ?", [customer], |r| r.get(0))
         .map_err(|e| Error::Usage(format!("the output database has no customer_features table; run `segmenter run` first ({})", crate::execute::first_line(&e.to_string()))))?;
@@ -148,7 +74,8 @@ pub fn explain(conn: &Connection, model: &Resolved, segment: &str, customer: &st
         )
         .map_err(err)?;
     let mut conditions = Vec::new();
-    for part in split_and(&rule) {
+    for conjunct in seg.rule.conjuncts() {
+        let part = crate::compile::outputs::on_features(&conjunct, model, &d);
         let sql = format!("SELECT ({part})::BOOLEAN FROM customer_features WHERE CAST(customer_id AS VARCHAR) = ?");
         let holds: Option<bool> = conn.query_row(&sql, [customer], |r| r.get(0)).map_err(|e| Error::Step {
             step: format!("explain condition `{part}`"),
@@ -157,7 +84,7 @@ pub fn explain(conn: &Connection, model: &Resolved, segment: &str, customer: &st
         conditions.push(Condition { sql: part, holds });
     }
     let mut names: Vec<String> = Vec::new();
-    for id in tree::column_refs(&rule) {
+    for id in seg.rule.columns() {
         if model.features.iter().any(|f| f.name == id.name) && !names.contains(&id.name) {
             names.push(id.name);
         }
@@ -172,7 +99,7 @@ pub fn explain(conn: &Connection, model: &Resolved, segment: &str, customer: &st
         segment: seg.name.clone(),
         description: seg.description.clone(),
         origin: seg.origin.clone(),
-        rule: seg.rule.clone(),
+        rule: seg.rule.to_string(),
         customer: customer.to_string(),
         as_of,
         member: member > 0,
@@ -207,21 +134,5 @@ impl Explanation {
             out.push_str(&format!("  {n:<w$}  {v}\n"));
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_and;
-
-    #[test]
-    fn splits_top_level_ands_only() {
-        assert_eq!(
-            split_and("a > 1 AND (b = 2 AND c = 3) AND d BETWEEN 1 AND 2 AND e = 'x AND y'"),
-            vec!["a > 1", "b = 2", "c = 3", "d BETWEEN 1 AND 2", "e = 'x AND y'"]
-        );
-        assert_eq!(split_and("brand_new > 1 and x"), vec!["brand_new > 1", "x"]);
-        assert_eq!(split_and("(a AND b)\n  AND (c OR d)"), vec!["a", "b", "(c OR d)"]);
-        assert_eq!(split_and("(a) OR (b AND c)"), vec!["(a) OR (b AND c)"]);
     }
 }

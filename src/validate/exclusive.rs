@@ -6,6 +6,7 @@
 //! here so that a rule stays whole on its own (also when `--select` picks one member).
 
 use super::{Deps, ResolvedSegment};
+use crate::compile::tree::Rule;
 use crate::diagnostics::{Diagnostic, Loc};
 use std::collections::BTreeMap;
 
@@ -42,12 +43,12 @@ pub(super) fn resolve(segments: &mut [(ResolvedSegment, Deps)], loc: &dyn Fn(&st
         }
         // Highest priority first: each member excludes everyone the members above it take.
         ranked.sort_by_key(|&(priority, _)| std::cmp::Reverse(priority));
-        let originals: Vec<(String, Deps)> = ranked.iter().map(|&(_, i)| (segments[i].0.rule.clone(), segments[i].1.clone())).collect();
+        let originals: Vec<(Rule, Deps)> = ranked.iter().map(|&(_, i)| (segments[i].0.rule.clone(), segments[i].1.clone())).collect();
         for (k, &(_, i)) in ranked.iter().enumerate().skip(1) {
-            let above: Vec<String> = originals[..k].iter().map(|(r, _)| format!("coalesce(({r}), FALSE)")).collect();
-            let rule = &segments[i].0.rule;
-            segments[i].0.rule = format!("coalesce(({rule}), FALSE)\n  AND NOT ({})", above.join("\n    OR "));
-            segments[i].0.hash = super::short_hash(&format!("{}\n{}", segments[i].0.name, segments[i].0.rule));
+            let above: Vec<Rule> = originals[..k].iter().map(|(r, _)| r.or_false()).collect();
+            let rule = Rule::and(&segments[i].0.rule.or_false(), &Rule::none_of(&above));
+            segments[i].0.hash = super::rule_hash(&segments[i].0.name, &rule);
+            segments[i].0.rule = rule;
             for (_, d) in &originals[..k] {
                 segments[i].1.features.extend(d.features.iter().cloned());
             }

@@ -2,7 +2,7 @@
 //! segments that copy another segment's rule, and derived features nothing uses.
 
 use super::{FeatureBody, Resolved, ResolvedLevel};
-use crate::compile::tree;
+use crate::compile::tree::Rule;
 use crate::diagnostics::{Diagnostic, Loc};
 use crate::project::model::FeatureKind;
 use std::collections::BTreeSet;
@@ -45,9 +45,10 @@ pub fn lint(model: &Resolved, selected: bool) -> Vec<Diagnostic> {
             }
         }
     }
-    let normal = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Rules compare as printed trees: layout and comments do not count.
+    let printed: Vec<String> = model.segments.iter().map(|s| s.rule.to_string()).collect();
     for (i, s) in model.segments.iter().enumerate() {
-        if let Some(first) = model.segments[..i].iter().find(|o| normal(&o.rule) == normal(&s.rule)) {
+        if let Some(first) = model.segments[..i].iter().zip(&printed).find(|(_, p)| **p == printed[i]).map(|(o, _)| o) {
             out.push(
                 Diagnostic::warning("W030", loc_of(&s.origin), format!("segment '{}' has the same rule as '{}' ({})", s.name, first.name, first.origin))
                     .with_hint("delete one of them, or use `extends` if one should narrow the other"),
@@ -55,26 +56,26 @@ pub fn lint(model: &Resolved, selected: bool) -> Vec<Diagnostic> {
         }
     }
     // Derived and inferred features that no definition reads are computed for nothing.
-    let mut texts: Vec<&str> = model.segments.iter().map(|s| s.rule.as_str()).collect();
+    let mut rules: Vec<&Rule> = model.segments.iter().map(|s| &s.rule).collect();
     for f in &model.features {
         if let FeatureBody::Derived { sql, .. } = &f.body {
-            texts.push(sql);
+            rules.push(sql);
         }
     }
     let mut used: BTreeSet<String> = BTreeSet::new();
     for t in &model.tiers {
         for l in &t.levels {
             used.extend(l.all_of.iter().chain(l.any_of.iter().flatten()).map(|th| th.feature.clone()));
-            texts.extend(l.when.as_deref());
+            rules.extend(l.when.as_ref());
         }
     }
     for sc in &model.scores {
         used.extend(sc.parts.iter().map(|(_, feature, _)| feature.clone()));
-        texts.extend(sc.population.as_deref());
+        rules.extend(sc.population.as_ref());
     }
     used.extend(model.stats.iter().map(|st| st.feature.clone()));
-    for t in texts {
-        used.extend(tree::column_refs(t).into_iter().map(|r| r.name));
+    for r in rules {
+        used.extend(r.columns().into_iter().map(|r| r.name));
     }
     for f in &model.features {
         if !selected && matches!(f.body, FeatureBody::Derived { .. }) && f.kind != FeatureKind::Declared && !used.contains(&f.name) {

@@ -14,7 +14,7 @@ pub mod pii;
 mod refs;
 pub mod resolved;
 
-use crate::compile::tree;
+use crate::compile::tree::{self, Rule};
 use crate::compile::template::{quote_string, Rendered, TemplateRef, Templates};
 use crate::diagnostics::{did_you_mean, Diagnostic, Loc};
 use crate::project::model::*;
@@ -130,6 +130,12 @@ struct Validator<'a> {
 }
 
 /// A source as validation sees it: its columns (when known) and whether its data exists.
+/// A rendered snippet parsed as one expression, with the `stat()`/`segment()` calls in it.
+struct Parsed {
+    rule: Rule,
+    refs: Vec<TemplateRef>,
+}
+
 struct SourceInfo {
     columns: Option<BTreeSet<String>>,
     available: bool,
@@ -711,12 +717,10 @@ impl<'a> Validator<'a> {
 
     /// Render a snippet that must be one SQL expression (a rule, an aggregate, a condition);
     /// anything else is reported at its place in the snippet (E032) and yields `None`.
-    fn render_rule<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, text: &str, owner: &str) -> Option<Rendered> {
-        let mut r = self.render(t, item, field, text)?;
+    fn render_rule<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, text: &str, owner: &str) -> Option<Parsed> {
+        let r = self.render(t, item, field, text)?;
         match guard::check_expression(&r.sql) {
             Ok(expr) => {
-                // Parsed once: the references and columns are read from this tree.
-                r.refs = tree::rule_refs_in(&expr);
                 let problems = match self.engine {
                     Engine::Spark => crate::compile::spark::to_spark(&expr).err().unwrap_or_default(),
                     Engine::Duckdb => Vec::new(),
@@ -725,8 +729,9 @@ impl<'a> Validator<'a> {
                     let loc = self.snippet_loc(item, field, p.line - 1, p.col - 1);
                     self.err("E033", loc, format!("{owner} uses {}, which Spark cannot run", p.what), Some(p.hint.clone()));
                 }
-                r.tree = Some(expr);
-                problems.is_empty().then_some(r)
+                // Parsed once: the references and columns are read from this tree.
+                let rule = Rule::new(expr);
+                problems.is_empty().then(|| Parsed { refs: rule.refs(), rule })
             }
             Err(e) => {
                 let loc = self.snippet_loc(item, field, e.line - 1, e.col - 1);
@@ -738,12 +743,12 @@ impl<'a> Validator<'a> {
 
     /// For an optional feature: whether its source lacks a column its texts read; if so the
     /// feature is recorded as missing (everything that needs it is skipped) with one warning.
-    fn skip_optional(&mut self, item: &Item<FeatureDef>, source: &str, columns: Option<&BTreeSet<String>>, texts: [Option<&String>; 2]) -> bool {
+    fn skip_optional(&mut self, item: &Item<FeatureDef>, source: &str, columns: Option<&BTreeSet<String>>, rules: [Option<&Rule>; 2]) -> bool {
         let Some(cols) = columns else { return false };
-        let mut absent: Vec<String> = texts
+        let mut absent: Vec<String> = rules
             .into_iter()
             .flatten()
-            .flat_map(|t| tree::column_refs(t))
+            .flat_map(Rule::columns)
             .map(|id| id.name)
             .filter(|name| !cols.contains(name))
             .collect();
@@ -784,15 +789,15 @@ impl<'a> Validator<'a> {
         item: &Item<T>,
         field: &str,
         raw: &str,
-        r: &Rendered,
+        r: &Parsed,
         allowed: &BTreeSet<String>,
         what: &str,
         owner: &str,
         segments: Option<&BTreeSet<String>>,
         features: &BTreeSet<String>,
-    ) -> (String, Deps) {
+    ) -> (Rule, Deps) {
         let mut deps = Deps::default();
-        for id in r.tree.as_ref().map(tree::column_refs_in).unwrap_or_default() {
+        for id in r.rule.columns() {
             if allowed.contains(&id.name) {
                 deps.features.insert(id.name);
                 continue;
@@ -815,7 +820,7 @@ impl<'a> Validator<'a> {
             };
             self.err(code, loc, message, Some(hint));
         }
-        for name in r.tree.as_ref().map(tree::malformed_refs).unwrap_or_default() {
+        for name in tree::malformed_refs(r.rule.expr()) {
             let example = if name == "stat" { "{{ stat('avg', 'order_count') }}" } else { "{{ segment('loyal') }}" };
             self.err("E030", self.project.loc(item, field), format!("{name}() in {owner} does not name what it reads"),
                 Some(format!("write it with quoted names, e.g. {example}")));
@@ -848,7 +853,7 @@ impl<'a> Validator<'a> {
                 },
             }
         }
-        (r.sql.clone(), deps)
+        (r.rule.clone(), deps)
     }
 
     /// Best location of `ident` inside the field's raw text.
@@ -933,7 +938,7 @@ impl<'a> Validator<'a> {
                 return None;
             }
             let r = self.render_rule(t, item, "expr", expr, &owner)?;
-            if r.tree.as_ref().map(tree::column_refs_in).unwrap_or_default().iter().any(|id| id.name == f.name) {
+            if r.rule.columns().iter().any(|id| id.name == f.name) {
                 self.err("E023", p.loc(item, "expr"), format!("features depend on each other in a cycle: {0} -> {0}", f.name),
                     Some("a feature cannot use itself; compute the part it needs in another feature".into()));
                 return None;
@@ -982,9 +987,9 @@ impl<'a> Validator<'a> {
             Some(text) if source != POPULATION_SOURCE => Some((text, self.render_rule(t, item, "filter", text, &owner)?)),
             _ => None,
         };
-        let filter_sql = rendered_filter.as_ref().map(|(_, r)| &r.sql);
-        if f.optional && self.skip_optional(item, source, columns.as_ref(), [Some(&r.sql), filter_sql]) {
-            let body = FeatureBody::Column { sql: r.sql.clone() };
+        let filter_rule = rendered_filter.as_ref().map(|(_, r)| &r.rule);
+        if f.optional && self.skip_optional(item, source, columns.as_ref(), [Some(&r.rule), filter_rule]) {
+            let body = FeatureBody::Column { sql: r.rule.clone() };
             let mut deps = Deps::default();
             deps.features.insert(format!("source:{source}"));
             return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, ty, origin }, deps));
@@ -992,7 +997,7 @@ impl<'a> Validator<'a> {
         let what = format!("column of source '{source}'");
         let (sql, deps) = match &columns {
             Some(cols) => self.check_refs(item, field, &expr_text, &r, cols, &what, &owner, None, feature_names),
-            None => (r.sql.clone(), Deps::default()),
+            None => (r.rule.clone(), Deps::default()),
         };
         if !deps.segments.is_empty() || r.refs.iter().any(|x| matches!(x, TemplateRef::Stat { .. })) {
             self.err("E204", p.loc(item, field), format!("stat() is not allowed in {owner}, which reads source '{source}'"),
@@ -1012,7 +1017,7 @@ impl<'a> Validator<'a> {
         }
         let filter = rendered_filter.map(|(text, r)| match &columns {
             Some(cols) => self.check_refs(item, "filter", text, &r, cols, &what, &owner, None, feature_names).0,
-            None => r.sql.clone(),
+            None => r.rule.clone(),
         });
         let window = match &f.window {
             // A window may come from a var: window: "{{ var('cart_abandon_days', 30) }}d".
@@ -1033,14 +1038,14 @@ impl<'a> Validator<'a> {
             self.err("E050", p.loc(item, "window"), format!("{owner} has a window but source '{source}' has no `time` column"),
                 Some(format!("set `time:` on source '{source}' in segmenter.yaml (e.g. time: ordered_at)")));
         }
-        if top.is_none() && (filter.is_some() || window.is_some()) && tree::single_call(&sql).is_none() {
+        if top.is_none() && (filter.is_some() || window.is_some()) && sql.single_call().is_none() {
             self.err("E051", p.loc(item, "expr"), format!("{owner} has a filter or window, so its expr must be one aggregate call"),
                 Some("split it: e.g. `sum(amount)` and `count(*)` as two features, and their ratio as a derived feature".into()));
         }
         let top = top.map(|(_, _, t)| t);
         let counts = match top {
             Some(t) => t == Top::Count,
-            None => sql.trim_start().to_ascii_lowercase().starts_with("count("),
+            None => sql.to_string().to_ascii_lowercase().starts_with("count("),
         };
         let default_sql = default_sql.or_else(|| counts.then(|| "0".to_string()));
         deps.features.insert(format!("source:{source}"));
@@ -1089,7 +1094,7 @@ impl<'a> Validator<'a> {
         t: &Templates,
         features: &BTreeSet<String>,
         segments: &BTreeSet<String>,
-    ) -> Option<(String, Deps)> {
+    ) -> Option<(Rule, Deps)> {
         let s = &item.def;
         let owner = format!("segment '{}'", s.name);
         if s.rule.trim().is_empty() {
@@ -1114,7 +1119,7 @@ impl<'a> Validator<'a> {
     }
 
     /// Inline `extends` and `segment()` references; report cycles.
-    fn expand_segments(&mut self, rules: &BTreeMap<String, (&Item<SegmentDef>, (String, Deps))>) -> Vec<(ResolvedSegment, Deps)> {
+    fn expand_segments(&mut self, rules: &BTreeMap<String, (&Item<SegmentDef>, (Rule, Deps))>) -> Vec<(ResolvedSegment, Deps)> {
         let mut out = Vec::new();
         let mut reported: BTreeSet<Vec<String>> = BTreeSet::new();
         for item in &self.project.segments {
@@ -1124,7 +1129,7 @@ impl<'a> Validator<'a> {
             match refs::expand_rule(&item.def.name, sql, rules, &mut stack, &mut deps.features) {
                 Ok(rule) => {
                     let s = &item.def;
-                    let hash = short_hash(&format!("{}\n{}", s.name, rule));
+                    let hash = rule_hash(&s.name, &rule);
                     out.push((
                         ResolvedSegment {
                             name: s.name.clone(),
@@ -1465,6 +1470,12 @@ fn yaml_literal(v: &serde_yaml::Value) -> Option<String> {
 }
 
 /// First 12 hex digits of the SHA-256 of `text`.
+/// Short hash of a definition: its name and its rule as a tree (printed), so that reformatting
+/// a rule or editing a comment in it does not count as a change.
+pub fn rule_hash(name: &str, rule: &Rule) -> String {
+    short_hash(&format!("{name}\n{rule}"))
+}
+
 pub fn short_hash(text: &str) -> String {
     use sha2::{Digest, Sha256};
     let digest = Sha256::digest(text.as_bytes());

@@ -40,7 +40,7 @@ impl PersonalData {
                         deps.get(&f.name).into_iter().flat_map(|d| &d.features).find_map(|name| traced.get(name).cloned())
                     }
                     FeatureBody::Column { sql } | FeatureBody::Aggregate { sql, .. } => {
-                        crate::compile::tree::column_refs(sql).iter().find_map(|id| columns.get(&id.name).cloned())
+                        sql.columns().iter().find_map(|id| columns.get(&id.name).cloned())
                     }
                     FeatureBody::Model { .. } => None,
                 };

@@ -1,6 +1,8 @@
 //! Dependency graphs between definitions: feature depth and cycles, segment inlining, selection.
 
 use super::{Deps, ResolvedFeature};
+use crate::compile::template::TemplateRef;
+use crate::compile::tree::Rule;
 use crate::project::model::SegmentDef;
 use crate::project::Item;
 use std::cell::RefCell;
@@ -76,42 +78,33 @@ impl<'a> Graph<'a> {
     }
 }
 
-type Rules<'a> = BTreeMap<String, (&'a Item<SegmentDef>, (String, Deps))>;
+type Rules<'a> = BTreeMap<String, (&'a Item<SegmentDef>, (Rule, Deps))>;
 
-/// The rule of segment `name` with `segment()` references and `extends` inlined.
-pub fn expand_rule(
-    name: &str,
-    sql: &str,
-    rules: &Rules,
-    stack: &mut Vec<String>,
-    features: &mut BTreeSet<String>,
-) -> Result<String, Vec<String>> {
-    let Some((item, (_, deps))) = rules.get(name) else { return Ok(sql.to_string()) };
+/// The rule of segment `name` with `segment()` references and `extends` inlined, as a tree.
+pub fn expand_rule(name: &str, rule: &Rule, rules: &Rules, stack: &mut Vec<String>, features: &mut BTreeSet<String>) -> Result<Rule, Vec<String>> {
+    let Some((item, (_, deps))) = rules.get(name) else { return Ok(rule.clone()) };
     features.extend(deps.features.iter().cloned());
-    let inline = |other: &str, stack: &mut Vec<String>, features: &mut BTreeSet<String>| -> Result<String, Vec<String>> {
+    let inline = |other: &str, stack: &mut Vec<String>, features: &mut BTreeSet<String>| -> Result<Rule, Vec<String>> {
         if stack.iter().any(|s| s == other) {
             let mut cycle = stack.clone();
             cycle.push(other.to_string());
             return Err(cycle);
         }
-        let Some((_, (other_sql, _))) = rules.get(other) else { return Ok("FALSE".into()) };
+        let Some((_, (other_rule, _))) = rules.get(other) else { return Ok(Rule::new(sqlparser::ast::Expr::value(sqlparser::ast::Value::Boolean(false)))) };
         stack.push(other.to_string());
-        let r = expand_rule(other, other_sql, rules, stack, features);
+        let r = expand_rule(other, other_rule, rules, stack, features);
         stack.pop();
         r
     };
     // Each `segment('x')` node of the tree becomes x's rule, always TRUE or FALSE as membership
     // is: `NOT segment('loyal')` must not turn NULL (and drop the customer) where a feature the
     // inlined rule reads is NULL.
-    let mut out = crate::compile::tree::replace_refs(sql, &mut |r| match r {
-        crate::compile::template::TemplateRef::Segment(other) if deps.segments.contains(other) => {
-            inline(other, stack, features).map(|expanded| Some(format!("coalesce(({expanded}), FALSE)")))
-        }
+    let mut out = rule.replace_refs(&mut |r| match r {
+        TemplateRef::Segment(other) if deps.segments.contains(other) => inline(other, stack, features).map(|expanded| Some(expanded.or_false().expr().clone())),
         _ => Ok(None),
     })?;
     if let Some(parent) = &item.def.extends {
-        let expanded = inline(parent, stack, features)?;
-        out = format!("({expanded})\n  AND ({out})");
+        out = Rule::and(&inline(parent, stack, features)?, &out);
     }
     Ok(out)
 }

@@ -1,6 +1,7 @@
 //! The checked, rendered definitions that the compiler turns into SQL (engine-neutral data).
 
 use crate::compile::template::StatFunc;
+use crate::compile::tree::Rule;
 use crate::project::model::{Direction, FeatureKind, SourceFormat};
 
 /// Everything needed to compile a run, with all references checked.
@@ -124,12 +125,12 @@ impl WindowUnit {
 #[derive(Debug, Clone)]
 pub enum FeatureBody {
     /// A row expression over the customers source (one row per customer).
-    Column { sql: String },
+    Column { sql: Rule },
     /// An aggregate over another source, grouped by its key. With `top`, `sql` is a row
     /// expression whose most frequent value (or that value's row count) is the feature.
-    Aggregate { source: String, sql: String, filter: Option<String>, window: Option<Window>, top: Option<Top> },
+    Aggregate { source: String, sql: Rule, filter: Option<Rule>, window: Option<Window>, top: Option<Top> },
     /// An expression over other features; `depth` 1 uses only source features.
-    Derived { sql: String, depth: usize },
+    Derived { sql: Rule, depth: usize },
     /// A prediction of model `model`: the column of the same name of the models table.
     Model { model: String },
 }
@@ -169,7 +170,7 @@ pub struct ResolvedSegment {
     /// The exclusive group (its higher-priority members' rules are already excluded in `rule`).
     pub exclusive: Option<String>,
     /// Boolean SQL over features, with `extends` and `segment()` inlined.
-    pub rule: String,
+    pub rule: Rule,
     pub origin: String,
     /// Short hash of the definition (name + rule), to see in the catalog when a rule changed.
     pub hash: String,
@@ -200,7 +201,7 @@ pub struct ResolvedLevel {
     pub all_of: Vec<ResolvedThreshold>,
     /// Alternatives: each inner list is all-of; at least one must hold (when non-empty).
     pub any_of: Vec<Vec<ResolvedThreshold>>,
-    pub when: Option<String>,
+    pub when: Option<Rule>,
     pub is_else: bool,
     pub benefits: Vec<String>,
     pub origin: String,
@@ -211,7 +212,7 @@ pub struct ResolvedScore {
     pub name: String,
     pub description: Option<String>,
     pub buckets: u32,
-    pub population: Option<String>,
+    pub population: Option<Rule>,
     pub parts: Vec<(String, String, Direction)>,
     /// (label, condition over part names, campaign, description)
     pub labels: Vec<ResolvedLabel>,
@@ -222,7 +223,7 @@ pub struct ResolvedScore {
 #[derive(Debug, Clone)]
 pub struct ResolvedLabel {
     pub name: String,
-    pub when: String,
+    pub when: Rule,
     pub description: Option<String>,
     pub campaign: Option<String>,
 }

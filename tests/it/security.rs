@@ -49,3 +49,22 @@ fn rules_cannot_read_files() {
         assert!(stderr.contains(&format!("error[E032]: the SQL of segment 'evil' {expected}")), "{rule}: {stderr}");
     }
 }
+
+/// What runs is the tree validation checked, printed again: text the parser skipped (a block
+/// comment holding `) OR (TRUE`, a line comment) never reaches the engine, and the segment means
+/// exactly its rule.
+#[test]
+fn rules_run_as_their_checked_tree() {
+    let project = project_with_rule("order_count >= 2 /* ) OR (TRUE */ -- repeat buyers\n");
+    let out = segmenter(project.path()).arg("compile").output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let sql = String::from_utf8_lossy(&out.stdout);
+    assert!(sql.contains("coalesce((\n      order_count >= 2\n    ), FALSE) AS \"evil\""), "{sql}");
+    assert!(!sql.contains("repeat buyers") && !sql.contains("OR (TRUE"), "{sql}");
+    let out = segmenter(project.path()).arg("run").output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let db = project.path().join("out/tiny.duckdb");
+    let repeat = rows(&db, "SELECT customer_id FROM customer_features WHERE order_count >= 2 ORDER BY customer_id").join(",");
+    assert!(!repeat.is_empty());
+    assert_eq!(members(&db, "evil"), repeat);
+}

@@ -183,7 +183,7 @@ WITH defs AS (
     ('registered_no_orders', CAST(NULL AS STRING), CAST(array() AS ARRAY<STRING>), CAST(NULL AS STRING), CAST(NULL AS STRING), 'rule', 'segments/segments.yaml:8', 'e37d64fd0c39', CAST(NULL AS INT)),
     ('coupon_lovers', CAST(NULL AS STRING), CAST(array() AS ARRAY<STRING>), CAST(NULL AS STRING), CAST(NULL AS STRING), 'rule', 'segments/segments.yaml:9', '0859b8d0298a', CAST(NULL AS INT)),
     ('above_average_spend', CAST(NULL AS STRING), CAST(array() AS ARRAY<STRING>), CAST(NULL AS STRING), CAST(NULL AS STRING), 'rule', 'segments/segments.yaml:10', 'a19f418d6540', CAST(NULL AS INT)),
-    ('vip_loyal', CAST(NULL AS STRING), CAST(array() AS ARRAY<STRING>), CAST(NULL AS STRING), CAST(NULL AS STRING), 'rule', 'segments/segments.yaml:11', '978333dcd2a5', CAST(NULL AS INT)),
+    ('vip_loyal', CAST(NULL AS STRING), CAST(array() AS ARRAY<STRING>), CAST(NULL AS STRING), CAST(NULL AS STRING), 'rule', 'segments/segments.yaml:11', 'da8cfc523248', CAST(NULL AS INT)),
     ('loyal_or_coupon', CAST(NULL AS STRING), CAST(array() AS ARRAY<STRING>), CAST(NULL AS STRING), CAST(NULL AS STRING), 'rule', 'segments/segments.yaml:12', 'ec630e61d96f', CAST(NULL AS INT)),
     ('high_aov', CAST(NULL AS STRING), CAST(array() AS ARRAY<STRING>), CAST(NULL AS STRING), CAST(NULL AS STRING), 'rule', 'segments/segments.yaml:13', '5fcd1ed55ea8', CAST(NULL AS INT)),
     ('rf_best', CAST(NULL AS STRING), CAST(array() AS ARRAY<STRING>), CAST(NULL AS STRING), CAST(NULL AS STRING), 'score:rf', 'segments/tiers.yaml:9', 'b52cec10b5a8', CAST(NULL AS INT)),

@@ -172,7 +172,7 @@ WITH defs AS (
     ('registered_no_orders', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:8', 'e37d64fd0c39', CAST(NULL AS INTEGER)),
     ('coupon_lovers', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:9', '0859b8d0298a', CAST(NULL AS INTEGER)),
     ('above_average_spend', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:10', 'a19f418d6540', CAST(NULL AS INTEGER)),
-    ('vip_loyal', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:11', '978333dcd2a5', CAST(NULL AS INTEGER)),
+    ('vip_loyal', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:11', 'da8cfc523248', CAST(NULL AS INTEGER)),
     ('loyal_or_coupon', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:12', 'ec630e61d96f', CAST(NULL AS INTEGER)),
     ('high_aov', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'rule', 'segments/segments.yaml:13', '5fcd1ed55ea8', CAST(NULL AS INTEGER)),
     ('rf_best', CAST(NULL AS VARCHAR), []::VARCHAR[], CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), 'score:rf', 'segments/tiers.yaml:9', 'b52cec10b5a8', CAST(NULL AS INTEGER)),

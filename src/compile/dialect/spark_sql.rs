@@ -1,7 +1,7 @@
 //! [`SparkSql`]: Apache Spark SQL's spelling.
 
 use super::{Dialect, DuckDb};
-use crate::compile::{spark, tree};
+use crate::compile::spark;
 use crate::project::model::{CsvOptions, SourceFormat};
 use crate::validate::Window;
 
@@ -77,13 +77,10 @@ impl Dialect for SparkSql {
         let v: Vec<String> = items.iter().map(|s| self.string(s)).collect();
         format!("CAST(array({}) AS ARRAY<STRING>)", v.join(", "))
     }
-    fn rule(&self, sql: &str) -> String {
-        // Validation (E033) refused what has no Spark spelling; text that does not parse here
-        // is left as it is and Spark reports it.
-        match tree::parse(sql).map(|e| spark::to_spark(&e)) {
-            Some(Ok(e)) => e.to_string(),
-            _ => sql.to_string(),
-        }
+    fn rule(&self, rule: &sqlparser::ast::Expr) -> sqlparser::ast::Expr {
+        // Validation (E033) refused what has no Spark spelling; were something left, it would
+        // stay in DuckDB's spelling and Spark would report it.
+        spark::to_spark(rule).unwrap_or_else(|_| rule.clone())
     }
     fn type_name(&self, ty: &str) -> String {
         spark::spark_type_name(ty).unwrap_or_else(|| ty.to_string())

@@ -63,8 +63,8 @@ impl Dialect for Staged<'_> {
     fn replaces_in_one_statement(&self) -> bool {
         self.0.replaces_in_one_statement()
     }
-    fn rule(&self, sql: &str) -> String {
-        self.0.rule(sql)
+    fn rule(&self, rule: &sqlparser::ast::Expr) -> sqlparser::ast::Expr {
+        self.0.rule(rule)
     }
     fn type_name(&self, ty: &str) -> String {
         self.0.type_name(ty)
