@@ -129,18 +129,116 @@ struct Validator<'a> {
     skipped_exports: Vec<String>,
 }
 
-/// A source as validation sees it: its columns (when known) and whether its data exists.
 /// A rendered snippet parsed as one expression, with the `stat()`/`segment()` calls in it.
 struct Parsed {
     rule: Rule,
     refs: Vec<TemplateRef>,
 }
 
+/// A source as validation sees it: its columns (when known) and whether its data exists.
 struct SourceInfo {
     columns: Option<BTreeSet<String>>,
     available: bool,
     /// Columns the data lacks that read as a constant ([`LIBRARY_COLUMN_DEFAULTS`]).
     absent: Vec<(String, bool)>,
+}
+
+/// Every definition checked and resolved, before `--select` and missing data narrow them.
+struct Checked {
+    as_of: String,
+    sources: BTreeMap<String, SourceInfo>,
+    features: Vec<ResolvedFeature>,
+    feature_deps: BTreeMap<String, Deps>,
+    /// Feature names in dependency order.
+    order: Vec<String>,
+    segments: Vec<(ResolvedSegment, Deps)>,
+    tiers: Vec<(ResolvedTier, Deps, Vec<String>)>,
+    scores: Vec<(ResolvedScore, Deps)>,
+    models: Vec<ResolvedModel>,
+    pii: pii::PersonalData,
+    campaigns: Option<ResolvedCampaigns>,
+}
+
+/// What `--select`/`--exclude` keep, and what missing data leaves out.
+struct Selection<'a> {
+    selector: refs::Selector,
+    excluder: refs::Selector,
+    excluding: bool,
+    graph: &'a Graph<'a>,
+    /// Features that cannot be computed (a source without data, a missing column).
+    unavailable: &'a BTreeSet<String>,
+    sources: &'a BTreeMap<String, SourceInfo>,
+    /// Optional features skipped for columns their source lacks -> those `source.column`s.
+    missing: BTreeMap<String, Vec<String>>,
+    /// Features the kept definitions need.
+    needed: BTreeSet<String>,
+    skipped: Vec<Skipped>,
+}
+
+impl Selection<'_> {
+    /// Whether a definition is selected and computable; one that is selected but cannot be
+    /// computed is recorded as skipped, with a W010 warning saying why.
+    fn keep(&mut self, name: &str, tags: &[String], deps: &Deps, at: Loc, what: &str, diags: &mut Vec<Diagnostic>) -> bool {
+        // Both are asked about every definition, so that each knows which entries matched.
+        let (selected, excluded) = (self.selector.matches(name, tags), self.excluding && self.excluder.matches(name, tags));
+        if !selected || excluded {
+            return false;
+        }
+        let closure = self.graph.closure(&deps.features);
+        if !closure.iter().any(|f| self.unavailable.contains(f)) {
+            self.needed.extend(closure);
+            return true;
+        }
+        let srcs: BTreeSet<String> = closure
+            .iter()
+            .filter(|f| self.unavailable.contains(*f))
+            .flat_map(|f| self.graph.sources_of(f))
+            .filter(|s| !self.sources.get(s).is_some_and(|i| i.available))
+            .collect();
+        let srcs: Vec<String> = srcs.into_iter().collect();
+        let cols: BTreeSet<String> = closure.iter().filter_map(|f| self.missing.get(f)).flatten().cloned().collect();
+        let cols: Vec<String> = cols.into_iter().collect();
+        let why = if srcs.is_empty() {
+            format!("{} {} missing", if cols.len() == 1 { "column" } else { "columns" }, cols.join(", "))
+        } else {
+            format!(
+                "{} '{}' {} no data",
+                if srcs.len() == 1 { "source" } else { "sources" },
+                srcs.join("', '"),
+                if srcs.len() == 1 { "has" } else { "have" }
+            )
+        };
+        self.skipped.push(Skipped { kind: what.to_string(), name: name.to_string(), sources: srcs, columns: cols });
+        diags.push(
+            Diagnostic::warning("W010", at, format!("{what} '{name}' skipped: {why}"))
+                .with_hint("provide the source's files or columns, or remove the definition"),
+        );
+        false
+    }
+}
+
+/// The sources the selected features read, customers (the population) first.
+fn used_sources(p: &Project, features: &[ResolvedFeature], sources: &BTreeMap<String, SourceInfo>) -> Vec<ResolvedSource> {
+    let used: BTreeSet<&str> = features
+        .iter()
+        .filter_map(|f| match &f.body {
+            FeatureBody::Aggregate { source, .. } => Some(source.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (name, def) in &p.config.sources {
+        if name == POPULATION_SOURCE || used.contains(name.as_str()) {
+            let mut rs = resolved_source(p, name, def);
+            rs.absent = sources.get(name).map(|i| i.absent.clone()).unwrap_or_default();
+            if name == POPULATION_SOURCE {
+                out.insert(0, rs);
+            } else {
+                out.push(rs);
+            }
+        }
+    }
+    out
 }
 
 /// Per-definition dependencies found while resolving.
@@ -156,6 +254,16 @@ impl<'a> Validator<'a> {
     }
 
     fn run(&mut self, opts: &ResolveOptions) -> Option<Resolved> {
+        let checked = self.check_definitions(opts)?;
+        let out = self.select(checked, opts);
+        let lints = lint::lint(&out, !opts.select.is_empty() || !opts.exclude.is_empty());
+        let fatal = lints.iter().any(Diagnostic::is_error);
+        self.diags.extend(lints);
+        (!fatal).then_some(out)
+    }
+
+    /// Every definition checked and resolved, before selection; `None` after any error.
+    fn check_definitions(&mut self, opts: &ResolveOptions) -> Option<Checked> {
         let p = self.project;
         let as_of = self.as_of(opts)?;
         let vars = merged_vars(&p.config, &opts.vars);
@@ -167,19 +275,7 @@ impl<'a> Validator<'a> {
             }
         };
         self.check_connections();
-        let mut sources = self.check_sources(opts);
-        for name in OPTIONAL_LIBRARY_SOURCES {
-            let users: Vec<&str> =
-                p.features.iter().filter(|f| f.def.source.as_deref() == Some(*name)).map(|f| f.def.name.as_str()).collect();
-            if users.is_empty() || sources.contains_key(*name) {
-                continue;
-            }
-            self.diags.push(
-                Diagnostic::warning("W011", Loc::file(crate::project::PROJECT_FILE), format!("source '{name}' is not declared; definitions that need it are skipped"))
-                    .with_hint(format!("declare it under `sources:` to compute {}", users.join(", "))),
-            );
-            sources.insert(name.to_string(), SourceInfo { columns: None, available: false, absent: Vec::new() });
-        }
+        let sources = self.declared_sources(opts);
         self.check_duplicates();
         let (models, model_features) = self.models(&sources, &as_of);
         let mut feature_names: BTreeSet<String> = p.features.iter().map(|f| f.def.name.clone()).collect();
@@ -190,7 +286,6 @@ impl<'a> Validator<'a> {
             }
             feature_names.insert(f.name.clone());
         }
-
         let mut features = Vec::new();
         let mut feature_deps: BTreeMap<String, Deps> = BTreeMap::new();
         for item in &p.features {
@@ -204,11 +299,47 @@ impl<'a> Validator<'a> {
             features.push(f);
         }
         let order = self.order_features(&mut features, &feature_deps);
-
         let segment_names: BTreeSet<String> = p.segments.iter().map(|s| s.def.name.clone()).collect();
+        let segments = self.segments(&templates, &feature_names, &segment_names);
+        let pii = pii::PersonalData::trace(&p.config, &features, &feature_deps);
+        let campaigns = self.campaigns(&sources);
+        self.check_exports(&sources, &feature_names, &segment_names, &pii);
+        self.check_tests(&segment_names);
+        let tiers = p.tiers.iter().filter_map(|t| self.tier(t, &templates, &feature_names)).collect();
+        let scores = p.scores.iter().filter_map(|s| self.score(s, &templates, &feature_names)).collect();
+        self.check_var_defaults();
+        if self.diags.iter().any(Diagnostic::is_error) {
+            return None;
+        }
+        Some(Checked { as_of, sources, features, feature_deps, order, segments, tiers, scores, models, pii, campaigns })
+    }
+
+    /// The sources of the project file, plus each optional library source that definitions
+    /// use but the project does not declare (W011: what needs it is skipped).
+    fn declared_sources(&mut self, opts: &ResolveOptions) -> BTreeMap<String, SourceInfo> {
+        let p = self.project;
+        let mut sources = self.check_sources(opts);
+        for name in OPTIONAL_LIBRARY_SOURCES {
+            let users: Vec<&str> =
+                p.features.iter().filter(|f| f.def.source.as_deref() == Some(*name)).map(|f| f.def.name.as_str()).collect();
+            if users.is_empty() || sources.contains_key(*name) {
+                continue;
+            }
+            self.diags.push(
+                Diagnostic::warning("W011", Loc::file(crate::project::PROJECT_FILE), format!("source '{name}' is not declared; definitions that need it are skipped"))
+                    .with_hint(format!("declare it under `sources:` to compute {}", users.join(", "))),
+            );
+            sources.insert(name.to_string(), SourceInfo { columns: None, available: false, absent: Vec::new() });
+        }
+        sources
+    }
+
+    /// Every segment's rule, with `extends`, `segment()` and exclusive groups resolved.
+    fn segments(&mut self, templates: &Templates, feature_names: &BTreeSet<String>, segment_names: &BTreeSet<String>) -> Vec<(ResolvedSegment, Deps)> {
+        let p = self.project;
         let mut seg_rules = BTreeMap::new();
         for item in &p.segments {
-            if let Some(r) = self.segment_rule(item, &templates, &feature_names, &segment_names) {
+            if let Some(r) = self.segment_rule(item, templates, feature_names, segment_names) {
                 seg_rules.insert(item.def.name.clone(), (item, r));
             }
         }
@@ -216,32 +347,36 @@ impl<'a> Validator<'a> {
         let segment_loc = |name: &str| self.find_loc(&p.segments, name);
         let problems = exclusive::resolve(&mut segments, &segment_loc);
         self.diags.extend(problems);
-        let pii = pii::PersonalData::trace(&p.config, &features, &feature_deps);
-        let campaigns = self.campaigns(&sources);
-        self.check_exports(&sources, &feature_names, &segment_names, &pii);
-        self.check_tests(&segment_names);
-        let tiers: Vec<(ResolvedTier, Deps, Vec<String>)> =
-            p.tiers.iter().filter_map(|t| self.tier(t, &templates, &feature_names)).collect();
-        let scores: Vec<(ResolvedScore, Deps)> =
-            p.scores.iter().filter_map(|s| self.score(s, &templates, &feature_names)).collect();
-        self.check_var_defaults();
-        if self.diags.iter().any(Diagnostic::is_error) {
-            return None;
-        }
+        segments
+    }
 
+    /// The definitions `--select`/`--exclude` keep and that can be computed (W010 for those
+    /// whose sources or columns are missing), the features they need, and their sources.
+    fn select(&mut self, c: Checked, opts: &ResolveOptions) -> Resolved {
+        let p = self.project;
+        let graph = Graph::new(&c.features, &c.feature_deps);
         // Which features can be computed: those whose sources have data.
-        let graph = Graph::new(&features, &feature_deps);
         let lacks_column = |f: &str| graph.closure(&BTreeSet::from([f.to_string()])).iter().any(|g| self.missing.contains_key(g));
-        let unavailable: BTreeSet<String> = features
+        let unavailable: BTreeSet<String> = c
+            .features
             .iter()
-            .filter(|f| graph.sources_of(&f.name).iter().any(|s| !sources.get(s).is_some_and(|i| i.available)) || lacks_column(&f.name))
+            .filter(|f| graph.sources_of(&f.name).iter().any(|s| !c.sources.get(s).is_some_and(|i| i.available)) || lacks_column(&f.name))
             .map(|f| f.name.clone())
             .collect();
-        let missing = std::mem::take(&mut self.missing);
-
+        let mut sel = Selection {
+            selector: refs::Selector::new(&opts.select),
+            excluder: refs::Selector::new(&opts.exclude),
+            excluding: !opts.exclude.is_empty(),
+            graph: &graph,
+            unavailable: &unavailable,
+            sources: &c.sources,
+            missing: std::mem::take(&mut self.missing),
+            needed: BTreeSet::new(),
+            skipped: Vec::new(),
+        };
         let mut out = Resolved {
             name: p.config.name.clone(),
-            as_of,
+            as_of: c.as_of,
             sources: Vec::new(),
             features: Vec::new(),
             segments: Vec::new(),
@@ -250,112 +385,47 @@ impl<'a> Validator<'a> {
             stats: std::mem::take(&mut self.stats),
             skipped: Vec::new(),
             skipped_exports: std::mem::take(&mut self.skipped_exports),
-            models,
-            pii,
-            campaigns,
+            models: c.models,
+            pii: c.pii,
+            campaigns: c.campaigns,
         };
-        let mut skipped = Vec::new();
-        let selector = refs::Selector::new(&opts.select);
-        let excluder = refs::Selector::new(&opts.exclude);
-        let mut needed: BTreeSet<String> = BTreeSet::new();
-        let mut keep = |name: &str, tags: &[String], deps: &Deps, at: Loc, what: &str, diags: &mut Vec<Diagnostic>| -> bool {
-            // Both are asked about every definition, so that each knows which entries matched.
-            let (selected, excluded) = (selector.matches(name, tags), !opts.exclude.is_empty() && excluder.matches(name, tags));
-            if !selected || excluded {
-                return false;
-            }
-            let closure = graph.closure(&deps.features);
-            if closure.iter().any(|f| unavailable.contains(f)) {
-                let srcs: BTreeSet<String> = closure
-                    .iter()
-                    .filter(|f| unavailable.contains(*f))
-                    .flat_map(|f| graph.sources_of(f))
-                    .filter(|s| !sources.get(s).is_some_and(|i| i.available))
-                    .collect();
-                let srcs: Vec<String> = srcs.into_iter().collect();
-                let cols: BTreeSet<String> = closure.iter().filter_map(|f| missing.get(f)).flatten().cloned().collect();
-                let cols: Vec<String> = cols.into_iter().collect();
-                skipped.push(Skipped { kind: what.to_string(), name: name.to_string(), sources: srcs.clone(), columns: cols.clone() });
-                let why = if srcs.is_empty() {
-                    format!("{} {} missing", if cols.len() == 1 { "column" } else { "columns" }, cols.join(", "))
-                } else {
-                    format!(
-                        "{} '{}' {} no data",
-                        if srcs.len() == 1 { "source" } else { "sources" },
-                        srcs.join("', '"),
-                        if srcs.len() == 1 { "has" } else { "have" }
-                    )
-                };
-                diags.push(
-                    Diagnostic::warning("W010", at, format!("{what} '{name}' skipped: {why}"))
-                        .with_hint("provide the source's files or columns, or remove the definition"),
-                );
-                return false;
-            }
-            needed.extend(closure);
-            true
-        };
-        for (s, deps) in segments {
+        for (s, deps) in c.segments {
             let at = self.find_loc(&p.segments, &s.name);
-            if keep(&s.name, &s.tags, &deps, at, "segment", &mut self.diags) {
+            if sel.keep(&s.name, &s.tags, &deps, at, "segment", &mut self.diags) {
                 out.segments.push(s);
             }
         }
-        for (t, deps, tags) in tiers {
+        for (t, deps, tags) in c.tiers {
             let at = self.find_loc(&p.tiers, &t.name);
-            if keep(&t.name, &tags, &deps, at, "tier ladder", &mut self.diags) {
+            if sel.keep(&t.name, &tags, &deps, at, "tier ladder", &mut self.diags) {
                 out.tiers.push(t);
             }
         }
-        for (s, deps) in scores {
+        for (s, deps) in c.scores {
             let at = self.find_loc(&p.scores, &s.name);
-            if keep(&s.name, &s.tags.clone(), &deps, at, "score", &mut self.diags) {
+            if sel.keep(&s.name, &s.tags.clone(), &deps, at, "score", &mut self.diags) {
                 out.scores.push(s);
             }
         }
-        for (flag, unmatched) in [("--select", selector.unmatched()), ("--exclude", excluder.unmatched())] {
-            for sel in unmatched {
-                self.err("E040", Loc::file(crate::project::PROJECT_FILE), format!("{flag} '{sel}' matches no definition"),
+        for (flag, unmatched) in [("--select", sel.selector.unmatched()), ("--exclude", sel.excluder.unmatched())] {
+            for entry in unmatched {
+                self.err("E040", Loc::file(crate::project::PROJECT_FILE), format!("{flag} '{entry}' matches no definition"),
                     Some("use a segment, tier or score name, or tag:NAME".into()));
             }
         }
         // Without --select every computable feature is published; with it, only what is needed.
         let include_all = (opts.select.is_empty() && opts.exclude.is_empty()) || opts.all_features;
-        for name in order {
-            if let Some(f) = features.iter().find(|f| f.name == name) {
-                if !unavailable.contains(&f.name) && (include_all || needed.contains(&f.name)) {
+        for name in &c.order {
+            if let Some(f) = c.features.iter().find(|f| &f.name == name) {
+                if !unavailable.contains(&f.name) && (include_all || sel.needed.contains(&f.name)) {
                     out.features.push(f.clone());
                 }
             }
         }
         // Skipped features are not warned about one by one: the definitions that need them are.
-        out.skipped = skipped;
-        let used_sources: BTreeSet<&str> = out
-            .features
-            .iter()
-            .filter_map(|f| match &f.body {
-                FeatureBody::Aggregate { source, .. } => Some(source.as_str()),
-                _ => None,
-            })
-            .collect();
-        for (name, def) in &p.config.sources {
-            if name == POPULATION_SOURCE || used_sources.contains(name.as_str()) {
-                let mut rs = resolved_source(p, name, def);
-                rs.absent = sources.get(name).map(|i| i.absent.clone()).unwrap_or_default();
-                if name == POPULATION_SOURCE {
-                    out.sources.insert(0, rs);
-                } else {
-                    out.sources.push(rs);
-                }
-            }
-        }
-        let lints = lint::lint(&out, !opts.select.is_empty() || !opts.exclude.is_empty());
-        let fatal = lints.iter().any(Diagnostic::is_error);
-        self.diags.extend(lints);
-        if fatal {
-            return None;
-        }
-        Some(out)
+        out.skipped = sel.skipped;
+        out.sources = used_sources(p, &out.features, &c.sources);
+        out
     }
 
     fn find_loc<T>(&self, items: &[Item<T>], name: &str) -> Loc
