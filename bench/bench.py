@@ -91,7 +91,8 @@ def main():
     # Data written by an older generator lacks columns the library now reads: generate it again.
     stale_if_missing = [("order_items", "ordered_at", "order lines carried ordered_at"),
                         ("orders", "ship_country", "orders carried ship_country"),
-                        ("customers", "occupation", "customers carried occupation")]
+                        ("customers", "occupation", "customers carried occupation"),
+                        ("campaign_events", "holdout", "campaign events carried holdout")]
     for source, column, what in stale_if_missing:
         f = data / f"{source}.parquet"
         if f.exists() and column not in [r[0] for r in duckdb.sql(f"DESCRIBE FROM read_parquet('{f}')").fetchall()]:

@@ -25,6 +25,7 @@ import time
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 import publish
 from full_pandas import CART_ABANDON_DAYS, HOLIDAY_CALENDAR, HOLIDAY_WINDOWS, HOME_COUNTRIES, _quantile_cont, _quantile_cont_cents, _read, _rfm_part
@@ -123,8 +124,8 @@ def _features(data: pathlib.Path, as_of: dt.date) -> pd.DataFrame:
     del c, cg
 
     # --- campaign_events: the last 90 days ---
-    e = _read(data, "campaign_events", ["customer_id", "sent_at", "clicked"], before=("sent_at", day_after))
-    e = e[e["sent_at"] >= start_90d]
+    e = _read(data, "campaign_events", ["customer_id", "sent_at", "clicked", "holdout"], before=("sent_at", day_after))
+    e = e[(e["sent_at"] >= start_90d) & ~e["holdout"].fillna(False).astype(bool)]  # a holdout row is not a message
     eg = e.assign(clicked=e["clicked"].fillna(False).astype(bool)).groupby("customer_id", sort=False).agg(
         sent=("clicked", "size"), clicked=("clicked", "sum")).reindex(ids, fill_value=0)
     f["campaigns_sent_90d"] = eg["sent"].astype("int64")
@@ -150,9 +151,8 @@ def _features(data: pathlib.Path, as_of: dt.date) -> pd.DataFrame:
     sv = _read(data, "survey", ["customer_id", "price_sensitivity", "interests", "lifestyle", "household_size"])
     svg = sv.groupby("customer_id").agg(price_sensitivity=("price_sensitivity", "max"), interests=("interests", "max"),
                                         lifestyle=("lifestyle", "max"), household_size=("household_size", "max")).reindex(ids)
-    for c in ["price_sensitivity", "household_size"]:
-        f[c] = svg[c].astype(pd.Int64Dtype() if sv[c].dtype.kind in "iuf" else sv[c].dtype)
-    f["interests"], f["lifestyle"] = svg["interests"], svg["lifestyle"]
+    for c in ["price_sensitivity", "interests", "lifestyle", "household_size"]:
+        f[c] = svg[c]  # numbers as floats with NaN: cast back to the source's type in Arrow (_tables)
     del sv, svg
 
     # --- consent: per channel the opted_out of the latest row; NA without a row ---
@@ -385,6 +385,10 @@ def _tables(data: pathlib.Path, as_of: dt.date) -> dict:
         col = features.column(cents).combine_chunks()
         valid = None if col.null_count == 0 else col.is_valid().to_numpy(zero_copy_only=False)
         features = features.append_column(name, publish.cents_to_decimal(col.fill_null(0).to_numpy(zero_copy_only=False), valid))
+    # max() keeps the source's type: the survey's answers as they are declared in its file.
+    survey = pq.read_schema(data / "survey.parquet")
+    for c in ["price_sensitivity", "household_size"]:
+        features = features.set_column(features.schema.get_field_index(c), c, features.column(c).cast(survey.field(c).type))
     features = features.select(FEATURE_COLUMNS)
 
     as_of_col = lambda n: pa.repeat(pa.scalar(as_of, pa.date32()), n)

@@ -217,8 +217,9 @@ def _features(data: pathlib.Path, as_of: dt.date) -> pl.DataFrame:
     )
 
     camp = (
-        scan("campaign_events").select("customer_id", "sent_at", "clicked")
-        .filter((col("sent_at") < day_after) & (col("sent_at") >= start_90d))
+        scan("campaign_events").select("customer_id", "sent_at", "clicked", "holdout")
+        .filter((col("sent_at") < day_after) & (col("sent_at") >= start_90d)
+                & ~col("holdout").fill_null(False))  # holdout IS NOT TRUE: a holdout row is not a message
         .group_by("customer_id")
         .agg(pl.len().cast(pl.Int64).alias("campaigns_sent_90d"), col("clicked").sum().cast(pl.Int64).alias("campaigns_clicked_90d"))
     )
