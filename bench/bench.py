@@ -6,6 +6,9 @@ import duckdb
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
 AS_OF = "2026-06-30"
+# full: the full library, memberships compared; tables: the same tables as `segmenter run`
+# published by the peers, every table compared; subset: the core subset; compile: 500 files.
+GROUPS = ["full", "tables", "subset", "compile"]
 SUBSET = ["clv_low", "clv_medium", "clv_high", "one_time_buyers", "returning", "active", "inactive", "new_customers", "club_tier"]
 PROJECT = """name: bench_{orders}
 sources:
@@ -77,13 +80,19 @@ def main():
     ap.add_argument("--memory-limit", default="4GB")
     ap.add_argument("--bin", required=True)
     ap.add_argument("--skip-peers", action="store_true", help="only segmenter and DuckDB (large scales)")
+    ap.add_argument("--groups", default=",".join(GROUPS),
+                    help=f"comma-separated groups to run, of {','.join(GROUPS)} (default: all)")
     a = ap.parse_args()
+    groups = set(a.groups.split(","))
+    if not groups <= set(GROUPS):
+        sys.exit(f"--groups: unknown {sorted(groups - set(GROUPS))}; known: {','.join(GROUPS)}")
 
     data = HERE / "data" / str(a.orders)
     # Data written by an older generator lacks columns the library now reads: generate it again.
     stale_if_missing = [("order_items", "ordered_at", "order lines carried ordered_at"),
                         ("orders", "ship_country", "orders carried ship_country"),
-                        ("customers", "occupation", "customers carried occupation")]
+                        ("customers", "occupation", "customers carried occupation"),
+                        ("campaign_events", "holdout", "campaign events carried holdout")]
     for source, column, what in stale_if_missing:
         f = data / f"{source}.parquet"
         if f.exists() and column not in [r[0] for r in duckdb.sql(f"DESCRIBE FROM read_parquet('{f}')").fetchall()]:
@@ -132,7 +141,9 @@ def main():
             return str(db), table
         return run
 
-    def dbt_peer(project, db_name):
+    def dbt_peer(project, db_name, table="members"):
+        """A dbt-duckdb project run into a new database file; returns (file, table) to compare
+        memberships, or with table None the file (every table is compared)."""
         dbt_db = work / db_name
 
         def run():
@@ -140,12 +151,25 @@ def main():
             subprocess.run([str(dbt_bin), "--quiet", "run", "--project-dir", str(project), "--profiles-dir", str(project),
                             "--vars", json.dumps({"data": str(data), "as_of": AS_OF})],
                            check=True, capture_output=True, env={**os.environ, "DBT_DUCKDB_PATH": str(dbt_db)})
-            return str(dbt_db), "members"
+            return dbt_db if table is None else (str(dbt_db), table)
         return run
 
     def df_peer(members):
         """A dataframe peer: members(data, as_of) returns a pyarrow Table (converting is part of its work)."""
         return lambda: members(data, as_of)
+
+    def df_tables_peer(publish_tables, fmt, out_name):
+        """A dataframe peer that publishes the same tables as `segmenter run`: a Parquet folder or
+        a DuckDB file written through Arrow (peers/publish.py), new each run like the scripts'."""
+        out = work / out_name
+
+        def run():
+            if out.is_dir():
+                shutil.rmtree(out)
+            out.unlink(missing_ok=True)
+            publish_tables(data, as_of, out, fmt, a.memory_limit)
+            return out
+        return run
 
     spill = work / "spill"
     mismatches = []
@@ -201,7 +225,7 @@ def main():
     log("full library: segmenter run (untimed first run, peak RSS) ...")
     seg_run(record=True)
 
-    plan = seg("compile").stdout
+    plan = seg("compile").stdout if "full" in groups else ""
 
     def raw_plan():
         db = work / "raw.duckdb"
@@ -218,54 +242,82 @@ def main():
     # The same script with each statement committed on its own (not atomic): what one long
     # transaction costs DuckDB, the cost `run` avoids by staging its tables.
     autocommit_sql = tables_sql.replace("BEGIN TRANSACTION;", "").replace("\nCOMMIT;", "")
-    ways = [
+    ways = [] if "full" not in groups else [
         ("segmenter run", seg_run, a.repeat),
         ("its compiled SQL, step by step (floor)", raw_plan, a.repeat),
         ("hand-written DuckDB SQL, memberships only", sql_peer((HERE / "handwritten_full.sql").read_text(), "hand_members", "hand_full.duckdb"), a.repeat),
         ("hand-written DuckDB SQL, same tables", sql_peer(tables_sql, "hand_members", "hand_tables.duckdb"), a.repeat),
         ("  the same, each statement committed", sql_peer(autocommit_sql, "hand_members", "hand_tables_autocommit.duckdb"), a.repeat),
     ]
-    if peers:
+    if peers and ways:
         import full_pandas, full_polars
         ways.append(("polars", df_peer(full_polars.members), a.repeat))
         ways.append(("pandas", df_peer(full_pandas.members), max(1, a.repeat // 2)))
         if dbt_bin.exists():
             ways.append(("dbt-duckdb", dbt_peer(HERE / "dbt_full", "dbt_full.duckdb"), max(1, a.repeat // 2)))
-    results = measure("full library", ways)
-    export_members(work, expected["full library"])
-    check("full library", results)
+    if ways:
+        results = measure("full library", ways)
+        export_members(work, expected["full library"])
+        check("full library", results)
 
-    # 2. The core subset (a few order-based segments and club_tier), the same ways.
+    # 2. Equal work: peers that publish the same tables as `segmenter run` (features, scores,
+    #    memberships, tiers, catalogs, this as_of's history), every way every round; each
+    #    peer's tables are compared with segmenter's by check_tables.py (all of them, column
+    #    types too), right after the group, while the database holds the full run's tables.
+    if "tables" in groups and peers:
+        import check_tables, tables_pandas, tables_polars
+        ways = [
+            ("segmenter run", seg_run, a.repeat),
+            ("polars, tables to Parquet", df_tables_peer(tables_polars.publish_tables, "parquet", "polars_tables"), a.repeat),
+            ("polars, tables to DuckDB via Arrow", df_tables_peer(tables_polars.publish_tables, "duckdb", "polars_tables.duckdb"), a.repeat),
+            ("pandas, tables to Parquet", df_tables_peer(tables_pandas.publish_tables, "parquet", "pandas_tables"), a.repeat),
+            ("pandas, tables to DuckDB via Arrow", df_tables_peer(tables_pandas.publish_tables, "duckdb", "pandas_tables.duckdb"), a.repeat),
+        ]
+        if dbt_bin.exists():
+            ways.append(("dbt-duckdb, same tables", dbt_peer(HERE / "dbt_tables", "dbt_tables.duckdb", None), a.repeat))
+        results = measure("same tables", ways)
+        for way, out in results.items():
+            if out is None:
+                continue
+            log(f"same tables: {way}: comparing every table with segmenter's")
+            report = []
+            if not check_tables.check(work / "out/segments.duckdb", out, out=report.append):
+                mismatches.append(("same tables", way, report))
+                print(f"MISMATCH same tables / {way}:\n  " + "\n  ".join(report), file=sys.stderr, flush=True)
+
+    # 3. The core subset (a few order-based segments and club_tier), the same ways.
     sel = ",".join(SUBSET)
 
     def seg_select():
         seg("run", "--select", sel)
 
-    ways = [
+    ways = [] if "subset" not in groups else [
         ("segmenter run --select", seg_select, a.repeat),
         ("hand-written DuckDB SQL", sql_peer((HERE / "handwritten.sql").read_text(), "hand_members", "hand_subset.duckdb"), a.repeat),
     ]
-    if peers:
+    if peers and ways:
         import dataframes
         ways.append(("polars", df_peer(dataframes.polars_members), a.repeat))
         ways.append(("pandas", df_peer(dataframes.pandas_members), max(1, a.repeat // 2)))
         if dbt_bin.exists():
             ways.append(("dbt-duckdb (one model per segment)", dbt_peer(HERE / "dbt", "dbt.duckdb"), a.repeat))
-    results = measure("core subset", ways)
-    export_members(work, expected["core subset"], ladder="club_tier", segments=[s for s in SUBSET if s != "club_tier"])
-    check("core subset", results)
+    if ways:
+        results = measure("core subset", ways)
+        export_members(work, expected["core subset"], ladder="club_tier", segments=[s for s in SUBSET if s != "club_tier"])
+        check("core subset", results)
     ok = not mismatches
 
-    # 3. validate + compile of 500 generated segment files (in-process time is below the CLI start).
-    many = HERE / "work" / "many"
-    if many.exists():
-        shutil.rmtree(many)
-    shutil.copytree(ROOT / "tests/fixtures/tiny", many)
-    for i in range(500):
-        (many / "segments" / f"gen_{i:03d}.yaml").write_text(
-            f"segments:\n  - name: gen_{i:03d}\n    description: generated segment {i}\n    where: total_spent > {{{{ var('t{i}', {i}) }}}} AND order_count >= {i % 7}\n    tags: [generated]\n")
-    t_compile, _ = timed(lambda: subprocess.run([a.bin, "--quiet", "--project", str(many), "compile"], check=True, capture_output=True), a.repeat)
-    rows.append(("500 segment files", "segmenter compile (load+validate+compile)", t_compile))
+    # 4. validate + compile of 500 generated segment files (in-process time is below the CLI start).
+    if "compile" in groups:
+        many = HERE / "work" / "many"
+        if many.exists():
+            shutil.rmtree(many)
+        shutil.copytree(ROOT / "tests/fixtures/tiny", many)
+        for i in range(500):
+            (many / "segments" / f"gen_{i:03d}.yaml").write_text(
+                f"segments:\n  - name: gen_{i:03d}\n    description: generated segment {i}\n    where: total_spent > {{{{ var('t{i}', {i}) }}}} AND order_count >= {i % 7}\n    tags: [generated]\n")
+        t_compile, _ = timed(lambda: subprocess.run([a.bin, "--quiet", "--project", str(many), "compile"], check=True, capture_output=True), a.repeat)
+        rows.append(("500 segment files", "segmenter compile (load+validate+compile)", t_compile))
 
     fastest = {}
     for group, _, t in rows:
@@ -274,8 +326,12 @@ def main():
     print(f"{'work':<18} {'way':<44} {'seconds':>8} {'ratio':>6}")
     for group, name, t in rows:
         print(f"{group:<18} {name:<44} {t:8.2f} {t / fastest[group]:6.2f}")
+    same = {name: t for group, name, t in rows if group == "same tables"}
+    if "segmenter run" in same:
+        print("same tables: segmenter run is " + ", ".join(
+            f"{t / same['segmenter run']:.2f}x as fast as {name}" for name, t in same.items() if name != "segmenter run"))
     print(f"segmenter run peak RSS: {max(peak_kb) / 1024:.0f} MiB (memory limit {a.memory_limit})")
-    print("memberships: " + ("identical in every peer" if ok else "MISMATCH (see above)"))
+    print("memberships and tables: " + ("identical in every peer" if ok else "MISMATCH (see above)"))
     json.dump({"orders": a.orders, "rows": rows, "memberships_equal": ok, "run_peak_rss_mb": max(peak_kb) / 1024}, open(work / "results.json", "w"), indent=1)
     sys.exit(0 if ok else 1)
 

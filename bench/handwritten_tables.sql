@@ -134,13 +134,14 @@ c AS (  -- only the 30-day abandoned carts matter
       AND status = 'abandoned'
     GROUP BY customer_id
 ),
-e AS (  -- only the last 90 days of campaign messages matter
+e AS (  -- only the last 90 days of campaign messages matter (holdout rows are not messages)
     SELECT customer_id,
            count(*) AS campaigns_sent_90d,
            count(*) FILTER (WHERE clicked) AS campaigns_clicked_90d
     FROM read_parquet(getvariable('data') || '/campaign_events.parquet')
     WHERE sent_at < getvariable('as_of') + INTERVAL 1 DAY
       AND sent_at >= getvariable('as_of') + INTERVAL 1 DAY - INTERVAL 90 DAY
+      AND holdout IS NOT TRUE  -- a holdout row (kept out of a campaign) is not a message
     GROUP BY customer_id
 ),
 sv AS (

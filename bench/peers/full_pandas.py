@@ -177,8 +177,8 @@ def members(data: pathlib.Path, as_of: dt.date) -> pa.Table:
     del c
 
     # --- campaign_events: the last 90 days ---
-    e = _read(data, "campaign_events", ["customer_id", "sent_at", "clicked"], before=("sent_at", day_after))
-    e = e[e["sent_at"] >= start_90d]
+    e = _read(data, "campaign_events", ["customer_id", "sent_at", "clicked", "holdout"], before=("sent_at", day_after))
+    e = e[(e["sent_at"] >= start_90d) & ~e["holdout"].fillna(False).astype(bool)]  # a holdout row is not a message
     eg = e.assign(clicked=e["clicked"].fillna(False).astype(bool)).groupby("customer_id", sort=False).agg(
         sent=("clicked", "size"), clicked=("clicked", "sum")).reindex(ids, fill_value=0)
     del e

@@ -255,8 +255,9 @@ def _sources(data: pathlib.Path, as_of: dt.date):
 
     # campaign_events in the last 90 days.
     camp = (
-        scan("campaign_events", ["customer_id", "sent_at", "clicked"])
-        .filter((col("sent_at") < day_after) & (col("sent_at") >= start_90d))
+        scan("campaign_events", ["customer_id", "sent_at", "clicked", "holdout"])
+        .filter((col("sent_at") < day_after) & (col("sent_at") >= start_90d)
+                & ~col("holdout").fill_null(False))  # holdout IS NOT TRUE: a holdout row is not a message
         .group_by("customer_id")
         .agg(pl.len().alias("campaigns_sent_90d"), col("clicked").sum().alias("campaigns_clicked_90d"))
     )

@@ -1,0 +1,4 @@
+-- affinity_fashion (segments/affinity.yaml): Fashion is the top category with at least 40% of lines.
+select customer_id
+from {{ ref('customer_features') }}
+where top_category = 'fashion' and top_category_share >= {{ var('category_affinity_share', 0.4) }}
