@@ -19,9 +19,10 @@ pub fn score_table(score: &str) -> String {
 
 pub fn steps(model: &Resolved, d: &dyn Dialect) -> Vec<Step> {
     let mut out = Vec::new();
-    for s in &model.scores {
+    for (i, s) in model.scores.iter().enumerate() {
         let target = score_table(&s.name);
-        out.push(Step::table(&format!("score {}", s.name), &target, &score_select(model, s, d), d));
+        let same = model.scores[..i].iter().find(|e| same_ranks(e, s));
+        out.push(Step::table(&format!("score {}", s.name), &target, &score_select(model, s, same, d), d));
     }
     let rules = model.segments.iter().map(super::Computed::segment).collect();
     out.push(Step { computes: rules, ..Step::table("segments", MEMBERS_TABLE, &members_select(model, d), d) });
@@ -47,12 +48,57 @@ fn opt_string(d: &dyn Dialect, s: &Option<String>) -> String {
     s.as_ref().map_or_else(|| null_of("VARCHAR", d), |v| d.string(v))
 }
 
+/// Whether two scores rank the same values the same way (parts, buckets, population), so the
+/// later one can take its part scores from the earlier one's table.
+fn same_ranks(a: &ResolvedScore, b: &ResolvedScore) -> bool {
+    a.parts == b.parts && a.buckets == b.buckets && a.population == b.population
+}
+
 /// Quantile score: `1 + floor(buckets * (rank - 1) / n)` with `rank()` giving equal values the
-/// same rank, hence the same score. NULL values are not scored.
-fn score_select(model: &Resolved, s: &ResolvedScore, d: &dyn Dialect) -> String {
+/// same rank, hence the same score. NULL values are not scored. A score that ranks exactly as
+/// an earlier one (`same`) reads its part scores from that score's table instead of ranking
+/// every customer again.
+fn score_select(model: &Resolved, s: &ResolvedScore, same: Option<&ResolvedScore>, d: &dyn Dialect) -> String {
+    let key = d.ident("customer_id");
+    let parts: Vec<String> = s.parts.iter().map(|(p, _, _)| d.ident(p)).collect();
+    let values: Vec<String> = s.parts.iter().map(|(p, _, _)| d.ident(&format!("{p}_value"))).collect();
+    let ranked = match same {
+        Some(e) => format!(
+            "-- the same parts, buckets and population as score '{}': its part scores\n  SELECT {key}, {}, {}\n  FROM {}",
+            e.name,
+            parts.join(", "),
+            values.join(", "),
+            d.table(&score_table(&e.name))
+        ),
+        None => ranked_parts(model, s, d),
+    };
+    let text = d.type_name("VARCHAR");
+    let code = parts.iter().map(|p| format!("coalesce(CAST({p} AS {text}), '-')")).collect::<Vec<_>>().join(" || ");
+    let label = if s.labels.is_empty() {
+        null_of("VARCHAR", d)
+    } else {
+        let whens: Vec<String> = s.labels.iter().map(|l| format!("WHEN {} THEN {}", spelled(&l.when, d), d.string(&l.name))).collect();
+        format!("CASE\n    {}\n  END", whens.join("\n    "))
+    };
+    format!(
+        "-- score '{}' ({}), {} buckets; ties share a score\nWITH {} AS (\n  {ranked}\n)\nSELECT {key}, {}, {code} AS {}, {label} AS {}, {}\nFROM {}\nORDER BY {key}",
+        s.name,
+        comment(&s.origin),
+        s.buckets,
+        d.ident("ranked"),
+        parts.join(", "),
+        d.ident("score"),
+        d.ident("label"),
+        values.join(", "),
+        d.ident("ranked"),
+    )
+}
+
+/// The query ranking a score's parts over its population: each part's value and its score.
+fn ranked_parts(model: &Resolved, s: &ResolvedScore, d: &dyn Dialect) -> String {
     let key = d.ident("customer_id");
     let values: Vec<String> = s.parts.iter().map(|(p, f, _)| format!("{} AS {}", d.ident(f), d.ident(&format!("{p}_value")))).collect();
-    let population = s.population.as_ref().map(|p| format!("\n  WHERE coalesce(({}), FALSE)", on_features(p, model, d))).unwrap_or_default();
+    let population = s.population.as_ref().map(|p| format!("\n    WHERE coalesce(({}), FALSE)", on_features(p, model, d))).unwrap_or_default();
     let mut scored = Vec::new();
     for (p, _, dir) in &s.parts {
         let v = d.ident(&format!("{p}_value"));
@@ -66,32 +112,13 @@ fn score_select(model: &Resolved, s: &ResolvedScore, d: &dyn Dialect) -> String 
             b = s.buckets
         ));
     }
-    let parts: Vec<String> = s.parts.iter().map(|(p, _, _)| d.ident(p)).collect();
-    let text = d.type_name("VARCHAR");
-    let code = parts.iter().map(|p| format!("coalesce(CAST({p} AS {text}), '-')")).collect::<Vec<_>>().join(" || ");
-    let label = if s.labels.is_empty() {
-        null_of("VARCHAR", d)
-    } else {
-        let whens: Vec<String> = s.labels.iter().map(|l| format!("WHEN {} THEN {}", spelled(&l.when, d), d.string(&l.name))).collect();
-        format!("CASE\n    {}\n  END", whens.join("\n    "))
-    };
     format!(
-        "-- score '{}' ({}), {} buckets; ties share a score\nWITH {} AS (\n  SELECT {key}, {}\n  FROM {}{population}\n),\n{} AS (\n  SELECT {key}, {},\n    {}\n  FROM {}\n)\nSELECT {key}, {}, {code} AS {}, {label} AS {}, {}\nFROM {}\nORDER BY {key}",
-        s.name,
-        comment(&s.origin),
-        s.buckets,
-        d.ident("scored_population"),
-        values.join(", "),
-        d.table(FEATURES_TABLE),
-        d.ident("ranked"),
+        "SELECT {key}, {},\n    {}\n  FROM (\n    SELECT {key}, {}\n    FROM {}{population}\n  ) AS {}",
         s.parts.iter().map(|(p, _, _)| d.ident(&format!("{p}_value"))).collect::<Vec<_>>().join(", "),
         scored.join(",\n    "),
+        values.join(", "),
+        d.table(FEATURES_TABLE),
         d.ident("scored_population"),
-        parts.join(", "),
-        d.ident("score"),
-        d.ident("label"),
-        s.parts.iter().map(|(p, _, _)| d.ident(&format!("{p}_value"))).collect::<Vec<_>>().join(", "),
-        d.ident("ranked"),
     )
 }
 

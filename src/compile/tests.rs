@@ -195,3 +195,17 @@ fn statistics_of_derived_features_are_computed_first_from_only_what_they_need() 
     let staged = compile_staged(&model);
     assert!(staged.steps[n].sql.contains("(SELECT \"stat_1\" FROM \"__segmenter_stage__feature_stats\")"));
 }
+
+/// The library's `rfm_club` ranks the same parts, buckets and population as `rfm`: it takes its
+/// part scores from `rfm_scores` instead of ranking every customer again; `rfm` ranks.
+#[test]
+fn a_score_ranking_like_an_earlier_one_reads_its_part_scores() {
+    let plan = compile(&resolve_sample());
+    let sql = |target: &str| plan.steps.iter().find(|s| s.target == target).map(|s| s.sql.clone()).unwrap_or_default();
+    let (rfm, club) = (sql("rfm_scores"), sql("rfm_club_scores"));
+    assert!(rfm.contains("rank() OVER") && !rfm.contains("FROM \"rfm_scores\""), "{rfm}");
+    assert!(!club.contains("rank() OVER"), "{club}");
+    assert!(club.contains("-- the same parts, buckets and population as score 'rfm': its part scores\n  SELECT \"customer_id\", \"r\", \"f\", \"m\", \"r_value\", \"f_value\", \"m_value\"\n  FROM \"rfm_scores\""), "{club}");
+    let at = |t: &str| plan.targets().iter().position(|x| *x == t);
+    assert!(at("rfm_scores") < at("rfm_club_scores"));
+}

@@ -65,18 +65,17 @@ ORDER BY "customer_id";
 -- step: score rf
 CREATE OR REPLACE TABLE "rf_scores" AS
 -- score 'rf' (segments/tiers.yaml:9), 3 buckets; ties share a score
-WITH "scored_population" AS (
-  SELECT "customer_id", "recency_days" AS "r_value", "order_count" AS "f_value"
-  FROM "customer_features"
-  WHERE coalesce((order_count > 0), FALSE)
-),
-"ranked" AS (
+WITH "ranked" AS (
   SELECT "customer_id", "r_value", "f_value",
     CASE WHEN "r_value" IS NULL THEN NULL
          ELSE 1 + CAST(floor(3.0 * (rank() OVER (ORDER BY "r_value" DESC NULLS LAST) - 1) / count("r_value") OVER ()) AS INTEGER) END AS "r",
     CASE WHEN "f_value" IS NULL THEN NULL
          ELSE 1 + CAST(floor(3.0 * (rank() OVER (ORDER BY "f_value" ASC NULLS LAST) - 1) / count("f_value") OVER ()) AS INTEGER) END AS "f"
-  FROM "scored_population"
+  FROM (
+    SELECT "customer_id", "recency_days" AS "r_value", "order_count" AS "f_value"
+    FROM "customer_features"
+    WHERE coalesce((order_count > 0), FALSE)
+  ) AS "scored_population"
 )
 SELECT "customer_id", "r", "f", coalesce(CAST("r" AS VARCHAR), '-') || coalesce(CAST("f" AS VARCHAR), '-') AS "score", CASE
     WHEN r >= 3 AND f >= 3 THEN 'best'
