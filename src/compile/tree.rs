@@ -406,3 +406,39 @@ mod tests {
         assert_eq!(rule("a > 1 -- note").to_string(), "a > 1");
     }
 }
+
+#[cfg(test)]
+mod printing {
+    use super::Rule;
+
+    /// DuckDB constructs rules use, and how they print from the tree (what the engine runs):
+    /// as written, but for comments, which are not part of the tree.
+    const ROUND_TRIPS: &[(&str, &str)] = &[
+        ("x::DECIMAL(18,2) > 1", "x::DECIMAL(18,2) > 1"),
+        ("d >= DATE '2024-01-01' - INTERVAL 30 DAY", "d >= DATE '2024-01-01' - INTERVAL 30 DAY"),
+        ("d >= DATE '2024-01-01' - INTERVAL '30 days'", "d >= DATE '2024-01-01' - INTERVAL '30 days'"),
+        ("'a' || b = 'ab'", "'a' || b = 'ab'"),
+        ("x BETWEEN 1 AND 2 AND y NOT IN (1, 2)", "x BETWEEN 1 AND 2 AND y NOT IN (1, 2)"),
+        ("name ILIKE '%o''hare%'", "name ILIKE '%o''hare%'"),
+        ("list_contains(tags, 'vip') AND len(list_filter(tags, t -> t LIKE 'v%')) > 0", "list_contains(tags, 'vip') AND len(list_filter(tags, t -> t LIKE 'v%')) > 0"),
+        ("x IS NOT DISTINCT FROM y", "x IS NOT DISTINCT FROM y"),
+        ("CASE WHEN a > 1 THEN 'x' ELSE 'y' END = 'x'", "CASE WHEN a > 1 THEN 'x' ELSE 'y' END = 'x'"),
+        ("x // 2 = 1 AND x % 2 = 1 AND -x < 0 AND NOT (x > 9)", "x // 2 = 1 AND x % 2 = 1 AND -x < 0 AND NOT (x > 9)"),
+        ("[1, 2, 3][2] = 2", "[1, 2, 3][2] = 2"),
+        ("strftime(d, '%Y') = '2024' AND date_trunc('month', d) = DATE '2024-01-01'", "strftime(d, '%Y') = '2024' AND date_trunc('month', d) = DATE '2024-01-01'"),
+        ("count(*) FILTER (WHERE x > 1)", "count(*) FILTER (WHERE x > 1)"),
+        ("string_agg(p, ',' ORDER BY d DESC)", "string_agg(p, ',' ORDER BY d DESC)"),
+        ("count(DISTINCT date_trunc('month', d))", "count(DISTINCT date_trunc('month', d))"),
+        ("\"Total Spent\" > 5 /* note */ -- and a comment", "\"Total Spent\" > 5"),
+        ("regexp_matches(email, '^[a-z]+@')", "regexp_matches(email, '^[a-z]+@')"),
+        ("coalesce(a, 0) + greatest(b, 1) * least(c, 2) / nullif(d, 0)", "coalesce(a, 0) + greatest(b, 1) * least(c, 2) / nullif(d, 0)"),
+    ];
+
+    #[test]
+    fn duckdb_constructs_print_as_written() {
+        for (text, printed) in ROUND_TRIPS {
+            let rule = Rule::parse(text).unwrap_or_else(|| panic!("{text} parses"));
+            assert_eq!(rule.to_string(), *printed, "{text}");
+        }
+    }
+}
