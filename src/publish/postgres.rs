@@ -142,6 +142,9 @@ fn swap(target: &Target, as_of: &str, current: &[&str], history: &[&str]) -> Str
         sql.push(format!("DELETE FROM {schema}.{t} WHERE as_of = DATE {}", DuckDb.string(as_of)));
         sql.push(format!("INSERT INTO {schema}.{t} SELECT * FROM {staging}.{t}"));
     }
+    if !current.is_empty() {
+        sql.push(lock_all(&target.output.schema, current));
+    }
     for t in current {
         let t = pg_ident(t);
         sql.push(format!("DROP TABLE IF EXISTS {schema}.{t}"));
@@ -149,6 +152,31 @@ fn swap(target: &Target, as_of: &str, current: &[&str], history: &[&str]) -> Str
     }
     sql.push(format!("DROP SCHEMA {staging} CASCADE"));
     sql.join(";\n")
+}
+
+/// A block taking the ACCESS EXCLUSIVE locks of the published tables that exist, all at once
+/// and never waiting while it holds one: `NOWAIT`, and when one is taken (`lock_not_available`)
+/// the block's subtransaction lets go of those it got and tries again 50 ms later. A reader
+/// that locks the tables in another order (the catalog, then the members) would otherwise
+/// deadlock with the swap, and PostgreSQL would cancel one of the two. After 60 s of readers it
+/// waits for the locks like a plain `LOCK`.
+fn lock_all(schema: &str, tables: &[&str]) -> String {
+    let names: Vec<String> = tables.iter().map(|t| DuckDb.string(t)).collect();
+    let body = [
+        "DECLARE deadline timestamptz := clock_timestamp() + interval '60 seconds'; tables text;".to_string(),
+        "BEGIN".to_string(),
+        format!(
+            "SELECT string_agg(format('%I.%I', schemaname, tablename), ', ') INTO tables FROM pg_tables WHERE schemaname = {} AND tablename IN ({});",
+            DuckDb.string(schema),
+            names.join(", ")
+        ),
+        "IF tables IS NULL THEN RETURN; END IF;".to_string(),
+        "LOOP BEGIN EXECUTE 'LOCK TABLE ' || tables || ' IN ACCESS EXCLUSIVE MODE NOWAIT'; RETURN;".to_string(),
+        "EXCEPTION WHEN lock_not_available THEN IF clock_timestamp() > deadline THEN EXIT; END IF; PERFORM pg_sleep(0.05); END; END LOOP;".to_string(),
+        "EXECUTE 'LOCK TABLE ' || tables || ' IN ACCESS EXCLUSIVE MODE';".to_string(),
+        "END".to_string(),
+    ];
+    format!("DO {}", DuckDb.string(&body.join(" ")))
 }
 
 /// PostgreSQL's own words (`ERROR:  permission denied for ...`) when DuckDB quotes the failed
@@ -176,14 +204,23 @@ mod tests {
         let target = Target { output: &output, alias: "__segmenter_pgout_crm".into(), pii: &pii };
         assert_eq!(
             swap(&target, "2026-06-30", &["segment_members"], &["tier_history"]),
-            "CREATE SCHEMA IF NOT EXISTS \"segments\";\n\
-             CREATE TABLE IF NOT EXISTS \"segments\".\"tier_history\" (LIKE \"segments__segmenter_staging\".\"tier_history\");\n\
-             DELETE FROM \"segments\".\"tier_history\" WHERE as_of = DATE '2026-06-30';\n\
-             INSERT INTO \"segments\".\"tier_history\" SELECT * FROM \"segments__segmenter_staging\".\"tier_history\";\n\
-             DROP TABLE IF EXISTS \"segments\".\"segment_members\";\n\
-             ALTER TABLE \"segments__segmenter_staging\".\"segment_members\" SET SCHEMA \"segments\";\n\
-             DROP SCHEMA \"segments__segmenter_staging\" CASCADE"
+            format!(
+                "CREATE SCHEMA IF NOT EXISTS \"segments\";\n\
+                 CREATE TABLE IF NOT EXISTS \"segments\".\"tier_history\" (LIKE \"segments__segmenter_staging\".\"tier_history\");\n\
+                 DELETE FROM \"segments\".\"tier_history\" WHERE as_of = DATE '2026-06-30';\n\
+                 INSERT INTO \"segments\".\"tier_history\" SELECT * FROM \"segments__segmenter_staging\".\"tier_history\";\n\
+                 {};\n\
+                 DROP TABLE IF EXISTS \"segments\".\"segment_members\";\n\
+                 ALTER TABLE \"segments__segmenter_staging\".\"segment_members\" SET SCHEMA \"segments\";\n\
+                 DROP SCHEMA \"segments__segmenter_staging\" CASCADE",
+                lock_all("segments", &["segment_members"])
+            )
         );
+        // The schema name is a literal inside the block's quoted body: quotes doubled twice.
+        let lock = lock_all("crm's", &["segment_members", "segment_catalog"]);
+        assert!(lock.starts_with("DO 'DECLARE deadline timestamptz := clock_timestamp() + interval ''60 seconds''; tables text; BEGIN "), "{lock}");
+        assert!(lock.contains("WHERE schemaname = ''crm''''s'' AND tablename IN (''segment_members'', ''segment_catalog'');"), "{lock}");
+        assert!(lock.contains("EXCEPTION WHEN lock_not_available THEN"), "{lock}");
         assert_eq!(indexes("s", &["segment_members", "segment_catalog"]), "CREATE INDEX ON \"s\".\"segment_members\" (\"customer_id\"); CREATE INDEX ON \"s\".\"segment_members\" (\"segment\")");
     }
 }
