@@ -45,10 +45,9 @@ pub fn lint(model: &Resolved, selected: bool) -> Vec<Diagnostic> {
             }
         }
     }
-    // Rules compare as printed trees: layout and comments do not count.
-    let printed: Vec<String> = model.segments.iter().map(|s| s.rule.to_string()).collect();
+    // Rules compare as trees: layout and comments do not count.
     for (i, s) in model.segments.iter().enumerate() {
-        if let Some(first) = model.segments[..i].iter().zip(&printed).find(|(_, p)| **p == printed[i]).map(|(o, _)| o) {
+        if let Some(first) = model.segments[..i].iter().find(|o| o.rule == s.rule) {
             out.push(
                 Diagnostic::warning("W030", loc_of(&s.origin), format!("segment '{}' has the same rule as '{}' ({})", s.name, first.name, first.origin))
                     .with_hint("delete one of them, or use `extends` if one should narrow the other"),

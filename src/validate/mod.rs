@@ -129,12 +129,6 @@ struct Validator<'a> {
     skipped_exports: Vec<String>,
 }
 
-/// A rendered snippet parsed as one expression, with the `stat()`/`segment()` calls in it.
-struct Parsed {
-    rule: Rule,
-    refs: Vec<TemplateRef>,
-}
-
 /// A source as validation sees it: its columns (when known) and whether its data exists.
 struct SourceInfo {
     columns: Option<BTreeSet<String>>,
@@ -787,7 +781,7 @@ impl<'a> Validator<'a> {
 
     /// Render a snippet that must be one SQL expression (a rule, an aggregate, a condition);
     /// anything else is reported at its place in the snippet (E032) and yields `None`.
-    fn render_rule<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, text: &str, owner: &str) -> Option<Parsed> {
+    fn render_rule<T>(&mut self, t: &Templates, item: &Item<T>, field: &str, text: &str, owner: &str) -> Option<Rule> {
         let r = self.render(t, item, field, text)?;
         match guard::check_expression(&r.sql) {
             Ok(expr) => {
@@ -800,8 +794,7 @@ impl<'a> Validator<'a> {
                     self.err("E033", loc, format!("{owner} uses {}, which Spark cannot run", p.what), Some(p.hint.clone()));
                 }
                 // Parsed once: the references and columns are read from this tree.
-                let rule = Rule::new(expr);
-                problems.is_empty().then(|| Parsed { refs: rule.refs(), rule })
+                problems.is_empty().then(|| Rule::new(expr))
             }
             Err(e) => {
                 let loc = self.snippet_loc(item, field, e.line - 1, e.col - 1);
@@ -859,7 +852,7 @@ impl<'a> Validator<'a> {
         item: &Item<T>,
         field: &str,
         raw: &str,
-        r: &Parsed,
+        r: &Rule,
         allowed: &BTreeSet<String>,
         what: &str,
         owner: &str,
@@ -867,7 +860,7 @@ impl<'a> Validator<'a> {
         features: &BTreeSet<String>,
     ) -> (Rule, Deps) {
         let mut deps = Deps::default();
-        for id in r.rule.columns() {
+        for id in r.columns() {
             if allowed.contains(&id.name) {
                 deps.features.insert(id.name);
                 continue;
@@ -890,12 +883,12 @@ impl<'a> Validator<'a> {
             };
             self.err(code, loc, message, Some(hint));
         }
-        for name in tree::malformed_refs(r.rule.expr()) {
+        for name in tree::malformed_refs(r.expr()) {
             let example = if name == "stat" { "{{ stat('avg', 'order_count') }}" } else { "{{ segment('loyal') }}" };
             self.err("E030", self.project.loc(item, field), format!("{name}() in {owner} does not name what it reads"),
                 Some(format!("write it with quoted names, e.g. {example}")));
         }
-        for tr in &r.refs {
+        for tr in &r.refs() {
             match tr {
                 TemplateRef::Stat { func, feature } => {
                     if !features.contains(feature) {
@@ -923,7 +916,7 @@ impl<'a> Validator<'a> {
                 },
             }
         }
-        (r.rule.clone(), deps)
+        (r.clone(), deps)
     }
 
     /// Best location of `ident` inside the field's raw text.
@@ -1008,7 +1001,7 @@ impl<'a> Validator<'a> {
                 return None;
             }
             let r = self.render_rule(t, item, "expr", expr, &owner)?;
-            if r.rule.columns().iter().any(|id| id.name == f.name) {
+            if r.columns().iter().any(|id| id.name == f.name) {
                 self.err("E023", p.loc(item, "expr"), format!("features depend on each other in a cycle: {0} -> {0}", f.name),
                     Some("a feature cannot use itself; compute the part it needs in another feature".into()));
                 return None;
@@ -1057,9 +1050,9 @@ impl<'a> Validator<'a> {
             Some(text) if source != POPULATION_SOURCE => Some((text, self.render_rule(t, item, "filter", text, &owner)?)),
             _ => None,
         };
-        let filter_rule = rendered_filter.as_ref().map(|(_, r)| &r.rule);
-        if f.optional && self.skip_optional(item, source, columns.as_ref(), [Some(&r.rule), filter_rule]) {
-            let body = FeatureBody::Column { sql: r.rule.clone() };
+        let filter_rule = rendered_filter.as_ref().map(|(_, r)| r);
+        if f.optional && self.skip_optional(item, source, columns.as_ref(), [Some(&r), filter_rule]) {
+            let body = FeatureBody::Column { sql: r.clone() };
             let mut deps = Deps::default();
             deps.features.insert(format!("source:{source}"));
             return Some((ResolvedFeature { name: f.name.clone(), description: f.description.clone(), kind: f.kind, body, default_sql, ty, origin }, deps));
@@ -1067,9 +1060,9 @@ impl<'a> Validator<'a> {
         let what = format!("column of source '{source}'");
         let (sql, deps) = match &columns {
             Some(cols) => self.check_refs(item, field, &expr_text, &r, cols, &what, &owner, None, feature_names),
-            None => (r.rule.clone(), Deps::default()),
+            None => (r.clone(), Deps::default()),
         };
-        if !deps.segments.is_empty() || r.refs.iter().any(|x| matches!(x, TemplateRef::Stat { .. })) {
+        if !deps.segments.is_empty() || r.refs().iter().any(|x| matches!(x, TemplateRef::Stat { .. })) {
             self.err("E204", p.loc(item, field), format!("stat() is not allowed in {owner}, which reads source '{source}'"),
                 Some("compute the comparison in a derived feature (one without `source`)".into()));
         }
@@ -1087,7 +1080,7 @@ impl<'a> Validator<'a> {
         }
         let filter = rendered_filter.map(|(text, r)| match &columns {
             Some(cols) => self.check_refs(item, "filter", text, &r, cols, &what, &owner, None, feature_names).0,
-            None => r.rule.clone(),
+            None => r.clone(),
         });
         let window = match &f.window {
             // A window may come from a var: window: "{{ var('cart_abandon_days', 30) }}d".
@@ -1391,7 +1384,7 @@ impl<'a> Validator<'a> {
             let field = format!("map.{i}.when");
             let label_owner = format!("label '{}' of {owner}", l.name);
             let r = self.render_rule(t, item, &field, &l.when, &label_owner)?;
-            if !r.refs.is_empty() {
+            if !r.refs().is_empty() {
                 self.err("E204", p.loc(item, &field), format!("stat() and segment() are not allowed in {label_owner}"),
                     Some("label conditions compare the score parts, e.g. `r >= 4 AND f >= 4`".into()));
             }
