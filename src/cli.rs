@@ -214,6 +214,11 @@ pub struct RunArgs {
     /// the runs manifest records that the run was forced.
     #[arg(long)]
     pub force: bool,
+    /// Compute every source scan in full. By default a run after an earlier one recomputes
+    /// only the customers whose rows changed (new files, rows a window takes in or leaves out)
+    /// and says why any scan is computed in full (see docs/incremental.md).
+    #[arg(long)]
+    pub full: bool,
     /// Spark Connect server of a run with `--engine spark`, `sc://HOST:PORT` (default:
     /// spark.url in segmenter.yaml). `scripts/spark-connect.sh start` starts a local one.
     #[arg(long, env = "SEGMENTER_SPARK_URL")]

@@ -13,6 +13,7 @@ use crate::validate::{self, ResolveOptions, Resolved};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
+mod incremental;
 mod run_duckdb;
 mod run_spark;
 mod suggest;

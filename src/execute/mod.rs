@@ -430,7 +430,13 @@ pub fn run_plan_then(
 ) -> Result<()> {
     let fail = |step: &str, e: duckdb::Error| Error::Step { step: step.to_string(), message: first_line(&e.to_string()) };
     // A scratch table is named after the table it is for: `customer_features (agg_orders)`.
-    let name = |s: &crate::compile::Step| if s.scratch { format!("{} ({})", crate::compile::FEATURES_TABLE, s.target) } else { s.target.clone() };
+    let name = |s: &crate::compile::Step| {
+        if s.scratch {
+            format!("{} ({})", crate::compile::FEATURES_TABLE, s.label.strip_prefix("features: ").unwrap_or(&s.target))
+        } else {
+            s.target.clone()
+        }
+    };
     let total = plan.steps.len();
     let staged: Vec<_> = plan.steps.iter().filter(|s| s.staged).collect();
     let staging = staging_tables_query()?;
@@ -534,9 +540,14 @@ fn step_failed(step: &crate::compile::Step, name: &str, e: &duckdb::Error) -> Er
 }
 
 /// After `step` ran: remember it if it made a scratch table, else drop the scratch tables made
-/// so far (the step that reads them has run; their space is free for the next steps).
+/// so far (the step that reads them has run; their space is free for the next steps). A
+/// source scan's state table stays.
 fn drop_scratch(conn: &Connection, step: &crate::compile::Step, made: &mut Vec<String>) -> duckdb::Result<()> {
     let d = DuckDb;
+    // A source scan's table is kept: the next incremental run starts from it.
+    if step.state.is_some() {
+        return Ok(());
+    }
     if step.scratch {
         made.push(if step.staged { Staged::of(&d).table(&step.target) } else { d.ident(&step.target) });
         return Ok(());
@@ -574,7 +585,7 @@ mod tests {
         let conn = Connection::open_in_memory().expect("in-memory database");
         let e = conn.execute_batch(sql).expect_err("the statement fails");
         let computes = (1..=n).map(|i| Computed { kind: "feature", name: format!("f{i}"), origin: format!("f.yaml:{i}"), sql: "count(*)".into() }).collect();
-        let step = Step { label: "features".into(), target: "t".into(), before: Vec::new(), select: None, sql: String::new(), staged: false, scratch: true, computes };
+        let step = Step { label: "features".into(), target: "t".into(), before: Vec::new(), select: None, sql: String::new(), staged: false, scratch: true, computes, state: None };
         step_failed(&step, "t", &e).to_string()
     }
 

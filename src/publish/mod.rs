@@ -14,6 +14,7 @@ pub mod exports;
 pub mod keys;
 pub mod mode;
 pub mod postgres;
+pub mod state;
 mod working_copy;
 
 pub use working_copy::WorkingCopy;
@@ -207,6 +208,7 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>, 
         staged: false,
         scratch: false,
         computes: Vec::new(),
+        state: None,
         sql: format!(
             "{ids_table};\n\
              INSERT INTO {ids} SELECT (SELECT coalesce(max(segment_id), 0) FROM {ids}) + row_number() OVER (ORDER BY name), name \
@@ -229,6 +231,7 @@ pub fn history_steps(model: &Resolved, keep_days: Option<std::num::NonZeroU32>, 
             staged: false,
             scratch: false,
             computes: Vec::new(),
+            state: None,
             sql: format!(
                 "CREATE TABLE IF NOT EXISTS tier_history AS SELECT {as_of} AS as_of, customer_id, {} AS ladder, {} AS tier, rank FROM {tiers} WHERE FALSE;\n\
                  {}DELETE FROM tier_history WHERE as_of = {as_of} AND ladder IN (SELECT DISTINCT ladder FROM {tier_catalog});\n{}",

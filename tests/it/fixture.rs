@@ -247,8 +247,8 @@ fn compile_json_lists_steps_and_marks_scratch_tables() {
     assert_eq!(
         steps,
         vec![
-            "features: agg_orders|agg_orders|true",
-            "features: agg_sessions|agg_sessions|true",
+            "features: agg_orders|__segmenter_state__agg_orders|true",
+            "features: agg_sessions|__segmenter_state__agg_sessions|true",
             "features|customer_features|false",
             "score rf|rf_scores|false",
             "segments|segment_members|false",
@@ -260,7 +260,7 @@ fn compile_json_lists_steps_and_marks_scratch_tables() {
             "history|tier_history|false",
         ]
     );
-    assert!(v["steps"][0]["sql"].as_str().unwrap_or_default().starts_with("CREATE OR REPLACE TABLE \"agg_orders\" AS"));
+    assert!(v["steps"][0]["sql"].as_str().unwrap_or_default().starts_with("CREATE OR REPLACE TABLE \"__segmenter_state__agg_orders\" AS"));
 }
 
 #[test]

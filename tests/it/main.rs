@@ -9,6 +9,7 @@ mod environments;
 mod explain;
 mod exports;
 mod fixture;
+mod incremental;
 mod library;
 mod library_doc;
 mod memory;

@@ -224,12 +224,26 @@ fn gates_block_empty_sources_and_big_row_drops_unless_forced() {
     assert_ne!(published_state(&db), before);
 }
 
+/// The published result and the incremental state together: what a killed run must leave whole.
+fn published_and_scans(db: &Path) -> String {
+    let scans = rows(
+        db,
+        "SELECT (SELECT string_agg(scan || '@' || as_of, ',' ORDER BY scan) FROM __segmenter_state) || '/' ||
+                (SELECT count(*) || ':' || sum(hash(customer_id, s0, s1, s2)) FROM __segmenter_state__agg_orders) || '/' ||
+                (SELECT count(*) FROM __segmenter_state_files)",
+    );
+    format!("{}/{}", published_state(db), scans.join(""))
+}
+
 /// SIGKILL at 24 moments spread over a run: afterwards the database always holds exactly the
 /// state before that run or the state after it, never a mix, and the next run takes over the lock.
+/// The runs of 2026-06-30 are incremental (from the state the run before left), those of
+/// 2026-03-31 backfills: the state of the incremental runs is checked whole too.
 #[test]
 fn sigkill_at_random_moments_never_publishes_half_a_result() {
     let dir = sample_project();
     let db = dir.path().join("out/segments.duckdb");
+    let published_state = |db: &Path| published_and_scans(db);
     let run = |as_of: &str| {
         let out = Proc::new(bin()).args(["--quiet", "--project"]).arg(dir.path()).args(["run", "--as-of", as_of]).output().expect("run");
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -249,6 +263,8 @@ fn sigkill_at_random_moments_never_publishes_half_a_result() {
     };
     let mut current = published_state(&db);
     assert_eq!(current, state_b);
+    let last = rows(&db, "SELECT warnings FROM runs ORDER BY started_at DESC LIMIT 1").join("");
+    assert!(last.contains("incremental: 8 scan(s) brought up to date from the state of 2026-06-30"), "{last}");
     // scripts/kill-stress.sh raises both through the environment.
     let env = |k: &str, d: u64| std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d);
     let mut seed: u64 = env("SEGMENTER_KILL_SEED", 0x5eed);
@@ -342,10 +358,11 @@ fn a_step_failing_at_run_time_publishes_nothing_and_leaves_no_staging_tables() {
     let (dir, db, before) = published_tiny();
     let staging = "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '__segmenter_stage__')";
     assert_eq!(rows(&db, staging), vec!["0"]);
-    // The scratch tables of the features step (one per source scan) are not published.
+    // The scratch tables of the features step are not published; the source scans' tables
+    // stay as the state of the next (incremental) run, with what it needs to know of them.
     assert_eq!(
         rows(&db, "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM duckdb_tables()"),
-        vec!["customer_features,feature_catalog,rf_scores,runs,segment_catalog,segment_ids,segment_members,segment_members_history_ids,tier_assignments,tier_catalog,tier_history"]
+        vec!["__segmenter_state,__segmenter_state__agg_orders,__segmenter_state__agg_sessions,__segmenter_state_files,customer_features,feature_catalog,rf_scores,runs,segment_catalog,segment_ids,segment_members,segment_members_history_ids,tier_assignments,tier_catalog,tier_history"]
     );
     assert_eq!(rows(&db, "SELECT string_agg(view_name, ',') FROM duckdb_views() WHERE NOT internal"), vec!["segment_members_history"]);
     // What a run killed after its features step leaves behind.
@@ -391,7 +408,7 @@ fn a_bad_value_in_a_source_names_the_source_and_column_and_publishes_nothing() {
          describe the file's format under `csv:` (dateformat, timestampformat, decimal_separator, delim) or correct the values"
     );
     assert_eq!(published_state(&db), before);
-    assert_eq!(rows(&db, "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '__segmenter') OR starts_with(table_name, 'agg_')"), vec!["0"]);
+    assert_eq!(rows(&db, "SELECT count(*) FROM duckdb_tables() WHERE starts_with(table_name, '__segmenter_stage') OR starts_with(table_name, 'agg_')"), vec!["0"]);
 }
 
 /// A file at the database path that is not a DuckDB database is refused, named as configured,

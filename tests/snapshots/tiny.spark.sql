@@ -3,28 +3,28 @@
 -- source 'sessions': csv read from tests/fixtures/tiny/data/sessions.csv as `__segmenter_source_24a862e994ae`
 
 -- step: features: agg_orders
-DROP TABLE IF EXISTS `agg_orders`;
-CREATE TABLE `agg_orders` USING parquet AS
+DROP TABLE IF EXISTS `__segmenter_state__agg_orders`;
+CREATE TABLE `__segmenter_state__agg_orders` USING parquet AS
 -- source 'orders': one scan computing 6 feature(s)
 SELECT
   `customer_id` AS `customer_id`,
-  count(*) AS `order_count`,  -- segments/features.yaml:4
-  sum(amount) AS `total_spent`,  -- segments/features.yaml:5
-  datediff(DATE '2026-06-30', max(ordered_at)) AS `recency_days`,  -- segments/features.yaml:6
-  count(*) FILTER (WHERE `ordered_at` >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 12 MONTH)) AS `orders_12m`,  -- segments/features.yaml:7
-  sum(amount) FILTER (WHERE `ordered_at` >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 365 DAY)) AS `spend_12m`,  -- segments/features.yaml:8
-  count(*) FILTER (WHERE (coupon_code IS NOT NULL)) AS `coupon_orders`  -- segments/features.yaml:9
+  count(*) AS `s0`,  -- segments/features.yaml:4
+  sum(amount) AS `s1`,  -- segments/features.yaml:5
+  max(ordered_at) AS `s2`,  -- segments/features.yaml:6
+  count(*) FILTER (WHERE `ordered_at` >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 12 MONTH)) AS `s3`,  -- segments/features.yaml:7
+  sum(amount) FILTER (WHERE `ordered_at` >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 365 DAY)) AS `s4`,  -- segments/features.yaml:8
+  count(*) FILTER (WHERE (coupon_code IS NOT NULL)) AS `s5`  -- segments/features.yaml:9
 FROM (SELECT * FROM `__segmenter_source_9559bb64dbe0`)
 WHERE `ordered_at` < (DATE '2026-06-30' + INTERVAL 1 DAY)
 GROUP BY 1;
 
 -- step: features: agg_sessions
-DROP TABLE IF EXISTS `agg_sessions`;
-CREATE TABLE `agg_sessions` USING parquet AS
+DROP TABLE IF EXISTS `__segmenter_state__agg_sessions`;
+CREATE TABLE `__segmenter_state__agg_sessions` USING parquet AS
 -- source 'sessions': one scan computing 1 feature(s)
 SELECT
   `customer_id` AS `customer_id`,
-  count(*) AS `session_count`  -- segments/features.yaml:12
+  count(*) AS `s0`  -- segments/features.yaml:12
 FROM (SELECT * FROM `__segmenter_source_24a862e994ae`)
 WHERE `started_at` < (DATE '2026-06-30' + INTERVAL 1 DAY)
 GROUP BY 1;
@@ -47,16 +47,16 @@ WITH
     p.`customer_id`,
     p.`tenure_days`,
     p.`country`,
-    coalesce(a0.`order_count`, 0) AS `order_count`,
-    coalesce(a0.`total_spent`, 0) AS `total_spent`,
-    a0.`recency_days` AS `recency_days`,
-    coalesce(a0.`orders_12m`, 0) AS `orders_12m`,
-    coalesce(a0.`spend_12m`, 0) AS `spend_12m`,
-    coalesce(a0.`coupon_orders`, 0) AS `coupon_orders`,
-    coalesce(a1.`session_count`, 0) AS `session_count`
+    coalesce(a0.s0, 0) AS `order_count`,
+    coalesce(a0.s1, 0) AS `total_spent`,
+    CASE WHEN a0.`customer_id` IS NOT NULL THEN datediff(DATE '2026-06-30', a0.s2) END AS `recency_days`,
+    coalesce(a0.s3, 0) AS `orders_12m`,
+    coalesce(a0.s4, 0) AS `spend_12m`,
+    coalesce(a0.s5, 0) AS `coupon_orders`,
+    coalesce(a1.s0, 0) AS `session_count`
   FROM `population` AS p
-  LEFT JOIN `agg_orders` AS a0 ON a0.`customer_id` = p.`customer_id`
-  LEFT JOIN `agg_sessions` AS a1 ON a1.`customer_id` = p.`customer_id`
+  LEFT JOIN `__segmenter_state__agg_orders` AS a0 ON a0.`customer_id` = p.`customer_id`
+  LEFT JOIN `__segmenter_state__agg_sessions` AS a1 ON a1.`customer_id` = p.`customer_id`
 ),
 `layer_1` AS (
   SELECT

@@ -1,24 +1,24 @@
 -- step: features: agg_orders
-CREATE OR REPLACE TABLE "agg_orders" AS
+CREATE OR REPLACE TABLE "__segmenter_state__agg_orders" AS
 -- source 'orders': one scan computing 6 feature(s)
 SELECT
   "customer_id" AS "customer_id",
-  count(*) AS "order_count",  -- segments/features.yaml:4
-  sum(amount) AS "total_spent",  -- segments/features.yaml:5
-  date_diff('day', max(ordered_at), DATE '2026-06-30') AS "recency_days",  -- segments/features.yaml:6
-  count(*) FILTER (WHERE "ordered_at" >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 12 MONTH)) AS "orders_12m",  -- segments/features.yaml:7
-  sum(amount) FILTER (WHERE "ordered_at" >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 365 DAY)) AS "spend_12m",  -- segments/features.yaml:8
-  count(*) FILTER (WHERE (coupon_code IS NOT NULL)) AS "coupon_orders"  -- segments/features.yaml:9
+  count(*) AS "s0",  -- segments/features.yaml:4
+  sum(amount) AS "s1",  -- segments/features.yaml:5
+  max(ordered_at) AS "s2",  -- segments/features.yaml:6
+  count(*) FILTER (WHERE "ordered_at" >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 12 MONTH)) AS "s3",  -- segments/features.yaml:7
+  sum(amount) FILTER (WHERE "ordered_at" >= ((DATE '2026-06-30' + INTERVAL 1 DAY) - INTERVAL 365 DAY)) AS "s4",  -- segments/features.yaml:8
+  count(*) FILTER (WHERE (coupon_code IS NOT NULL)) AS "s5"  -- segments/features.yaml:9
 FROM (SELECT * REPLACE (CAST("amount" AS DECIMAL(12,2)) AS "amount") FROM (SELECT * RENAME ("client" AS "customer_id", "total" AS "amount") FROM read_csv('tests/fixtures/tiny/data/orders.csv')))
 WHERE "ordered_at" < (DATE '2026-06-30' + INTERVAL 1 DAY)
 GROUP BY 1;
 
 -- step: features: agg_sessions
-CREATE OR REPLACE TABLE "agg_sessions" AS
+CREATE OR REPLACE TABLE "__segmenter_state__agg_sessions" AS
 -- source 'sessions': one scan computing 1 feature(s)
 SELECT
   "customer_id" AS "customer_id",
-  count(*) AS "session_count"  -- segments/features.yaml:12
+  count(*) AS "s0"  -- segments/features.yaml:12
 FROM (SELECT * FROM read_csv('tests/fixtures/tiny/data/sessions.csv'))
 WHERE "started_at" < (DATE '2026-06-30' + INTERVAL 1 DAY)
 GROUP BY 1;
@@ -40,16 +40,16 @@ WITH
     p."customer_id",
     p."tenure_days",
     p."country",
-    coalesce(a0."order_count", 0) AS "order_count",
-    coalesce(a0."total_spent", 0) AS "total_spent",
-    a0."recency_days" AS "recency_days",
-    coalesce(a0."orders_12m", 0) AS "orders_12m",
-    coalesce(a0."spend_12m", 0) AS "spend_12m",
-    coalesce(a0."coupon_orders", 0) AS "coupon_orders",
-    coalesce(a1."session_count", 0) AS "session_count"
+    coalesce(a0.s0, 0) AS "order_count",
+    coalesce(a0.s1, 0) AS "total_spent",
+    CASE WHEN a0."customer_id" IS NOT NULL THEN date_diff('day', a0.s2, DATE '2026-06-30') END AS "recency_days",
+    coalesce(a0.s3, 0) AS "orders_12m",
+    coalesce(a0.s4, 0) AS "spend_12m",
+    coalesce(a0.s5, 0) AS "coupon_orders",
+    coalesce(a1.s0, 0) AS "session_count"
   FROM "population" AS p
-  LEFT JOIN "agg_orders" AS a0 ON a0."customer_id" = p."customer_id"
-  LEFT JOIN "agg_sessions" AS a1 ON a1."customer_id" = p."customer_id"
+  LEFT JOIN "__segmenter_state__agg_orders" AS a0 ON a0."customer_id" = p."customer_id"
+  LEFT JOIN "__segmenter_state__agg_sessions" AS a1 ON a1."customer_id" = p."customer_id"
 ),
 "layer_1" AS (
   SELECT

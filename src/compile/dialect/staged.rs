@@ -21,7 +21,11 @@ impl<'a> Staged<'a> {
 }
 
 impl Dialect for Staged<'_> {
+    /// A source scan's state table keeps its name: it is the run's state, never published.
     fn table(&self, name: &str) -> String {
+        if name.starts_with(crate::compile::STATE_PREFIX) {
+            return self.0.ident(name);
+        }
         self.0.ident(&format!("{}{name}", self.1))
     }
     fn read_source(&self, format: SourceFormat, path: &str, csv: Option<&CsvOptions>) -> String {
