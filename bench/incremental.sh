@@ -15,7 +15,7 @@ python=${PYTHON:-$repo/bench/.venv/bin/python}
 data=$repo/bench/data/$orders
 as_of=2026-06-30
 work=$(mktemp -d "${TMPDIR:-/tmp}/incremental.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+[ -n "${KEEP:-}" ] || trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/data" "$work/later"
 "$python" - "$data" "$work" "$as_of" <<'PY'
 import duckdb, sys

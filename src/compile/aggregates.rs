@@ -57,6 +57,11 @@ pub fn split(rule: &Rule, alias: &str, store: &mut dyn FnMut(Rule) -> String) ->
     Rule::new(expr)
 }
 
+/// True when `rule` is one aggregate call.
+pub fn is_one_call(rule: &Rule) -> bool {
+    is_aggregate(rule.expr())
+}
+
 /// True when `rule` is one column reference (`alias.name`), which is NULL exactly when the
 /// customer has no row in the scan.
 pub fn is_column(rule: &Rule) -> bool {

@@ -117,9 +117,9 @@ pub struct ScanState {
     /// The stored aggregates without the conditions on their rows: equal at two `as_of`s when
     /// the stored values depend on the rows alone.
     pub items: Vec<String>,
-    /// Each set of rows an aggregate reads, as a condition on the source's rows (time cut,
-    /// window, filter); `TRUE` for all rows.
-    pub conds: Vec<String>,
+    /// Each set of rows an aggregate reads, as the conditions on the source's rows it ANDs
+    /// (time cut, window, filter); none for all rows.
+    pub conds: Vec<Vec<String>>,
     /// The scan of only the customers in the table [`affected_table`] of the source.
     pub restricted: String,
     /// The scan calls a function of the clock or of chance (`now()`, `random()`).
@@ -276,15 +276,14 @@ impl<'m> SourceScans<'m> {
         }
     }
 
-    /// The rows `conds` keep, as one condition (`TRUE` for all rows).
-    fn cond(&self, conds: &[String]) -> String {
-        let all = self.row_conds(conds);
-        if all.is_empty() { "TRUE".into() } else { all.join(" AND ") }
+    /// The conditions the rows of an aggregate meet: the time cut, then `conds`.
+    fn cond(&self, conds: &[String]) -> Vec<String> {
+        self.row_conds(conds)
     }
 
     /// The scan's state: its select over the affected customers only, and what it stores.
-    fn state(&self, restricted: String, items: Vec<String>, conds: Vec<String>, unstable: bool) -> Option<ScanState> {
-        let mut distinct: Vec<String> = Vec::new();
+    fn state(&self, restricted: String, items: Vec<String>, conds: Vec<Vec<String>>, unstable: bool) -> Option<ScanState> {
+        let mut distinct: Vec<Vec<String>> = Vec::new();
         for c in conds {
             if !distinct.contains(&c) {
                 distinct.push(c);
@@ -304,16 +303,20 @@ impl<'m> SourceScans<'m> {
         let d = self.d;
         let alias = scans.next_alias();
         // (stored aggregate with its conditions, the aggregate alone, its rows, origin)
-        let mut stored: Vec<(String, String, String, String)> = Vec::new();
+        let mut stored: Vec<(String, String, Vec<String>, String)> = Vec::new();
         let mut joined = Vec::new();
         let mut unstable = false;
         for f in &shared {
             let FeatureBody::Aggregate { sql, filter, window, .. } = &f.body else { continue };
             let conds = filter_conds(filter.as_ref(), *window, self.src, self.model, d);
             unstable |= super::aggregates::is_unstable(sql) || filter.as_ref().is_some_and(super::aggregates::is_unstable);
+            // One aggregate with a declared type is stored as that type: a wide sum (HUGEINT,
+            // DECIMAL(38,x)) takes twice as long to write and to read back in the features join.
+            let cast = if super::aggregates::is_one_call(sql) { f.ty.is_some() } else { false };
             let outer = super::aggregates::split(sql, &alias, &mut |call| {
                 let alone = spelled(&call, d);
                 let with = aggregate_expr(&alone, conds.clone());
+                let with = if cast { typed(&with, f, d) } else { with };
                 let i = stored.iter().position(|s| s.0 == with).unwrap_or_else(|| {
                     stored.push((with, alone, self.cond(&conds), f.origin.clone()));
                     stored.len() - 1
@@ -323,7 +326,7 @@ impl<'m> SourceScans<'m> {
             let value = spelled(&outer, d);
             // Without rows the scan has no row: the feature is NULL then, whatever its expression.
             let value = if super::aggregates::is_column(&outer) { value } else { format!("CASE WHEN {alias}.{} IS NOT NULL THEN {value} END", d.ident("customer_id")) };
-            joined.push((*f, Some(typed(&value, f, d))));
+            joined.push((*f, Some(if cast { value } else { typed(&value, f, d) })));
         }
         let select = |restricted: bool| {
             let mut items: Vec<SelectItem> = vec![self.key_item()];
