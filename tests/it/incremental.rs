@@ -83,6 +83,15 @@ fn write_day(data: &Path, day: u32, rng: &mut Lcg, customers: &mut u64) {
     std::fs::write(data.join(format!("carts/{}.csv", date(day))), carts).expect("carts");
 }
 
+/// A temporary folder with an empty `data/` of daily order and cart files.
+fn data_folder() -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(data.join("orders")).expect("mkdir");
+    std::fs::create_dir_all(data.join("carts")).expect("mkdir");
+    (tmp, data)
+}
+
 fn project(root: &Path, data: &Path) {
     std::fs::create_dir_all(root.join("segments")).expect("mkdir");
     std::fs::write(root.join("segmenter.yaml"), PROJECT.replace("DATA", &data.display().to_string())).expect("project");
@@ -121,10 +130,7 @@ const TABLES: [&str; 5] = ["customer_features", "segment_members", "segment_cata
 /// after every run, and the runs after the first are incremental.
 #[test]
 fn daily_incremental_runs_equal_full_runs_table_by_table() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("data");
-    std::fs::create_dir_all(data.join("orders")).expect("mkdir");
-    std::fs::create_dir_all(data.join("carts")).expect("mkdir");
+    let (tmp, data) = data_folder();
     let (inc, full) = (tmp.path().join("incremental"), tmp.path().join("full"));
     project(&inc, &data);
     project(&full, &data);
@@ -163,10 +169,7 @@ fn daily_incremental_runs_equal_full_runs_table_by_table() {
 /// on a first run, there is no incremental line.
 #[test]
 fn every_full_scan_says_why() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("data");
-    std::fs::create_dir_all(data.join("orders")).expect("mkdir");
-    std::fs::create_dir_all(data.join("carts")).expect("mkdir");
+    let (tmp, data) = data_folder();
     let root = tmp.path().join("p");
     project(&root, &data);
     let (mut rng, mut customers) = (Lcg(7), 10);
@@ -216,10 +219,7 @@ fn every_full_scan_says_why() {
 /// still incremental and still equal to a full one.
 #[test]
 fn a_backfill_leaves_the_state_alone() {
-    let tmp = tempfile::tempdir().expect("tmp");
-    let data = tmp.path().join("data");
-    std::fs::create_dir_all(data.join("orders")).expect("mkdir");
-    std::fs::create_dir_all(data.join("carts")).expect("mkdir");
+    let (tmp, data) = data_folder();
     let (inc, full) = (tmp.path().join("incremental"), tmp.path().join("full"));
     project(&inc, &data);
     project(&full, &data);
