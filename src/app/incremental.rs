@@ -29,6 +29,9 @@ pub struct Outcome {
     /// Why each other scan is computed in full, one line each (one line for all when the reason
     /// is the run's).
     pub full: Vec<String>,
+    /// Scans of a source that is a table, always computed in full (no file tells which rows are
+    /// new): kept in the manifest, not repeated on stderr every run.
+    pub tables: Vec<String>,
     /// The state's `as_of`, when a scan started from it.
     pub from: Option<String>,
 }
@@ -40,7 +43,7 @@ impl Outcome {
         if let Some(from) = &self.from {
             notes.push(format!("incremental: {} scan(s) brought up to date from the state of {from} ({})", self.incremental.len(), self.incremental.join(", ")));
         }
-        notes.extend(self.full.iter().map(|r| format!("full scan: {r}")));
+        notes.extend(self.full.iter().chain(&self.tables).map(|r| format!("full scan: {r}")));
         notes
     }
 
@@ -102,7 +105,7 @@ pub fn prepare(plan: &mut Plan, inputs: Inputs) -> Outcome {
                     bring_up_to_date(step, if n == 0 { sql } else { "" });
                     outcome.incremental.push(scan_name(step));
                 }
-                None => outcome.full.push(format!("{}: source '{source}' is not read from files", scan_name(step))),
+                None => outcome.tables.push(format!("{}: source '{source}' is not read from files", scan_name(step))),
             }
         }
     }
@@ -213,8 +216,10 @@ fn bring_up_to_date(step: &mut Step, affected: &str) {
     let d = DuckDb;
     let table = d.ident(&step.target);
     let customers = d.ident(&affected_table(&state.source));
+    // The checkpoint writes the changed rows out: until then DuckDB keeps each changed vector's
+    // version information in memory, outside its buffer pool.
     step.sql = format!(
-        "{affected}DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM {customers});\nINSERT INTO {table}\n{}",
+        "{affected}DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM {customers});\nINSERT INTO {table}\n{};\nCHECKPOINT",
         state.restricted
     );
 }

@@ -268,13 +268,14 @@ impl<'a> LockedRun<'a> {
         let inputs = super::incremental::Inputs { resolved: &start.resolved, saved, files: &files, at_saved: &at_saved, forced: self.args.full };
         self.scans = super::incremental::prepare(&mut self.staged, inputs);
         // A first run has nothing to say; after one, every scan computed in full says why on
-        // stderr, and the manifest keeps which scans started from the state.
+        // stderr (but a table source's, every run), and the manifest keeps it all.
         if had_state {
-            for note in self.scans.notes() {
-                let full = note.starts_with("full scan");
-                if full && self.cli.format == Format::Text && !self.cli.quiet {
-                    eprintln!("note: {note}");
+            if self.cli.format == Format::Text && !self.cli.quiet {
+                for reason in &self.scans.full {
+                    eprintln!("note: full scan: {reason}");
                 }
+            }
+            for note in self.scans.notes() {
                 tracing::info!(%note, "scans");
                 self.notes.push(note);
             }
