@@ -216,10 +216,8 @@ fn bring_up_to_date(step: &mut Step, affected: &str) {
     let d = DuckDb;
     let table = d.ident(&step.target);
     let customers = d.ident(&affected_table(&state.source));
-    // The checkpoint writes the changed rows out: until then DuckDB keeps each changed vector's
-    // version information in memory, outside its buffer pool.
     step.sql = format!(
-        "{affected}DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM {customers});\nINSERT INTO {table}\n{};\nCHECKPOINT",
+        "{affected}DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM {customers});\nINSERT INTO {table}\n{}",
         state.restricted
     );
 }
