@@ -91,7 +91,7 @@ pub fn prepare(plan: &mut Plan, inputs: Inputs) -> Outcome {
                 entry.0.push(i);
                 entry.1.extend(conds.into_iter().filter(|pair| pair.0 != pair.1));
             }
-            Err(reason) => outcome.full.push(format!("{}: {reason}", scan_name(step))),
+            Err(reason) => outcome.full.push(format!("{}: {reason}", step.scan_name())),
         }
     }
     for (source, (steps, moved)) in eligible {
@@ -103,9 +103,9 @@ pub fn prepare(plan: &mut Plan, inputs: Inputs) -> Outcome {
             match &affected {
                 Some(sql) => {
                     bring_up_to_date(step, if n == 0 { sql } else { "" });
-                    outcome.incremental.push(scan_name(step));
+                    outcome.incremental.push(step.scan_name().to_string());
                 }
-                None => outcome.tables.push(format!("{}: source '{source}' is not read from files", scan_name(step))),
+                None => outcome.tables.push(format!("{}: source '{source}' is not read from files", step.scan_name())),
             }
         }
     }
@@ -123,11 +123,6 @@ pub fn keep_state(plan: &mut Plan) {
             step.sql = format!("CREATE OR REPLACE TEMP TABLE {} AS\n{select}", DuckDb.ident(&step.target));
         }
     }
-}
-
-/// The scan name in the step's label (`agg_orders`).
-fn scan_name(step: &Step) -> String {
-    step.label.strip_prefix("features: ").unwrap_or(&step.label).to_string()
 }
 
 fn source_of<'a>(step: &Step, resolved: &'a Resolved) -> Option<&'a ResolvedSource> {

@@ -276,11 +276,6 @@ impl<'m> SourceScans<'m> {
         }
     }
 
-    /// The conditions the rows of an aggregate meet: the time cut, then `conds`.
-    fn cond(&self, conds: &[String]) -> Vec<String> {
-        self.row_conds(conds)
-    }
-
     /// The scan's state: its select over the affected customers only, and what it stores.
     fn state(&self, restricted: String, items: Vec<String>, conds: Vec<Vec<String>>, unstable: bool) -> Option<ScanState> {
         let mut distinct: Vec<Vec<String>> = Vec::new();
@@ -318,7 +313,7 @@ impl<'m> SourceScans<'m> {
                 let with = aggregate_expr(&alone, conds.clone());
                 let with = if cast { typed(&with, f, d) } else { with };
                 let i = stored.iter().position(|s| s.0 == with).unwrap_or_else(|| {
-                    stored.push((with, alone, self.cond(&conds), f.origin.clone()));
+                    stored.push((with, alone, self.row_conds(&conds), f.origin.clone()));
                     stored.len() - 1
                 });
                 format!("s{i}")
@@ -339,7 +334,7 @@ impl<'m> SourceScans<'m> {
                 self.rows(&[], restricted)
             )
         };
-        let mut conds = vec![self.cond(&[])];
+        let mut conds = vec![self.row_conds(&[])];
         conds.extend(stored.iter().map(|s| s.2.clone()));
         let state = self.state(select(true), stored.iter().map(|s| s.1.clone()).collect(), conds, unstable);
         scans.add(format!("agg_{}", self.src.name), select(false), joined, state, d);
@@ -359,7 +354,7 @@ impl<'m> SourceScans<'m> {
             )
         };
         let unstable = super::aggregates::is_unstable(sql) || filter.as_ref().is_some_and(super::aggregates::is_unstable);
-        let state = self.state(select(true), vec![spelled(sql, d)], vec![self.cond(&conds)], unstable);
+        let state = self.state(select(true), vec![spelled(sql, d)], vec![self.row_conds(&conds)], unstable);
         scans.add(format!("agg_{}__{}", self.src.name, f.name), select(false), vec![(f, None)], state, d);
     }
 
@@ -396,7 +391,7 @@ impl<'m> SourceScans<'m> {
         };
         let unstable = super::aggregates::is_unstable(rule) || filter.as_ref().is_some_and(super::aggregates::is_unstable);
         let items = vec![sql.clone(), with_nulls.to_string()];
-        let state = self.state(select(true), items, vec![self.cond(&conds)], unstable);
+        let state = self.state(select(true), items, vec![self.row_conds(&conds)], unstable);
         let feats = group.iter().map(|f| (*f, None)).collect();
         scans.add(format!("agg_{}__{}", self.src.name, group[0].name), select(false), feats, state, d);
     }

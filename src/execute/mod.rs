@@ -432,7 +432,7 @@ pub fn run_plan_then(
     // A scratch table is named after the table it is for: `customer_features (agg_orders)`.
     let name = |s: &crate::compile::Step| {
         if s.scratch {
-            format!("{} ({})", crate::compile::FEATURES_TABLE, s.label.strip_prefix("features: ").unwrap_or(&s.target))
+            format!("{} ({})", crate::compile::FEATURES_TABLE, s.scan_name())
         } else {
             s.target.clone()
         }
