@@ -101,11 +101,16 @@ pub fn prepare(plan: &mut Plan, inputs: Inputs) -> Outcome {
         for (n, &i) in steps.iter().enumerate() {
             let step = &mut plan.steps[i];
             match &affected {
-                Some(sql) => {
+                Affected::Customers(sql) => {
                     bring_up_to_date(step, if n == 0 { sql } else { "" });
                     outcome.incremental.push(step.scan_name().to_string());
                 }
-                None => outcome.tables.push(format!("{}: source '{source}' is not read from files", step.scan_name())),
+                Affected::Nobody => {
+                    // No new file and no moving set of rows: the stored table is this run's.
+                    step.sql = String::new();
+                    outcome.incremental.push(step.scan_name().to_string());
+                }
+                Affected::NotFiles => outcome.tables.push(format!("{}: source '{source}' is not read from files", step.scan_name())),
             }
         }
     }
@@ -175,44 +180,63 @@ fn check(step: &Step, old: &Plan, saved: &Saved) -> std::result::Result<Vec<(Str
     Ok(moved)
 }
 
-/// The statement filling the source's table of affected customers: those in `new` files, and
-/// those with a row in the files the state read whose membership of a set of rows changes
-/// (`moved`: each set's condition then and now, of every scan of the source). `None` when the
-/// source is not read from files.
-fn affected_sql(src: &ResolvedSource, saved: &Saved, new: &[String], moved: &[(String, String)]) -> Option<String> {
+/// Which customers of a source a run recomputes.
+#[derive(Debug, PartialEq)]
+enum Affected {
+    /// The statement filling the source's table of them.
+    Customers(String),
+    /// None: no new file, and no set of rows moves.
+    Nobody,
+    /// Unknown: the source is not read from files.
+    NotFiles,
+}
+
+/// The customers to recompute: those in `new` files, and those with a row in the files the
+/// state read whose membership of a set of rows changes (`moved`: each set's condition then and
+/// now, of every scan of the source).
+fn affected_sql(src: &ResolvedSource, saved: &Saved, new: &[String], moved: &[(String, String)]) -> Affected {
     // A table's rows can change anywhere: no file says which are new.
     if !matches!(src.format, SourceFormat::Csv | SourceFormat::Parquet | SourceFormat::Json) {
-        return None;
+        return Affected::NotFiles;
     }
     let d = DuckDb;
     let key = d.ident(&src.key);
     let read: Vec<String> = saved.files.iter().filter(|f| f.source == src.name).map(|f| f.path.clone()).collect();
-    let mut parts = Vec::new();
-    if !new.is_empty() {
-        parts.push(format!("SELECT {key} AS customer_id FROM {}", source_relation_of_files(src, new)?));
-    }
     let mut moved: Vec<String> = moved.iter().map(|(a, b)| format!("coalesce(({a}), FALSE) <> coalesce(({b}), FALSE)")).collect();
     moved.sort();
     moved.dedup();
-    if !moved.is_empty() && !read.is_empty() {
-        parts.push(format!("SELECT {key} AS customer_id FROM {}\nWHERE {}", source_relation_of_files(src, &read)?, moved.join("\n   OR ")));
+    let mut parts = Vec::new();
+    for (files, condition) in [(new, None), (&read[..], Some(moved.join("\n   OR ")))] {
+        if files.is_empty() || condition.as_ref().is_some_and(|_| moved.is_empty()) {
+            continue;
+        }
+        let Some(rows) = source_relation_of_files(src, files) else { return Affected::NotFiles };
+        let filter = condition.map_or(String::new(), |c| format!("\nWHERE {c}"));
+        parts.push(format!("SELECT {key} AS customer_id FROM {rows}{filter}"));
     }
     if parts.is_empty() {
-        // No customer: an empty table of the key's type.
-        parts.push(format!("SELECT {key} AS customer_id FROM {} LIMIT 0", crate::compile::source_relation(src, &d)));
+        return Affected::Nobody;
     }
-    Some(format!("CREATE OR REPLACE TEMP TABLE {} AS\n{};\n", d.ident(&affected_table(&src.name)), parts.join("\nUNION\n")))
+    Affected::Customers(format!("CREATE OR REPLACE TEMP TABLE {} AS\n{};\n", d.ident(&affected_table(&src.name)), parts.join("\nUNION\n")))
 }
 
 /// The step recomputes the affected customers' rows of its table (after `affected`, which fills
 /// the source's table of them, when the step is the source's first).
+///
+/// The table is written anew (the other customers' rows copied) rather than changed by
+/// `DELETE` and `INSERT`: DuckDB keeps the deletion marks of a changed table in memory outside
+/// its buffer limit whenever the table is read, which took the features step of a run at 100M
+/// orders 150-400 MiB over `memory_limit` (bench/RESULTS.md, sixteenth round).
 fn bring_up_to_date(step: &mut Step, affected: &str) {
     let Some(state) = &step.state else { return };
     let d = DuckDb;
     let table = d.ident(&step.target);
     let customers = d.ident(&affected_table(&state.source));
     step.sql = format!(
-        "{affected}DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM {customers});\nINSERT INTO {table}\n{}",
+        "{affected}CREATE OR REPLACE TABLE {table} AS\n\
+         SELECT kept.* FROM {table} AS kept\n\
+         WHERE NOT EXISTS (SELECT 1 FROM {customers} AS a WHERE a.customer_id = kept.customer_id)\n\
+         UNION ALL\n{}",
         state.restricted
     );
 }
@@ -246,17 +270,22 @@ mod tests {
     #[test]
     fn affected_customers_come_from_new_files_and_moved_rows() {
         let moved = [("ordered_at < DATE '2026-06-02'".to_string(), "ordered_at < DATE '2026-06-03'".to_string())];
-        let sql = affected_sql(&source(SourceFormat::Csv), &saved(), &["data/orders/3.csv".into()], &moved).unwrap_or_default();
+        let sql = affected_sql(&source(SourceFormat::Csv), &saved(), &["data/orders/3.csv".into()], &moved);
         assert_eq!(
             sql,
+            Affected::Customers(
             "CREATE OR REPLACE TEMP TABLE \"__segmenter_affected__orders\" AS\n\
              SELECT \"customer_id\" AS customer_id FROM (SELECT * FROM read_csv(['data/orders/3.csv']))\n\
              UNION\n\
              SELECT \"customer_id\" AS customer_id FROM (SELECT * FROM read_csv(['data/orders/1.csv', 'data/orders/2.csv']))\n\
              WHERE coalesce((ordered_at < DATE '2026-06-02'), FALSE) <> coalesce((ordered_at < DATE '2026-06-03'), FALSE);\n"
+                    .to_string()
+            )
         );
-        assert!(affected_sql(&source(SourceFormat::Table), &saved(), &[], &moved).is_none());
-        assert!(affected_sql(&source(SourceFormat::Postgres), &saved(), &[], &moved).is_none());
+        // No new file and no moving set: nobody, and the stored table stays as it is.
+        assert_eq!(affected_sql(&source(SourceFormat::Csv), &saved(), &[], &[]), Affected::Nobody);
+        assert_eq!(affected_sql(&source(SourceFormat::Table), &saved(), &[], &moved), Affected::NotFiles);
+        assert_eq!(affected_sql(&source(SourceFormat::Postgres), &saved(), &[], &moved), Affected::NotFiles);
     }
 
     /// A file read before that changed or went away makes its source's scans full.

@@ -50,7 +50,8 @@ fn source_columns(schemas: &BTreeMap<String, validate::SourceSchema>) -> Vec<(St
 struct Phases {
     on: bool,
     last: Instant,
-    done: Vec<(String, f64)>,
+    /// Each phase's label, seconds and the resident high-water mark when it ended (MiB).
+    done: Vec<(String, f64, Option<u64>)>,
 }
 
 impl Phases {
@@ -64,17 +65,19 @@ impl Phases {
         let seconds = (now - self.last).as_secs_f64();
         tracing::info!(phase = label, seconds, "phase done");
         if self.on {
-            self.done.push((label.to_string(), seconds));
+            self.done.push((label.to_string(), seconds, execute::peak_resident_kib().map(|k| k / 1024)));
         }
         self.last = now;
     }
 
     fn print(&self) {
         if self.on {
-            let total: f64 = self.done.iter().map(|(_, t)| t).sum();
-            eprintln!("timings:");
-            for (label, t) in &self.done {
-                eprintln!("  {t:8.3}s {:5.1}%  {label}", 100.0 * t / total.max(1e-9));
+            let total: f64 = self.done.iter().map(|(_, t, _)| t).sum();
+            // The high-water mark only grows: the phase where it last rose holds the peak.
+            eprintln!("timings:       share  peak MiB");
+            for (label, t, mib) in &self.done {
+                let mib = mib.map_or("-".to_string(), |m| m.to_string());
+                eprintln!("  {t:8.3}s {:5.1}% {mib:>8}  {label}", 100.0 * t / total.max(1e-9));
             }
             eprintln!("  {total:8.3}s total");
             if let Some(kib) = execute::peak_resident_kib() {

@@ -20,6 +20,7 @@ sources:
   customers: { path: DATA/customers.csv, key: customer_id, time: signup_date }
   orders: { path: DATA/orders/*.csv, key: customer_id, time: ordered_at, types: { amount: \"DECIMAL(12,2)\" } }
   carts: { path: DATA/carts/*.csv, key: customer_id, time: created_at }
+  ratings: { path: DATA/ratings/*.csv, key: customer_id }
 vars: { as_of: \"2026-06-01\" }
 output: { database: out/segments.duckdb }
 ";
@@ -39,6 +40,7 @@ const FEATURES: &str = "features:
   - { name: top_category_orders, source: orders, most_frequent_count: category }
   - { name: recent_categories, source: orders, expr: \"string_agg(category, ',' ORDER BY ordered_at DESC, order_id)\", window: 4d }
   - { name: open_carts, source: carts, expr: count(*), filter: \"status = 'open'\", window: 5d }
+  - { name: avg_rating, source: ratings, expr: avg(score) }
   - { name: aov, expr: \"total_spent / nullif(order_count, 0)\" }
 segments:
   - { name: buyers, where: order_count > 0 }
@@ -46,12 +48,15 @@ segments:
   - { name: big_spenders, where: \"total_spent > {{ stat('avg', 'total_spent') }}\" }
   - { name: lapsing, where: recency_days > 3 }
   - { name: cart_open, where: open_carts > 0 }
+  - { name: happy, where: avg_rating >= 4 }
 ";
 
 const CATEGORIES: [&str; 4] = ["books", "garden", "toys", "tech"];
 
 /// One day's files: `orders/<day>.csv` (some orders dated up to 2 days ahead, as late exports
-/// are) and `carts/<day>.csv`; new customers join the customers file.
+/// are) and `carts/<day>.csv`, on the first day and every third `ratings/<day>.csv` (a source
+/// without time: on the days between, nothing of it changes); new customers join the customers
+/// file.
 fn write_day(data: &Path, day: u32, rng: &mut Lcg, customers: &mut u64) {
     let date = |d: u32| format!("2026-06-{:02}", d);
     *customers += rng.next(4);
@@ -81,6 +86,13 @@ fn write_day(data: &Path, day: u32, rng: &mut Lcg, customers: &mut u64) {
         carts.push_str(&format!("{day}{i:03},{},{} 12:00:00,{status}\n", 1 + rng.next(*customers), date(day)));
     }
     std::fs::write(data.join(format!("carts/{}.csv", date(day))), carts).expect("carts");
+    if day == 1 || day % 3 == 0 {
+        let mut ratings = String::from("customer_id,score\n");
+        for _ in 0..(1 + rng.next(4)) {
+            ratings.push_str(&format!("{},{}\n", 1 + rng.next(*customers), 1 + rng.next(5)));
+        }
+        std::fs::write(data.join(format!("ratings/{}.csv", date(day))), ratings).expect("ratings");
+    }
 }
 
 /// A temporary folder with an empty `data/` of daily order and cart files.
@@ -89,6 +101,7 @@ fn data_folder() -> (tempfile::TempDir, std::path::PathBuf) {
     let data = tmp.path().join("data");
     std::fs::create_dir_all(data.join("orders")).expect("mkdir");
     std::fs::create_dir_all(data.join("carts")).expect("mkdir");
+    std::fs::create_dir_all(data.join("ratings")).expect("mkdir");
     (tmp, data)
 }
 
@@ -150,7 +163,7 @@ fn daily_incremental_runs_equal_full_runs_table_by_table() {
         if runs == 0 {
             assert!(!kept.contains("incremental") && !kept.contains("full scan"), "{kept}");
         } else {
-            assert!(kept.contains("incremental: 4 scan(s) brought up to date from the state of ") && !kept.contains("full scan"), "{as_of}: {kept}");
+            assert!(kept.contains("incremental: 5 scan(s) brought up to date from the state of ") && !kept.contains("full scan"), "{as_of}: {kept}");
         }
         runs += 1;
         for table in TABLES {
@@ -161,8 +174,8 @@ fn daily_incremental_runs_equal_full_runs_table_by_table() {
     // The data moved: customers, windows and late orders are all exercised.
     let db = inc.join("out/segments.duckdb");
     assert_eq!(rows(&db, "SELECT count(DISTINCT as_of) FROM segment_members_history"), vec!["8"]);
-    let counts = rows(&db, "SELECT count(*) > 20, bool_or(orders_7d < order_count), bool_or(spend_3d IS NULL AND order_count > 0) FROM customer_features");
-    assert_eq!(counts, vec!["true|true|true"]);
+    let counts = rows(&db, "SELECT count(*) > 20, bool_or(orders_7d < order_count), bool_or(spend_3d IS NULL AND order_count > 0), count(avg_rating) > 5 FROM customer_features");
+    assert_eq!(counts, vec!["true|true|true|true"]);
 }
 
 /// Each reason for a full scan is said on stderr and kept in the manifest; with `--full`, and
@@ -197,7 +210,7 @@ fn every_full_scan_says_why() {
     std::fs::write(&defs, FEATURES.replace("window: 5d", "window: 6d")).expect("defs");
     let stderr = run(&root, &["run", "--as-of", "2026-06-04"]);
     assert_eq!(notes(&stderr), ["note: full scan: agg_carts: its definitions changed since the run of 2026-06-04".to_string()]);
-    assert!(last_notes(&root.join("out/segments.duckdb")).contains("incremental: 3 scan(s) brought up to date from the state of 2026-06-04"));
+    assert!(last_notes(&root.join("out/segments.duckdb")).contains("incremental: 4 scan(s) brought up to date from the state of 2026-06-04"));
     // A stored value that depends on as_of, and the clock.
     let moving = FEATURES.replace("window: 6d", "window: 5d").replace(
         "  - { name: aov,",
@@ -232,7 +245,7 @@ fn a_backfill_leaves_the_state_alone() {
     write_day(&data, 6, &mut rng, &mut customers);
     run(&inc, &["run", "--as-of", "2026-06-06"]);
     let kept = last_notes(&inc.join("out/segments.duckdb"));
-    assert!(kept.contains("incremental: 4 scan(s) brought up to date from the state of 2026-06-05"), "{kept}");
+    assert!(kept.contains("incremental: 5 scan(s) brought up to date from the state of 2026-06-05"), "{kept}");
     run(&full, &["--quiet", "run", "--as-of", "2026-06-06"]);
     for table in ["customer_features", "segment_members"] {
         assert!(differences(&inc.join("out/segments.duckdb"), &full.join("out/segments.duckdb"), table).is_empty(), "{table}");

@@ -327,9 +327,14 @@ fn timings_list_every_phase_and_plan_step_on_stderr() {
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty(), "--quiet keeps stdout empty");
     let err = String::from_utf8_lossy(&out.stderr);
-    // "    0.012s   3.4%  step features" -> "step features"
-    let labels: Vec<String> = err.lines().skip(1).map(|l| l.split_whitespace().skip(2).collect::<Vec<_>>().join(" ")).collect();
-    assert_eq!(err.lines().next(), Some("timings:"));
+    // "    0.012s   3.4%       41  step features" -> "step features"
+    let labels: Vec<String> = err.lines().skip(1).map(|l| l.split_whitespace().skip(3).collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(err.lines().next(), Some("timings:       share  peak MiB"));
+    // Each phase shows the resident high-water mark when it ended, which never falls.
+    if cfg!(target_os = "linux") {
+        let peaks: Vec<u64> = err.lines().skip(1).filter(|l| !l.contains("total") && !l.contains("peak resident")).map(|l| l.split_whitespace().nth(2).and_then(|m| m.parse().ok()).unwrap_or(0)).collect();
+        assert!(peaks.len() > 10 && peaks[0] > 0 && peaks.windows(2).all(|w| w[0] <= w[1]), "{err}");
+    }
     for want in ["column gate (read source schemas, compare with the last run)", "load and validate definitions", "bind check", "step features: agg_orders", "step features: agg_sessions", "step features", "step segments", "step tiers", "step history", "wait for input hashing", "commit", "publish (checkpoint, rename over the database)"] {
         assert!(labels.iter().any(|l| l == want), "no '{want}' in:\n{err}");
     }
