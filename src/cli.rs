@@ -207,7 +207,7 @@ pub struct RunArgs {
     /// DuckDB worker threads, 1 to 256 (default: all cores, or settings.threads).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_THREADS as i64))]
     pub threads: Option<u32>,
-    /// Memory budget such as 4GB or 4GiB; DuckDB gets 90% of it and spills larger work to disk.
+    /// Memory budget such as 4GB or 4GiB; DuckDB gets 85% of it and spills larger work to disk.
     #[arg(long)]
     pub memory_limit: Option<String>,
     /// Publish even when a data-quality gate fails (an empty source, a big row-count drop);
@@ -351,7 +351,7 @@ pub struct GenerateArgs {
     /// Number of customers (orders are about 4.5 times that).
     #[arg(long, default_value_t = 3000, conflicts_with = "orders")]
     pub customers: u64,
-    /// Memory budget while generating (DuckDB gets 90% of it); big sorts spill to disk beyond it.
+    /// Memory budget while generating (DuckDB gets 85% of it); big sorts spill to disk beyond it.
     #[arg(long, default_value = "4GB")]
     pub memory_limit: String,
     /// Scale mode: about this many orders, from orders/10 customers with about 10 orders each,

@@ -568,7 +568,7 @@ fn default_database() -> String {
 pub struct Settings {
     #[serde(default)]
     pub threads: Option<u32>,
-    /// Memory budget of the process such as `4GB`; DuckDB gets 90% of it for its buffers.
+    /// Memory budget of the process such as `4GB`; DuckDB gets 85% of it for its buffers.
     #[serde(default)]
     pub memory_limit: Option<String>,
     /// Block the publish when a source has this many percent fewer rows than at the last

@@ -134,7 +134,7 @@ fn too_small_a_memory_limit_fails_with_a_hint_and_exit_3() {
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
-        "error: step 'read the database's catalog' failed in DuckDB: Out of Memory Error: failed to allocate data of size 32.0 KiB (0 bytes/900 bytes used)\n  hint: the work needs more memory than DuckDB may use (90% of the memory limit): raise settings.memory_limit or --memory-limit, or lower threads (each thread holds its own buffers)"
+        "error: step 'read the database's catalog' failed in DuckDB: Out of Memory Error: failed to allocate data of size 32.0 KiB (0 bytes/850 bytes used)\n  hint: the work needs more memory than DuckDB may use (85% of the memory limit): raise settings.memory_limit or --memory-limit, or lower threads (each thread holds its own buffers)"
     );
 }
 
