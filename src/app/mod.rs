@@ -302,8 +302,7 @@ fn cmd_report(cli: &Cli, args: &ReportArgs) -> Result<i32> {
     let wants_all_pairs = args.to == ReportFormat::Html;
     let top = if wants_all_pairs { usize::MAX / 2 } else { args.top };
     let mut report = crate::report::analysis::build(&conn, &project.config, args.compare.as_deref(), top)?;
-    if execute::table_exists(&conn, crate::campaigns::measure::TABLE)? {
-        let (as_of, campaigns) = crate::report::campaigns::read(&conn, &crate::report::campaigns::Filter::default())?;
+    if let Some((as_of, campaigns)) = crate::report::campaigns::read_if_measured(&conn, &crate::report::campaigns::Filter::default())? {
         report.extra_sections.push(crate::report::campaigns::section(&as_of, &campaigns));
         report.campaigns = campaigns;
     }

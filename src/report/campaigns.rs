@@ -68,12 +68,18 @@ impl GroupResult {
     }
 }
 
-/// The campaigns of `campaign_results` that `filter` keeps.
+/// The campaigns of `campaign_results` that `filter` keeps; a database without the table is a
+/// usage error that says how to get one.
 pub fn read(conn: &Connection, filter: &Filter) -> Result<(String, Vec<Campaign>)> {
+    read_if_measured(conn, filter)?.ok_or_else(|| {
+        Error::Usage("the output database has no campaign_results: add `campaigns:` to segmenter.yaml (docs/campaigns.md) and run `segmenter run`".into())
+    })
+}
+
+/// [`read`], or `None` when the database has no `campaign_results` (no run measured campaigns).
+pub fn read_if_measured(conn: &Connection, filter: &Filter) -> Result<Option<(String, Vec<Campaign>)>> {
     if !crate::execute::table_exists(conn, crate::campaigns::measure::TABLE)? {
-        return Err(Error::Usage(
-            "the output database has no campaign_results: add `campaigns:` to segmenter.yaml (docs/campaigns.md) and run `segmenter run`".into(),
-        ));
+        return Ok(None);
     }
     let d = DuckDb;
     let err = |e: duckdb::Error| Error::Step { step: "read campaign_results".into(), message: crate::execute::first_line(&e.to_string()) };
@@ -109,7 +115,7 @@ pub fn read(conn: &Connection, filter: &Filter) -> Result<(String, Vec<Campaign>
             return Err(Error::Usage(format!("no campaign '{name}' in campaign_results; {hint}")));
         }
     }
-    Ok((as_of, campaigns))
+    Ok(Some((as_of, campaigns)))
 }
 
 type Row = (String, (Campaign, GroupResult));
