@@ -5,7 +5,7 @@
 # (without the predictive models, as in bench/run.sh) runs for the day before with the first
 # files only, then the second files arrive and the run of AS_OF runs twice from that database:
 # incremental, and with --full. Prints both times and their ratio, and fails if any published
-# table differs. Usage: bench/incremental.sh [ORDERS]   (default 10000000; PYTHON: a python
+# table differs; prints both runs' peak resident memory. Usage: bench/incremental.sh [ORDERS]   (default 10000000; PYTHON: a python
 # with duckdb, default bench/.venv/bin/python)
 set -euo pipefail
 orders=${1:-10000000}
@@ -62,6 +62,8 @@ incremental=$("$bin" --project "$work/a" run --timings 2>&1 | tee "$work/a.log" 
 full=$("$bin" --project "$work/b" run --full --timings 2>&1 | tee "$work/b.log" | seconds)
 grep '^note:' "$work/a.log" || true
 grep -E 'step features|plan the scans' "$work/a.log" || true
+# The peaks, to hold against memory_limit (the phase where the column last rose holds it).
+for way in a b; do echo "$way: $(grep 'peak resident' "$work/$way.log" || echo 'no peak (not Linux)')"; done
 "$python" - "$work/a/out/segments.duckdb" "$work/b/out/segments.duckdb" <<'PY'
 import duckdb, sys
 c = duckdb.connect()
