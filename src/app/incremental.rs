@@ -16,7 +16,6 @@
 use crate::compile::{affected_table, source_relation_of_files, Plan, Step};
 use crate::compile::dialect::{Dialect, DuckDb};
 use crate::publish::state::Saved;
-use crate::project::model::SourceFormat;
 use crate::publish::InputFile;
 use crate::validate::{Resolved, ResolvedSource};
 use std::collections::BTreeMap;
@@ -195,24 +194,22 @@ enum Affected {
 /// state read whose membership of a set of rows changes (`moved`: each set's condition then and
 /// now, of every scan of the source).
 fn affected_sql(src: &ResolvedSource, saved: &Saved, new: &[String], moved: &[(String, String)]) -> Affected {
-    // A table's rows can change anywhere: no file says which are new.
-    if !matches!(src.format, SourceFormat::Csv | SourceFormat::Parquet | SourceFormat::Json) {
-        return Affected::NotFiles;
-    }
     let d = DuckDb;
     let key = d.ident(&src.key);
     let read: Vec<String> = saved.files.iter().filter(|f| f.source == src.name).map(|f| f.path.clone()).collect();
     let mut moved: Vec<String> = moved.iter().map(|(a, b)| format!("coalesce(({a}), FALSE) <> coalesce(({b}), FALSE)")).collect();
     moved.sort();
     moved.dedup();
+    // A table's rows can change anywhere: no file says which are new (no relation over files).
+    let (Some(new_rows), Some(read_rows)) = (source_relation_of_files(src, new), source_relation_of_files(src, &read)) else {
+        return Affected::NotFiles;
+    };
     let mut parts = Vec::new();
-    for (files, condition) in [(new, None), (&read[..], Some(moved.join("\n   OR ")))] {
-        if files.is_empty() || condition.as_ref().is_some_and(|_| moved.is_empty()) {
-            continue;
-        }
-        let Some(rows) = source_relation_of_files(src, files) else { return Affected::NotFiles };
-        let filter = condition.map_or(String::new(), |c| format!("\nWHERE {c}"));
-        parts.push(format!("SELECT {key} AS customer_id FROM {rows}{filter}"));
+    if !new.is_empty() {
+        parts.push(format!("SELECT {key} AS customer_id FROM {new_rows}"));
+    }
+    if !moved.is_empty() && !read.is_empty() {
+        parts.push(format!("SELECT {key} AS customer_id FROM {read_rows}\nWHERE {}", moved.join("\n   OR ")));
     }
     if parts.is_empty() {
         return Affected::Nobody;
@@ -244,6 +241,7 @@ fn bring_up_to_date(step: &mut Step, affected: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::project::model::SourceFormat;
 
     fn source(format: SourceFormat) -> ResolvedSource {
         ResolvedSource {

@@ -224,7 +224,7 @@ impl DuckDb {
     /// The files `files` of a file source read as its path would be (`None` for a table).
     pub fn read_files(&self, format: SourceFormat, files: &[String], csv: Option<&CsvOptions>) -> Option<String> {
         let list: Vec<String> = files.iter().map(|f| self.string(f)).collect();
-        matches!(format, SourceFormat::Csv | SourceFormat::Parquet | SourceFormat::Json).then(|| self.read_from(format, format!("[{}]", list.join(", ")), "", csv))
+        format.is_files().then(|| self.read_from(format, format!("[{}]", list.join(", ")), "", csv))
     }
 }
 

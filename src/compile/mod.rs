@@ -101,12 +101,12 @@ impl Step {
         }
     }
 
-    /// A statement creating scratch table `target` (see [`Step::scratch`]).
     /// A features scan's name as its label gives it (`agg_orders` for `features: agg_orders`).
     pub fn scan_name(&self) -> &str {
         self.label.strip_prefix("features: ").unwrap_or(&self.target)
     }
 
+    /// A statement creating scratch table `target` (see [`Step::scratch`]).
     pub fn scratch_table(label: &str, target: &str, select: &str, d: &dyn Dialect) -> Step {
         Step { scratch: true, ..Step::table(label, target, select, d) }
     }

@@ -358,6 +358,11 @@ impl SourceFormat {
         }
     }
 
+    /// Whether the source is read from files (not a database's table).
+    pub fn is_files(self) -> bool {
+        matches!(self, SourceFormat::Csv | SourceFormat::Parquet | SourceFormat::Json)
+    }
+
     /// Format by file extension (`.csv`, `.tsv`, `.parquet`, `.json`, `.jsonl`, `.ndjson`, optionally `.gz`).
     pub fn from_path(path: &str) -> Option<SourceFormat> {
         let p = path.to_ascii_lowercase();
